@@ -1,0 +1,1 @@
+"""HTTP service (FastAPI); arrives with the service issue."""

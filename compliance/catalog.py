@@ -1,0 +1,282 @@
+"""The catalog: per regime, the act and its requirements (decrees/<regime>.yaml) and the machine rules
+(rules/<regime>.yaml) with dated parameters, plus test cases (rules/cases/<regime>.yaml).
+
+Nothing here names a regime: a regime is the set of files that carry its code.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .models import Day
+
+Confidence = Literal["T", "S", "A", "M", "U"]
+UNCONFIRMED = {"A", "M", "U"}
+Kind = Literal["automated", "manual", "informational", "document"]
+Severity = Literal["blocking", "major", "minor", "info"]
+Op = Literal[">=", ">", "<=", "<", "==", "!=", "in"]
+
+CONFIDENCE_RU = {
+    "T": "текст акта", "S": "вторичный источник", "A": "по аналогии", "M": "по памяти, не подтверждено",
+    "U": "значение неизвестно",
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- decrees/<regime>.yaml ---------------------------------------------------------------------------------
+class Amendment(Strict):
+    act: str
+    published: Day | None = None
+    effective: Day | None = None
+    summary: str
+    confidence: Confidence
+
+
+class Act(Strict):
+    kind: str
+    number: str
+    date: Day
+    title: str
+    citation: str
+    legal_basis: str | None = None
+
+
+class RegionMatch(Strict):
+    name: str
+    match: list[str]
+
+
+class SpecialRegime(Strict):
+    code: Annotated[str, Field(pattern=r"^[a-z_]+$")]
+    title: str
+    regions: list[RegionMatch]
+    start: Day = Field(alias="from")
+    until: Day
+    confidence: Confidence
+    reference: str
+    affects: list[str]
+
+    def active(self, region: str, as_of: date) -> bool:
+        text = region.lower()
+        hit = any(m.lower() in text for r in self.regions for m in r.match)
+        return hit and self.start <= as_of < self.until
+
+
+class Requirement(Strict):
+    id: str
+    block: str
+    clause: str
+    title: str
+    text: str
+    kind: Kind
+    confidence: Confidence
+    source: str
+    note: str | None = None
+
+
+class Decree(Strict):
+    regime: str
+    title: str
+    catalog_version: str
+    act: Act
+    amendments: list[Amendment]
+    categories: dict[str, str]
+    subtypes: dict[str, str]
+    blocks: dict[str, str]
+    special_regimes: list[SpecialRegime] = []
+    requirements: list[Requirement]
+
+
+# --- rules/<regime>.yaml -----------------------------------------------------------------------------------
+class ParamValue(Strict):
+    start: Day = Field(alias="from")
+    value: Any
+    confidence: Confidence
+    reference: str
+    source: str | None = None
+    note: str | None = None
+
+
+class Parameter(Strict):
+    title: str
+    unit: str | None = None
+    values: list[ParamValue]
+
+    def at(self, as_of: date) -> ParamValue | None:
+        """The value in force on the date (None before the first value or after a repeal: value null)."""
+        current = None
+        for v in sorted(self.values, key=lambda v: v.start):
+            if v.start <= as_of:
+                current = v
+        if current is None or current.value is None:
+            return None
+        return current
+
+
+class Check(Strict):
+    fact: str
+    op: Op
+    param: str | None = None
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _one_norm(self):
+        if (self.param is None) == (self.value is None):
+            raise ValueError("в проверке укажите ровно одно из: param (параметр-норматив) или value (значение)")
+        return self
+
+
+class DocumentNeed(Strict):
+    all_of: list[str] = []
+    any_of: list[str] = []
+
+
+class Variant(Strict):
+    applies: dict[str, list[Any]] = {}
+    checks: list[Check] = []
+    documents: DocumentNeed | None = None
+    norm_text: str | None = None
+
+
+class Rule(Strict):
+    requirement: str
+    severity: Severity
+    remedy: str | None = None
+    what_to_check: str | None = None  # manual items: what a person must look at
+    message: str | None = None  # informational items: may use {param:NAME}, {deadline}
+    deadline_years_param: str | None = None  # informational: as_of + N years, shown as {deadline}
+    show: list[str] = []  # facts shown with manual/informational findings
+    variants: list[Variant] = []
+    # single-variant shorthand
+    applies: dict[str, list[Any]] | None = None
+    checks: list[Check] | None = None
+    documents: DocumentNeed | None = None
+    norm_text: str | None = None
+
+    @model_validator(mode="after")
+    def _shorthand(self):
+        short = any(x is not None for x in (self.applies, self.checks, self.documents, self.norm_text))
+        if short and self.variants:
+            raise ValueError("укажите либо variants, либо applies/checks/documents на верхнем уровне, но не то и другое")
+        if short or not self.variants:
+            self.variants = [Variant(applies=self.applies or {}, checks=self.checks or [], documents=self.documents,
+                                     norm_text=self.norm_text)]
+        return self
+
+
+class DocumentKindSpec(Strict):
+    title: str
+    freshness_days: int | None = None  # advisory only: older than this on the as-of date gives a warning
+
+
+class RuleBook(Strict):
+    regime: str
+    parameters: dict[str, Parameter] = {}
+    document_kinds: dict[str, DocumentKindSpec] = {}
+    rules: list[Rule]
+
+
+# --- rules/cases/<regime>.yaml ------------------------------------------------------------------------------
+class Case(Strict):
+    name: str
+    base: str  # fixture file name without extension
+    as_of: Day | None = None
+    set: dict[str, Any] = {}
+    delete: list[str] = []
+    expect: dict[str, str]
+
+
+class CaseBook(Strict):
+    regime: str
+    cases: list[Case]
+
+
+# --- loading -----------------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class CatalogError(Exception):
+    """A catalog file is unreadable or invalid; message in Russian."""
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"файл каталога не найден: {path}") from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: ошибка YAML: {exc}") from None
+
+
+def _parse(model, path: Path):
+    from pydantic import ValidationError
+    try:
+        return model.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        lines = [f"{path.name}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise CatalogError("\n".join(lines)) from None
+
+
+@dataclass
+class Catalog:
+    decree: Decree
+    rulebook: RuleBook
+    cases: CaseBook | None
+    content_hash: str
+
+    @property
+    def regime(self) -> str:
+        return self.decree.regime
+
+    @cached_property
+    def requirements(self) -> dict[str, Requirement]:
+        return {r.id: r for r in self.decree.requirements}
+
+    @cached_property
+    def rules(self) -> dict[str, Rule]:
+        return {r.requirement: r for r in self.rulebook.rules}
+
+    def params_at(self, as_of: date) -> dict[str, ParamValue | None]:
+        return {name: p.at(as_of) for name, p in self.rulebook.parameters.items()}
+
+    def special_flags(self, region: str, as_of: date) -> dict[str, bool]:
+        return {f"sr_{s.code}": s.active(region, as_of) for s in self.decree.special_regimes}
+
+
+def catalog_paths(regime: str, root: Path = ROOT) -> tuple[Path, Path, Path]:
+    return root / "decrees" / f"{regime}.yaml", root / "rules" / f"{regime}.yaml", root / "rules" / "cases" / f"{regime}.yaml"
+
+
+def available_regimes(root: Path = ROOT) -> list[str]:
+    return sorted(p.stem for p in (root / "decrees").glob("*.yaml") if (root / "rules" / p.name).exists())
+
+
+_CACHE: dict[tuple[str, str], Catalog] = {}
+
+
+def load_catalog(regime: str, root: Path = ROOT) -> Catalog:
+    decree_path, rules_path, cases_path = catalog_paths(regime, root)
+    if not decree_path.exists():
+        known = ", ".join(available_regimes(root)) or "нет"
+        raise CatalogError(f"неизвестный режим «{regime}»; доступны: {known}")
+    raw = decree_path.read_bytes() + b"\0" + rules_path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    key = (str(root), digest)
+    if key in _CACHE:
+        return _CACHE[key]
+    decree = _parse(Decree, decree_path)
+    rulebook = _parse(RuleBook, rules_path)
+    cases = _parse(CaseBook, cases_path) if cases_path.exists() else None
+    catalog = Catalog(decree, rulebook, cases, digest)
+    _CACHE[key] = catalog
+    return catalog

@@ -1,0 +1,126 @@
+"""The catalog validator: refuses a catalog an expert's edit has broken (unknown IDs, undated or unreferenced
+values, overlapping dates, automated requirements without test cases, rules that do not compile)."""
+from __future__ import annotations
+
+import re
+import typing
+from datetime import date
+from pathlib import Path
+
+from .catalog import ROOT, Catalog, CatalogError, load_catalog
+from .compiler import CompileError, compile_catalog
+from .facts import REGISTRY
+from .models import DocumentKind
+
+CONTEXT_ATTRS = {"category", "subtype", "has_residents"}
+
+
+def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -> list[str]:
+    problems: list[str] = []
+    d, rb = catalog.decree, catalog.rulebook
+    reqs = catalog.requirements
+    if len(reqs) != len(d.requirements):
+        problems.append("в decrees: повторяющиеся ID требований")
+    seen = set()
+    for rule in rb.rules:
+        if rule.requirement not in reqs:
+            problems.append(f"rules: правило ссылается на неизвестное требование {rule.requirement}")
+        if rule.requirement in seen:
+            problems.append(f"rules: для {rule.requirement} два правила")
+        seen.add(rule.requirement)
+    for rid, req in reqs.items():
+        rule = catalog.rules.get(rid)
+        if rule is None:
+            problems.append(f"{rid}: нет записи в rules/{catalog.regime}.yaml")
+            continue
+        for vi, v in enumerate(rule.variants):
+            where = f"{rid} (вариант {vi + 1})"
+            if req.kind == "automated" and not v.checks and not v.documents:
+                problems.append(f"{where}: автоматическое требование без проверок и документов")
+            if req.kind == "document" and not v.documents:
+                problems.append(f"{where}: требование-документ без списка документов")
+            for c in v.checks:
+                if c.fact not in REGISTRY:
+                    problems.append(f"{where}: неизвестный факт «{c.fact}»")
+                if c.param and c.param not in rb.parameters:
+                    problems.append(f"{where}: неизвестный параметр «{c.param}»")
+            if v.documents:
+                for k in v.documents.all_of + v.documents.any_of:
+                    if k not in typing.get_args(DocumentKind):
+                        problems.append(f"{where}: неизвестный вид документа «{k}»")
+            for attr, allowed in v.applies.items():
+                special = {f"sr_{s.code}" for s in d.special_regimes}
+                if attr not in CONTEXT_ATTRS | special:
+                    problems.append(f"{where}: неизвестный признак применимости «{attr}»")
+                if attr == "category" and not set(allowed) <= set(d.categories):
+                    problems.append(f"{where}: неизвестная категория в {allowed}")
+                if attr == "subtype" and not set(allowed) <= set(d.subtypes):
+                    problems.append(f"{where}: неизвестный подтип в {allowed}")
+            texts = [t for t in (v.norm_text, rule.message) if t]
+            for name in re.findall(r"\{param:(\w+)\}", " ".join(texts)):
+                if name not in rb.parameters:
+                    problems.append(f"{where}: текст ссылается на неизвестный параметр «{name}»")
+        if req.kind in ("automated", "document") and not rule.remedy:
+            problems.append(f"{rid}: нет текста «что сделать» (remedy)")
+        if rule.deadline_years_param and rule.deadline_years_param not in rb.parameters:
+            problems.append(f"{rid}: неизвестный параметр срока «{rule.deadline_years_param}»")
+    for name, p in rb.parameters.items():
+        starts = [v.start for v in p.values]
+        if len(starts) != len(set(starts)):
+            problems.append(f"параметр {name}: два значения с одной датой начала действия — периоды перекрываются")
+        for v in p.values:
+            if not v.reference.strip():
+                problems.append(f"параметр {name} с {v.start}: нет ссылки на акт (reference)")
+        if not p.values:
+            problems.append(f"параметр {name}: нет ни одного значения")
+    for s in d.special_regimes:
+        for rid in s.affects:
+            if rid not in reqs:
+                problems.append(f"особый режим {s.code}: неизвестное требование {rid}")
+    # compile on every date a parameter changes, and today
+    dates = sorted({v.start for p in rb.parameters.values() for v in p.values} | {date.today()})
+    for when in dates:
+        try:
+            compile_catalog(catalog, when)
+        except CompileError as exc:
+            problems.append(f"компиляция на {when}: {exc}")
+    problems += _check_cases(catalog, root, run_cases)
+    return problems
+
+
+def _check_cases(catalog: Catalog, root: Path, run_cases: bool) -> list[str]:
+    from .cases import fixture_path, run_case
+    problems = []
+    cases = catalog.cases.cases if catalog.cases else []
+    expected: dict[str, set[str]] = {}
+    for case in cases:
+        for rid, status in case.expect.items():
+            if rid not in catalog.requirements:
+                problems.append(f"тест «{case.name}»: неизвестное требование {rid}")
+            expected.setdefault(rid, set()).add(status)
+        try:
+            fixture_path(case.base, root)
+        except FileNotFoundError as exc:
+            problems.append(f"тест «{case.name}»: {exc}")
+    for rid, req in catalog.requirements.items():
+        if req.kind == "automated":
+            got = expected.get(rid, set())
+            for status in ("met", "not_met"):
+                if status not in got:
+                    problems.append(f"{rid}: нет тестового примера со статусом {status} (rules/cases/{catalog.regime}.yaml)")
+    if run_cases and not problems:
+        for case in cases:
+            result = run_case(catalog, case, root)
+            if not result.ok:
+                problems.append("тест " + result.describe())
+    return problems
+
+
+def check_all(regimes: list[str], root: Path = ROOT, run_cases: bool = True) -> dict[str, list[str]]:
+    out = {}
+    for regime in regimes:
+        try:
+            out[regime] = check_catalog(load_catalog(regime, root), root, run_cases)
+        except CatalogError as exc:
+            out[regime] = str(exc).splitlines()
+    return out

@@ -1,0 +1,172 @@
+"""Command line: `compliance check|schema|regimes|catalog`. Exit codes: 0 conforms, 1 gaps or incomplete,
+2 invalid input (or an invalid catalog)."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from .catalog import UNCONFIRMED, CONFIDENCE_RU, CatalogError, available_regimes, load_catalog
+from .loading import InputError, Problem, load_application
+from .models import Application, _parse_date
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Проверка площадки на соответствие требованиям Минпромторга (отчёт о несоответствиях).")
+err = Console(stderr=True)
+
+EXIT_OK, EXIT_GAPS, EXIT_INVALID = 0, 1, 2
+
+
+class Fmt(str, Enum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+def _fail(problems: list[Problem] | list[str], title: str = "Ошибка во входных данных") -> None:
+    err.print(f"[bold red]{title}:[/bold red]")
+    for p in problems:
+        err.print(f"  • {p}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _as_of(value: Optional[str]) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return _parse_date(value)
+    except ValueError as exc:
+        _fail([Problem("--as-of", str(exc))])
+
+
+def _write(text: str, output: Optional[Path]) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(output.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)  # never leave a half-written report behind
+    except OSError as exc:
+        _fail([f"не удалось записать {output}: {exc.strerror}"], "Ошибка записи")
+    err.print(f"Отчёт записан: {output}")
+
+
+@app.command()
+def check(
+    application: Path = typer.Argument(..., help="файл заявки: .json, .yaml или .yml"),
+    regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима (ip794, …) или all; по умолчанию — режимы из заявки"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="дата оценки (ГГГГ-ММ-ДД); по умолчанию — дата подачи"),
+    fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="формат отчёта"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="куда записать отчёт (по умолчанию — на экран)"),
+    freshness: bool = typer.Option(False, "--freshness", help="предупреждать об устаревших выписках (ЕГРЮЛ, ЕГРН)"),
+) -> None:
+    """Проверить заявку и вывести отчёт о несоответствиях."""
+    from .evaluate import evaluate
+    from .render import render_many
+
+    when = _as_of(as_of)
+    try:
+        app_model = load_application(application)
+    except InputError as exc:
+        _fail(exc.problems)
+    regimes = _regimes(app_model, regime)
+    reports = []
+    try:
+        for code in regimes:
+            reports.append(evaluate(app_model, code, when, freshness=freshness))
+    except CatalogError as exc:
+        _fail(str(exc).splitlines(), "Ошибка каталога требований")
+    _write(render_many(reports, fmt.value), output)
+    raise typer.Exit(EXIT_OK if all(r.verdict == "conforms" for r in reports) else EXIT_GAPS)
+
+
+def _regimes(app_model: Application, regime: Optional[str]) -> list[str]:
+    known = available_regimes()
+    if regime is None:
+        wanted = list(app_model.regimes)
+    elif regime == "all":
+        wanted = [r for r in app_model.regimes if r in known] or known
+    else:
+        wanted = [regime]
+    unknown = [r for r in wanted if r not in known]
+    if unknown:
+        _fail([Problem("--regime" if regime else "regimes",
+                       f"для режима «{r}» нет каталога требований; доступны: {', '.join(known)}") for r in unknown])
+    return wanted
+
+
+@app.command()
+def schema() -> None:
+    """Вывести JSON Schema заявки."""
+    sys.stdout.write(json.dumps(Application.model_json_schema(), ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def regimes() -> None:
+    """Перечислить режимы, для которых есть каталог требований."""
+    for code in available_regimes():
+        cat = load_catalog(code)
+        d = cat.decree
+        sys.stdout.write(f"{code}\t{d.title}\t{d.act.citation}\tкаталог {d.catalog_version}\t"
+                         f"требований: {len(d.requirements)}\n")
+
+
+@app.command()
+def catalog(
+    regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима; по умолчанию — все"),
+    check_: bool = typer.Option(False, "--check", help="проверить каталог: ссылки, даты, тестовые примеры"),
+    fmt: Fmt = typer.Option(Fmt.text, "--format", "-f"),
+) -> None:
+    """Показать каталог требований (ID, вид, достоверность) или проверить его (--check)."""
+    from .catalog_check import check_all
+
+    codes = [regime] if regime else available_regimes()
+    if check_:
+        results = check_all(codes)
+        bad = {k: v for k, v in results.items() if v}
+        for code, problems in results.items():
+            if problems:
+                err.print(f"[bold red]{code}: каталог с ошибками ({len(problems)}):[/bold red]")
+                for p in problems:
+                    err.print(f"  • {p}", markup=False, highlight=False)
+            else:
+                cat = load_catalog(code)
+                n_cases = len(cat.cases.cases) if cat.cases else 0
+                sys.stdout.write(f"{code}: каталог в порядке ({len(cat.requirements)} требований, "
+                                 f"{n_cases} тестовых примеров пройдено)\n")
+        raise typer.Exit(EXIT_INVALID if bad else EXIT_OK)
+    rows = []
+    for code in codes:
+        try:
+            cat = load_catalog(code)
+        except CatalogError as exc:
+            _fail(str(exc).splitlines(), "Ошибка каталога требований")
+        for r in cat.decree.requirements:
+            rule = cat.rules.get(r.id)
+            rows.append({"regime": code, "id": r.id, "kind": r.kind, "confidence": r.confidence,
+                         "needs_confirmation": r.confidence in UNCONFIRMED,
+                         "severity": rule.severity if rule else None, "clause": r.clause, "title": r.title})
+    if fmt == Fmt.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    kinds = {"automated": "автоматически", "manual": "экспертно", "informational": "для сведения", "document": "документ"}
+    for row in rows:
+        mark = " ⚠" if row["needs_confirmation"] else ""
+        sys.stdout.write(f"{row['id']:<14} {kinds[row['kind']]:<14} {row['confidence']} "
+                         f"({CONFIDENCE_RU[row['confidence']]}){mark}  {row['title']}\n")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,55 @@
+"""Which of the application's documents count on the as-of date, and freshness warnings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .catalog import Catalog
+from .formatting import day
+from .models import Application, Document
+from .report import DocumentIssue
+
+
+@dataclass
+class DocumentState:
+    usable: list[tuple[int, Document]]
+    not_counted: list[DocumentIssue]
+    warnings: list[DocumentIssue]
+
+
+def describe(doc: Document, title: str) -> str:
+    parts = [doc.title or title]
+    if doc.number:
+        parts.append(f"№ {doc.number}")
+    if doc.date:
+        parts.append(f"от {day(doc.date)}")
+    if doc.refers_to:
+        parts.append(f"({doc.refers_to})")
+    return " ".join(parts)
+
+
+def kind_title(catalog: Catalog, kind: str) -> str:
+    spec = catalog.rulebook.document_kinds.get(kind)
+    return spec.title if spec else kind
+
+
+def assess(app: Application, catalog: Catalog, as_of: date, freshness: bool = False) -> DocumentState:
+    usable, not_counted, warnings = [], [], []
+    for i, doc in enumerate(app.documents):
+        title = kind_title(catalog, doc.kind)
+        text = describe(doc, title)
+        if doc.date and doc.date > as_of:
+            not_counted.append(DocumentIssue(kind=doc.kind, title=title, document=text,
+                                             problem=f"датирован позже даты оценки {day(as_of)}"))
+            continue
+        if doc.valid_until and doc.valid_until < as_of:
+            not_counted.append(DocumentIssue(kind=doc.kind, title=title, document=text,
+                                             problem=f"срок действия истёк {day(doc.valid_until)}"))
+            continue
+        usable.append((i, doc))
+        spec = catalog.rulebook.document_kinds.get(doc.kind)
+        if freshness and spec and spec.freshness_days and doc.date and (as_of - doc.date).days > spec.freshness_days:
+            warnings.append(DocumentIssue(
+                kind=doc.kind, title=title, document=text,
+                problem=f"старше {spec.freshness_days} дн. на {day(as_of)} ({(as_of - doc.date).days} дн.): получите свежую"))
+    return DocumentState(usable, not_counted, warnings)

@@ -1,0 +1,84 @@
+"""One direction of flow: validated application -> facts -> rules (durable-rules) -> findings -> report."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+
+from .catalog import Catalog, load_catalog
+from .documents import assess
+from .engine import RulesEngine, get_engine
+from .facts import REGISTRY, Fact, context, derive
+from .findings import FindingBuilder
+from .models import Application
+from .report import (VERDICT_RU, Applicant, DocumentChecklist, DocumentItem, Finding, Report, count_statuses,
+                     overall_verdict)
+
+FactOrder = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+class FactTypeError(Exception):
+    pass
+
+
+def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs) -> list[dict[str, Any]]:
+    """Facts as the engine sees them. Facts without a value are not asserted (their rules then stay silent and
+    the requirement becomes insufficient_data); every value is type-checked against the fact's declared kind."""
+    out: list[dict[str, Any]] = [{"t": "ctx", **ctx}]
+    for name, f in facts.items():
+        if f.value is None:
+            continue
+        kind = REGISTRY[name].kind
+        ok = (kind == "bool" and isinstance(f.value, bool)) or \
+             (kind == "number" and isinstance(f.value, (int, float)) and not isinstance(f.value, bool)) or \
+             (kind == "str" and isinstance(f.value, str))
+        if not ok:
+            raise FactTypeError(f"факт {name}: ожидался тип {kind}, получено {f.value!r}")
+        out.append({"t": "fact", "name": name, "value": f.value})
+    for _, doc in usable_docs:
+        out.append({"t": "doc", "kind": doc.kind})
+    return out
+
+
+def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalog: Catalog | None = None,
+             engine: RulesEngine | None = None, fact_order: FactOrder | None = None,
+             freshness: bool = False) -> Report:
+    catalog = catalog or load_catalog(regime)
+    engine = engine or get_engine()
+    as_of = as_of or app.filing_date
+    facts = derive(app, as_of)
+    flags = catalog.special_flags(app.region, as_of)
+    ctx = context(app, as_of, flags)
+    docs = assess(app, catalog, as_of, freshness)
+    compiled = engine.ruleset_for(catalog, as_of)
+    asserted = engine_facts(facts, ctx, docs.usable)
+    if fact_order:
+        asserted = fact_order(asserted)
+    result = engine.run(compiled, asserted)
+    findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception).build()
+    verdict = overall_verdict(findings)
+    mc = app.management_company
+    return Report(
+        regime=catalog.regime, regime_title=catalog.decree.title, act_citation=catalog.decree.act.citation,
+        catalog_version=catalog.decree.catalog_version, catalog_hash=catalog.content_hash,
+        evaluation_id=result.session_id or uuid.uuid4().hex, generated_at=datetime.now(timezone.utc),
+        as_of=as_of, filing_date=app.filing_date,
+        applicant=Applicant(name=mc.name, inn=mc.inn, site_name=app.site_name, region=app.region),
+        category=catalog.decree.categories.get(app.category, app.category),
+        subtype=catalog.decree.subtypes.get(app.subtype, app.subtype),
+        special_regimes=[s.title for s in catalog.decree.special_regimes if flags.get(f"sr_{s.code}")],
+        verdict=verdict, verdict_text=VERDICT_RU[verdict], counts=count_statuses(findings),
+        blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking" and f.status != "met"
+                       and f.status not in ("not_applicable", "informational")],
+        unconfirmed_norms=[f.requirement_id for f in findings if f.needs_confirmation and f.status in ("met", "not_met")],
+        findings=findings, documents=checklist(findings, docs), engine_error=result.exception,
+    )
+
+
+def checklist(findings: list[Finding], docs) -> DocumentChecklist:
+    items = [
+        DocumentItem(requirement_id=f.requirement_id, title=f.title, status=f.status,
+                     needed=f.norm.text if f.norm else f.text, provided=f.documents_found, missing=f.documents_missing)
+        for f in findings if f.kind == "document"
+    ]
+    return DocumentChecklist(items=items, not_counted=docs.not_counted, warnings=docs.warnings)

@@ -1,0 +1,374 @@
+"""Derived facts: sums, shares and counts computed in Python from the validated application.
+
+Facts are regime-agnostic: a rule in rules/*.yaml names the facts it reads. A fact whose inputs are missing has
+value None and lists the missing input fields; it is then not asserted, and the rule reports insufficient_data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from .models import Application
+
+Value = bool | int | float | str | None
+
+
+@dataclass
+class Fact:
+    name: str
+    label: str  # Russian
+    unit: str | None
+    value: Value
+    sources: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    name: str
+    label: str
+    unit: str | None
+    kind: str  # number | bool | str
+    compute: Callable[[Application, date], tuple[Value, list[str], list[str], list[str]]]
+
+
+REGISTRY: dict[str, FactSpec] = {}
+
+
+def fact(name: str, label: str, unit: str | None = None, kind: str = "number"):
+    def register(fn):
+        REGISTRY[name] = FactSpec(name, label, unit, kind, fn)
+        return fn
+    return register
+
+
+def _result(value: Value, sources: list[str], missing: list[str] | None = None, details: list[str] | None = None):
+    missing = missing or []
+    return (None if missing else value), sources, missing, details or []
+
+
+def _plot_label(app: Application, i: int) -> str:
+    return app.land_plots[i].cadastral_number or f"участок № {i + 1} (без кадастрового номера)"
+
+
+# --- territory ---------------------------------------------------------------------------------------------
+@fact("total_area_ha", "Суммарная площадь земельных участков", "ha")
+def _total_area(app, as_of):
+    if not app.land_plots:
+        return _result(None, [], ["land_plots"])
+    total = sum(p.area.canonical() for p in app.land_plots)
+    details = [f"{_plot_label(app, i)}: {p.area.canonical():.4f} га" for i, p in enumerate(app.land_plots)]
+    return _result(round(total, 6), [f"land_plots[{i}].area" for i in range(len(app.land_plots))], details=details)
+
+
+@fact("plots_count", "Число земельных участков", "pcs")
+def _plots_count(app, as_of):
+    return _result(len(app.land_plots), ["land_plots"])
+
+
+@fact("production_zone_share_pct", "Доля производственной зоны в площади территории", "%")
+def _production_share(app, as_of):
+    missing = [] if app.zoning else ["zoning.production_zone_area"]
+    if not app.land_plots:
+        missing.append("land_plots")
+    if missing:
+        return _result(None, [], missing)
+    total = sum(p.area.canonical() for p in app.land_plots)
+    zone = app.zoning.production_zone_area.canonical()
+    share = 100.0 * zone / total if total else 0.0
+    return _result(round(share, 4), ["zoning.production_zone_area", "land_plots[*].area"],
+                   details=[f"производственная зона {zone:.4f} га из {total:.4f} га"])
+
+
+@fact("plots_without_cadastral_count", "Участков без кадастрового номера", "pcs")
+def _no_cadastral(app, as_of):
+    bad = [i for i, p in enumerate(app.land_plots) if not p.cadastral_number]
+    if not app.land_plots:
+        return _result(None, [], ["land_plots"])
+    return _result(len(bad), [f"land_plots[{i}].cadastral_number" for i in range(len(app.land_plots))],
+                   details=[f"участок № {i + 1}" for i in bad])
+
+
+def _rights(items, prefix: str, label, as_of: date):
+    missing = [f"{prefix}[{i}].right" for i, x in enumerate(items) if x.right is None]
+    bad = []
+    for i, x in enumerate(items):
+        if x.right == "none":
+            bad.append(f"{label(i)}: права нет")
+        elif x.right == "lease" and getattr(x, "lease_end", None) and x.lease_end < as_of:
+            bad.append(f"{label(i)}: аренда истекла {x.lease_end:%d.%m.%Y}")
+    return _result(len(bad), [f"{prefix}[{i}].right" for i in range(len(items))], missing, bad)
+
+
+@fact("plots_without_right_count", "Участков, на которые у УК нет действующего права", "pcs")
+def _plots_no_right(app, as_of):
+    if not app.land_plots:
+        return _result(None, [], ["land_plots"])
+    return _rights(app.land_plots, "land_plots", lambda i: _plot_label(app, i), as_of)
+
+
+@fact("buildings_without_right_count", "Зданий (объектов инфраструктуры), на которые у УК нет права", "pcs")
+def _buildings_no_right(app, as_of):
+    return _rights(app.buildings, "buildings",
+                   lambda i: app.buildings[i].cadastral_number or app.buildings[i].name or f"здание № {i + 1}", as_of)
+
+
+@fact("max_plot_gap_km", "Наибольшее удаление участка от основного участка", "km")
+def _max_gap(app, as_of):
+    if not app.land_plots:
+        return _result(None, [], ["land_plots"])
+    if len(app.land_plots) == 1:
+        return _result(0.0, ["land_plots"])
+    missing, gaps = [], []
+    for i, p in enumerate(app.land_plots):
+        if p.adjacency is None:
+            missing.append(f"land_plots[{i}].adjacency")
+        elif p.adjacency == "separate":
+            if p.distance_to_main_km is None:
+                missing.append(f"land_plots[{i}].distance_to_main_km")
+            else:
+                gaps.append((p.distance_to_main_km, f"{_plot_label(app, i)}: {p.distance_to_main_km:g} км"))
+    value = max([g for g, _ in gaps], default=0.0)
+    return _result(value, [f"land_plots[{i}].adjacency" for i in range(len(app.land_plots))], missing,
+                   [d for _, d in gaps])
+
+
+SUITABLE_LAND_CATEGORIES = {"industry", "settlements"}
+
+
+@fact("plots_unsuitable_land_count", "Участков с неподходящей категорией земель или ВРИ", "pcs")
+def _unsuitable(app, as_of):
+    """Production is allowed on industry or settlement land with a production permitted use (ВРИ 6.x; 1.15 —
+    storage and processing of agricultural products)."""
+    if not app.land_plots:
+        return _result(None, [], ["land_plots"])
+    missing, bad = [], []
+    for i, p in enumerate(app.land_plots):
+        if p.land_category is None:
+            missing.append(f"land_plots[{i}].land_category")
+        if p.permitted_use_code is None:
+            missing.append(f"land_plots[{i}].permitted_use_code")
+        if p.land_category is None or p.permitted_use_code is None:
+            continue
+        reasons = []
+        if p.land_category not in SUITABLE_LAND_CATEGORIES:
+            reasons.append(f"категория земель «{p.land_category}»")
+        code = p.permitted_use_code
+        if not (code == "6" or code.startswith("6.") or code.startswith("1.15")):
+            reasons.append(f"ВРИ {code}")
+        if reasons:
+            bad.append(f"{_plot_label(app, i)}: " + ", ".join(reasons))
+    return _result(len(bad), [f"land_plots[{i}].land_category" for i in range(len(app.land_plots))], missing, bad)
+
+
+# --- utilities ---------------------------------------------------------------------------------------------
+_SECURED = {"technical_conditions", "connection_contract", "connected"}
+_STATUS_RU = {"technical_conditions": "ТУ", "connection_contract": "договор на подключение", "connected": "подключено"}
+
+
+def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
+    used, missing, details, total = [], [], [], 0.0
+    for i, ut in enumerate(app.utilities):
+        if ut.kind != kind or ut.status not in statuses:
+            continue
+        if ut.valid_until and ut.valid_until < as_of and ut.status != "connected":
+            details.append(f"{ut.document or kind}: срок действия истёк {ut.valid_until:%d.%m.%Y} — не учтено")
+            continue
+        if ut.capacity is None:
+            missing.append(f"utilities[{i}].capacity")
+            continue
+        total += ut.capacity_canonical()
+        used.append(f"utilities[{i}].capacity")
+        details.append(f"{ut.document or ut.provider or kind} ({_STATUS_RU[ut.status]}): {ut.capacity.value:g} {ut.capacity.unit}")
+    return total, used, missing, details
+
+
+def _power(app, as_of, statuses):
+    total, used, missing, details = _capacity(app, "electricity", statuses, as_of)
+    return _result(round(total, 6), used or ["utilities"], missing, details)
+
+
+@fact("power_mw_secured", "Электрическая мощность по ТУ, договорам и подключениям", "MW")
+def _power_secured(app, as_of):
+    return _power(app, as_of, _SECURED)
+
+
+@fact("power_mw_connected", "Подключённая электрическая мощность", "MW")
+def _power_connected(app, as_of):
+    return _power(app, as_of, {"connected"})
+
+
+def _per_ha(app, as_of, statuses):
+    total, used, missing, details = _capacity(app, "electricity", statuses, as_of)
+    if not app.land_plots:
+        missing.append("land_plots")
+    if missing:
+        return _result(None, [], missing)
+    area = sum(p.area.canonical() for p in app.land_plots)
+    value = total / area if area else 0.0
+    details.append(f"{total:.3f} МВт / {area:.4f} га = {value:.4f} МВт/га")
+    return _result(round(value, 6), used + ["land_plots[*].area"], [], details)
+
+
+@fact("power_mw_per_ha_secured", "Электрическая мощность на 1 га (ТУ, договоры, подключения)", "MW/ha")
+def _per_ha_secured(app, as_of):
+    return _per_ha(app, as_of, _SECURED)
+
+
+@fact("power_mw_per_ha_connected", "Подключённая электрическая мощность на 1 га", "MW/ha")
+def _per_ha_connected(app, as_of):
+    return _per_ha(app, as_of, {"connected"})
+
+
+def _presence(app, as_of, kinds_groups: list[set[str]], statuses: set[str]):
+    """True when each group has at least one utility of its kinds in one of the statuses (and not expired)."""
+    details, ok = [], True
+    for group in kinds_groups:
+        found = [ut for ut in app.utilities if ut.kind in group and ut.status in statuses
+                 and not (ut.valid_until and ut.valid_until < as_of and ut.status != "connected")]
+        for ut in found:
+            cap = f", {ut.capacity.value:g} {ut.capacity.unit}" if ut.capacity else ""
+            details.append(f"{ut.kind}: {_STATUS_RU[ut.status]}{cap}")
+        ok = ok and bool(found)
+    return _result(ok, ["utilities[*].kind", "utilities[*].status"], details=details)
+
+
+@fact("gas_or_heat_secured", "Газо- или теплоснабжение обеспечено (ТУ, договор или подключение)", None, "bool")
+def _gh_secured(app, as_of):
+    return _presence(app, as_of, [{"gas", "heat"}], _SECURED)
+
+
+@fact("gas_or_heat_connected", "Газо- или теплоснабжение подключено", None, "bool")
+def _gh_connected(app, as_of):
+    return _presence(app, as_of, [{"gas", "heat"}], {"connected"})
+
+
+@fact("water_and_sewage_secured", "Водоснабжение и водоотведение обеспечены (ТУ, договор или подключение)", None, "bool")
+def _ws_secured(app, as_of):
+    return _presence(app, as_of, [{"water"}, {"sewage"}], _SECURED)
+
+
+@fact("water_and_sewage_connected", "Водоснабжение и водоотведение подключены", None, "bool")
+def _ws_connected(app, as_of):
+    return _presence(app, as_of, [{"water"}, {"sewage"}], {"connected"})
+
+
+@fact("hard_surface_road", "Подъезд по дороге с твёрдым покрытием к сети дорог общего пользования", None, "bool")
+def _road(app, as_of):
+    if app.road_access is None:
+        return _result(None, [], ["road_access"])
+    ra = app.road_access
+    details = [x for x in (ra.road_name, ra.document) if x]
+    return _result(ra.hard_surface, ["road_access.hard_surface"], details=details)
+
+
+@fact("admin_service_objects_count", "Объектов для размещения УК и оказания услуг резидентам", "pcs")
+def _admin(app, as_of):
+    objs = [o for o in app.service_objects if o.kind in ("administrative", "business_center")]
+    listed = {o.cadastral_number for o in objs if o.cadastral_number}
+    objs_b = [b for b in app.buildings if b.purpose == "administrative"
+              and not (b.cadastral_number and b.cadastral_number in listed)]  # one building, counted once
+    details = [o.name or o.kind for o in objs] + [b.name or b.cadastral_number or "административное здание" for b in objs_b]
+    return _result(len(objs) + len(objs_b), ["service_objects[*].kind", "buildings[*].purpose"], details=details)
+
+
+# --- residents ---------------------------------------------------------------------------------------------
+@fact("residents_count", "Число резидентов (по договорам с УК)", "pcs")
+def _residents(app, as_of):
+    current = [r for r in app.residents if not r.planned]
+    return _result(len(current), ["residents"], details=[r.name for r in current])
+
+
+@fact("producing_residents_count", "Резидентов, ведущих промышленное производство на территории", "pcs")
+def _producing(app, as_of):
+    current = [r for r in app.residents if not r.planned]
+    missing = [f"residents[{i}].producing" for i, r in enumerate(app.residents) if not r.planned and r.producing is None]
+    good = [r.name for r in current if r.producing]
+    return _result(len(good), ["residents[*].producing"], missing, good)
+
+
+@fact("infrastructure_users_count", "Число пользователей инфраструктуры", "pcs")
+def _users(app, as_of):
+    return _result(len(app.infrastructure_users), ["infrastructure_users"])
+
+
+WASTE_OKVED_PREFIXES = ("38.2", "38.3", "39")
+
+
+@fact("eco_activity_count", "Резидентов (в т. ч. планируемых) с деятельностью по обращению с отходами или вторичным сырьём", "pcs")
+def _eco(app, as_of):
+    good = [r for r in app.residents
+            if r.waste_processing or (r.okved and r.okved.startswith(WASTE_OKVED_PREFIXES))]
+    return _result(len(good), ["residents[*].waste_processing", "residents[*].okved"],
+                   details=[f"{r.name} ({r.okved or 'ОКВЭД не указан'}{', планируется' if r.planned else ''})" for r in good])
+
+
+# --- management company -------------------------------------------------------------------------------------
+@fact("uk_registered_in_rf", "УК — юридическое лицо, зарегистрированное в Российской Федерации", None, "bool")
+def _uk_rf(app, as_of):
+    mc = app.management_company
+    if mc.registration_country is None and mc.ogrn is None:
+        return _result(None, [], ["management_company.registration_country", "management_company.ogrn"])
+    is_rf = mc.registration_country == "RU" or (mc.registration_country is None and mc.ogrn is not None)
+    is_entity = mc.legal_form != "ИП" and len(mc.inn) == 10
+    details = [f"ИНН {mc.inn}"] + ([f"ОГРН {mc.ogrn}"] if mc.ogrn else [])
+    return _result(is_rf and is_entity, ["management_company.registration_country", "management_company.ogrn",
+                                         "management_company.inn"], details=details)
+
+
+@fact("uk_legal_form", "Организационно-правовая форма УК", None, "str")
+def _uk_form(app, as_of):
+    form = app.management_company.legal_form
+    return _result(form, ["management_company.legal_form"], [] if form else ["management_company.legal_form"])
+
+
+@fact("uk_not_in_liquidation", "УК не находится в ликвидации, реорганизации или банкротстве", None, "bool")
+def _uk_status(app, as_of):
+    mc = app.management_company
+    fields = {"in_liquidation": "ликвидация", "in_reorganisation": "реорганизация", "in_bankruptcy": "банкротство"}
+    missing = [f"management_company.{f}" for f in fields if getattr(mc, f) is None]
+    bad = [ru for f, ru in fields.items() if getattr(mc, f)]
+    return _result(not bad, [f"management_company.{f}" for f in fields], missing, bad)
+
+
+@fact("uk_no_tax_debt", "У УК нет просроченной задолженности по налогам и сборам", None, "bool")
+def _uk_tax(app, as_of):
+    debt = app.management_company.has_overdue_tax_debt
+    return _result(None if debt is None else not debt, ["management_company.has_overdue_tax_debt"],
+                   ["management_company.has_overdue_tax_debt"] if debt is None else [])
+
+
+@fact("uk_website_present", "У УК есть сайт с информацией о парке", None, "bool")
+def _uk_site(app, as_of):
+    site = app.management_company.website
+    return _result(site is not None, ["management_company.website"], details=[site] if site else [])
+
+
+@fact("uk_is_resident", "УК сама является резидентом парка", None, "bool")
+def _uk_resident(app, as_of):
+    inn = app.management_company.inn
+    same = [r.name for r in app.residents if r.inn == inn and not r.planned]
+    return _result(bool(same), ["management_company.inn", "residents[*].inn"], details=same)
+
+
+# ------------------------------------------------------------------------------------------------------------
+def derive(app: Application, as_of: date) -> dict[str, Fact]:
+    """Every registered fact for the application, as of the given date."""
+    out: dict[str, Fact] = {}
+    for spec in REGISTRY.values():
+        value, sources, missing, details = spec.compute(app, as_of)
+        out[spec.name] = Fact(spec.name, spec.label, spec.unit, value, sources, missing, details)
+    return out
+
+
+def context(app: Application, as_of: date, special_flags: dict[str, bool]) -> dict[str, Any]:
+    """Attributes rules may use in `applies`: category, subtype, special-regime flags, presence of residents."""
+    ctx: dict[str, Any] = {
+        "category": app.category,
+        "subtype": app.subtype,
+        "has_residents": any(not r.planned for r in app.residents),
+    }
+    ctx.update(special_flags)
+    return ctx

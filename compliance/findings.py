@@ -1,0 +1,239 @@
+"""Turn the rules that fired into one finding per catalog requirement, with its evidence."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from .catalog import UNCONFIRMED, Catalog, Check, ParamValue, Requirement, Rule, Variant
+from .compiler import CompiledRuleset, RuleKey
+from .documents import DocumentState, describe, kind_title
+from .facts import Fact
+from .formatting import OP_RU, day, field_label, num, value as fmt_value
+from .report import CheckResult, FactValue, Finding, Norm, Shortfall
+from .units import unit_label
+
+_UNCERTAINTY = "TSAMU"
+
+
+def _worst(*codes: str) -> str:
+    return max(codes, key=_UNCERTAINTY.index)
+
+
+def add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+class FindingBuilder:
+    def __init__(self, catalog: Catalog, compiled: CompiledRuleset, facts: dict[str, Fact], ctx: dict[str, Any],
+                 docs: DocumentState, as_of: date, fired: list[str], engine_error: str | None):
+        self.catalog, self.compiled, self.facts, self.ctx = catalog, compiled, facts, ctx
+        self.docs, self.as_of, self.engine_error = docs, as_of, engine_error
+        self.params = catalog.params_at(as_of)
+        self.by_req: dict[str, list[RuleKey]] = defaultdict(list)
+        for name in fired:
+            key = RuleKey.parse(name)
+            self.by_req[key.requirement].append(key)
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+    def fact_value(self, name: str) -> FactValue:
+        f = self.facts[name]
+        text = fmt_value(f.value, f.unit) if not f.missing else "нет данных"
+        return FactValue(name=name, label=f.label, value=f.value, unit=f.unit, text=text, sources=f.sources,
+                         missing=f.missing, details=f.details)
+
+    def substitute(self, template: str, extra: dict[str, str] | None = None) -> str:
+        def repl(m: re.Match) -> str:
+            name = m.group(1)
+            pv = self.params.get(name)
+            if pv is None:
+                return "(норматив не действует)"
+            unit = self.catalog.rulebook.parameters[name].unit
+            if isinstance(pv.value, list):
+                return ", ".join(map(str, pv.value))
+            return fmt_value(pv.value, unit)
+        text = re.sub(r"\{param:(\w+)\}", repl, template)
+        for k, v in (extra or {}).items():
+            text = text.replace("{" + k + "}", v)
+        return text
+
+    def norm_for(self, req: Requirement, variant: Variant, vi: int, ci: int, check: Check) -> Norm:
+        pv: ParamValue | None = self.params.get(check.param) if check.param else None
+        unit = self.catalog.rulebook.parameters[check.param].unit if check.param else self.facts[check.fact].unit
+        value = self.compiled.norms.get((req.id, vi, ci), pv.value if pv else check.value)
+        confidence = pv.confidence if pv else req.confidence
+        if isinstance(value, bool):
+            text = "да" if value == (check.op == "==") else "нет"
+        elif isinstance(value, list):
+            text = f"{OP_RU[check.op]}: {', '.join(map(str, value))}"
+        elif value is None:
+            text = "норматив не действует на дату оценки"
+        else:
+            text = f"{OP_RU[check.op]} {fmt_value(value, unit)}"
+        return Norm(text=text, op=check.op, value=value, unit=unit, parameter=check.param,
+                    effective_from=pv.start if pv else None, confidence=confidence,
+                    reference=pv.reference if pv else req.clause, source=pv.source if pv else req.source,
+                    needs_confirmation=confidence in UNCONFIRMED)
+
+    @staticmethod
+    def shortfall(check: Check, fact: FactValue, norm: Norm) -> Shortfall | None:
+        v, n = fact.value, norm.value
+        if isinstance(v, bool) or isinstance(n, bool) or not isinstance(v, (int, float)) or not isinstance(n, (int, float)):
+            return None
+        unit = unit_label(norm.unit) if norm.unit != "pcs" else ""
+        if check.op in (">=", ">"):
+            gap = n - v
+            return Shortfall(value=round(gap, 6), unit=norm.unit, text=f"не хватает {num(gap)} {unit}".strip())
+        if check.op in ("<=", "<"):
+            gap = v - n
+            return Shortfall(value=round(gap, 6), unit=norm.unit, text=f"превышение на {num(gap)} {unit}".strip())
+        gap = abs(v - n)
+        return Shortfall(value=round(gap, 6), unit=norm.unit, text=f"{num(v)} вместо {num(n)}")
+
+    def ctx_text(self, attr: str, v: Any) -> str:
+        d = self.catalog.decree
+        if attr == "category":
+            return f"категория «{d.categories.get(v, v)}»"
+        if attr == "subtype":
+            return f"подтип «{d.subtypes.get(v, v)}»"
+        if attr.startswith("sr_"):
+            sr = next((s for s in d.special_regimes if f"sr_{s.code}" == attr), None)
+            title = sr.title if sr else attr
+            return f"особый режим «{title}» {'действует' if v else 'не действует (регион или дата оценки вне его действия)'}"
+        if attr == "has_residents":
+            return "есть резиденты" if v else "резидентов нет"
+        return f"{attr} = {v}"
+
+    # -- main --------------------------------------------------------------------------------------------------
+    def build(self) -> list[Finding]:
+        return [self.finding(req) for req in self.catalog.decree.requirements]
+
+    def finding(self, req: Requirement) -> Finding:
+        rule: Rule = self.catalog.rules[req.id]
+        keys = self.by_req.get(req.id, [])
+        outcomes = {k.outcome for k in keys}
+        n_variants = self.compiled.variants[req.id]
+        na_variants = {k.variant for k in keys if k.outcome in ("not_applicable", "unenforced")}
+        decided = [k for k in keys if k.outcome not in ("not_applicable", "unenforced")]
+        vi = decided[0].variant if decided else next((i for i in range(n_variants) if i not in na_variants), 0)
+        variant = rule.variants[vi]
+
+        base = dict(requirement_id=req.id, regime=self.catalog.regime, block=req.block,
+                    block_title=self.catalog.decree.blocks.get(req.block, req.block), clause=req.clause,
+                    title=req.title, text=req.text, kind=req.kind, severity=rule.severity, remedy=rule.remedy,
+                    rules_fired=sorted(k.name for k in keys))
+
+        checks = self.check_results(req, variant, vi, keys)
+        confidence = _worst(req.confidence, *[c.norm.confidence for c in checks])
+        norm = next((c.norm for c in checks if c.outcome == "failed"), checks[0].norm if checks else None)
+        fact = next((c.fact for c in checks if c.outcome == "failed"), checks[0].fact if checks else None)
+        norm_text = self.substitute(variant.norm_text) if variant.norm_text else None
+        if norm_text and norm is not None:
+            norm = norm.model_copy(update={"text": norm_text})
+        elif norm_text:
+            norm = Norm(text=norm_text, confidence=req.confidence, reference=req.clause, source=req.source,
+                        needs_confirmation=req.confidence in UNCONFIRMED)
+        inputs = sorted({s for c in checks for s in c.fact.sources})
+        missing = sorted({m for c in checks for m in c.fact.missing})
+        found, lacking = self.documents(variant, keys)
+        shown = [self.fact_value(n) for n in rule.show]
+        common = dict(base, checks=checks, norm=norm, fact=fact, confidence=confidence,
+                      needs_confirmation=confidence in UNCONFIRMED, inputs_used=inputs,
+                      documents_found=found, documents_missing=lacking, shown_facts=shown)
+
+        if "not_met" in outcomes:
+            failed = next(c for c in checks if c.outcome == "failed") if any(c.outcome == "failed" for c in checks) else None
+            sf = self.shortfall_of(variant, failed) if failed else None
+            parts = [f"{c.fact.label}: {c.fact.text}; норматив — {c.norm.text}" for c in checks if c.outcome == "failed"]
+            if lacking:
+                parts.append("нет документов: " + "; ".join(lacking))
+            return Finding(**common, status="not_met", shortfall=sf, missing_inputs=missing,
+                           explanation="Не выполнено. " + ". ".join(parts) + (f" ({sf.text})" if sf else "") + ".")
+        if "met" in outcomes:
+            parts = [f"{c.fact.label}: {c.fact.text}; норматив — {c.norm.text}" for c in checks]
+            if found:
+                parts.append("представлено: " + "; ".join(found))
+            return Finding(**common, status="met", explanation="Выполнено. " + ". ".join(parts) + ".")
+        if "special_regime" in outcomes:
+            sr_titles = [s.title for s in self.catalog.decree.special_regimes
+                         if any(k.part == f"sr_{s.code}" for k in keys)]
+            shown_checks = "; ".join(f"{c.fact.label}: {c.fact.text}" for c in checks)
+            return Finding(**dict(common, shown_facts=shown or [c.fact for c in checks]), status="manual_review",
+                           what_to_check="Сравните факты площадки с упрощёнными требованиями особого режима "
+                                         "(значения в доступных источниках не установлены).",
+                           explanation=f"Действует особый режим ({'; '.join(sr_titles)}): требование оценивает эксперт. "
+                                       f"Факты: {shown_checks or 'см. ниже'}.")
+        if "manual_review" in outcomes:
+            return Finding(**common, status="manual_review", what_to_check=rule.what_to_check,
+                           explanation="Норматив не установлен в доступных источниках: требуется экспертная оценка. "
+                                       + "; ".join(f"{f.label}: {f.text}" for f in shown))
+        if "informational" in outcomes:
+            extra = {}
+            if rule.deadline_years_param:
+                pv = self.params.get(rule.deadline_years_param)
+                if pv is not None:
+                    extra["deadline"] = day(add_years(self.as_of, int(pv.value)))
+            message = self.substitute(rule.message or req.text, extra)
+            return Finding(**common, status="informational", explanation=message)
+        if n_variants and len(na_variants) == n_variants:
+            return Finding(**dict(common, documents_found=[], documents_missing=[]), status="not_applicable",
+                           explanation=self.not_applicable_text(rule, keys))
+        if self.engine_error:
+            return Finding(**common, status="error", missing_inputs=missing,
+                           explanation="Ошибка при проверке правила: " + self.engine_error.splitlines()[0][:300])
+        labels = [f"{field_label(m)} ({m})" for m in missing]
+        return Finding(**common, status="insufficient_data", missing_inputs=missing,
+                       explanation="Недостаточно данных: " + ("; ".join(labels) if labels else "нет фактов для проверки") + ".")
+
+    def check_results(self, req: Requirement, variant: Variant, vi: int, keys: list[RuleKey]) -> list[CheckResult]:
+        failed_parts = {k.part for k in keys if k.outcome == "not_met" and k.variant == vi}
+        met = any(k.outcome == "met" and k.variant == vi for k in keys)
+        out = []
+        for ci, check in enumerate(variant.checks):
+            fact = self.fact_value(check.fact)
+            norm = self.norm_for(req, variant, vi, ci, check)
+            if f"c{ci}" in failed_parts:
+                outcome = "failed"
+            elif met or fact.value is not None:
+                outcome = "passed" if fact.value is not None else "no_data"
+            else:
+                outcome = "no_data"
+            out.append(CheckResult(fact=fact, norm=norm, outcome=outcome))
+        return out
+
+    def shortfall_of(self, variant: Variant, failed: CheckResult) -> Shortfall | None:
+        ci = next(i for i, c in enumerate(variant.checks) if c.fact == failed.fact.name)
+        return self.shortfall(variant.checks[ci], failed.fact, failed.norm)
+
+    def documents(self, variant: Variant, keys: list[RuleKey]) -> tuple[list[str], list[str]]:
+        need = variant.documents
+        if need is None:
+            return [], []
+        kinds = set(need.all_of) | set(need.any_of)
+        found = [describe(doc, kind_title(self.catalog, doc.kind)) for _, doc in self.docs.usable if doc.kind in kinds]
+        lacking = []
+        for k in need.all_of:
+            if not any(doc.kind == k for _, doc in self.docs.usable):
+                lacking.append(kind_title(self.catalog, k))
+        if need.any_of and not any(doc.kind in need.any_of for _, doc in self.docs.usable):
+            lacking.append(" или ".join(kind_title(self.catalog, k) for k in need.any_of))
+        return found, lacking
+
+    def not_applicable_text(self, rule: Rule, keys: list[RuleKey]) -> str:
+        reasons = []
+        for k in sorted(keys, key=lambda k: (k.variant, k.part)):
+            if k.outcome == "unenforced":
+                reasons.append(f"норматив «{k.part}» не действовал на {day(self.as_of)}")
+            elif k.outcome == "not_applicable":
+                allowed = rule.variants[k.variant].applies.get(k.part, [])
+                if k.part.startswith("sr_"):
+                    reasons.append(f"для площадки {self.ctx_text(k.part, self.ctx.get(k.part))}")
+                    continue
+                reasons.append(f"у площадки {self.ctx_text(k.part, self.ctx.get(k.part))}; требование — при: "
+                               + ", ".join(self.ctx_text(k.part, a) for a in allowed))
+        unique = list(dict.fromkeys(reasons))
+        return "Не применяется: " + "; ".join(unique) + "."

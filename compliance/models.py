@@ -1,0 +1,284 @@
+"""The application: one model for every regime, strictly typed (a number given as a string is an error).
+
+Field names follow the vocabulary of the state registry of industrial sites (ГИСИП card), see README.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from .identifiers import CADASTRAL_RE, inn_problem, ogrn_problem
+from . import units as u
+
+RegimeCode = Literal["ip794", "itp1863", "htp1381", "cl779", "gost56425"]
+Category = Literal["created", "operating"]
+Subtype = Literal["general", "agro", "eco"]
+
+_RU_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
+
+
+def _parse_date(value: object) -> object:
+    """Accept a date, an ISO string (2025-04-01) or a Russian one (01.04.2025); nothing else."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        m = _RU_DATE.match(text)
+        try:
+            if m:
+                return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"«{value}» — не дата; ожидается ГГГГ-ММ-ДД или ДД.ММ.ГГГГ") from None
+    raise ValueError("ожидается дата в формате ГГГГ-ММ-ДД или ДД.ММ.ГГГГ")
+
+
+Day = Annotated[date, BeforeValidator(_parse_date)]
+
+
+def _inn(value: str) -> str:
+    problem = inn_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _ogrn(value: str) -> str:
+    problem = ogrn_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _cadastral(value: str) -> str:
+    if not CADASTRAL_RE.match(value):
+        raise ValueError("кадастровый номер должен иметь вид 50:12:0100101:123")
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+\.[^\s]+$", value):
+        raise ValueError("адрес сайта должен начинаться с http:// или https://")
+    return value
+
+
+Inn = Annotated[str, AfterValidator(_inn)]
+Ogrn = Annotated[str, AfterValidator(_ogrn)]
+Cadastral = Annotated[str, AfterValidator(_cadastral)]
+Url = Annotated[str, AfterValidator(_url)]
+NonNegative = Annotated[float, Field(ge=0)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=False)
+
+
+class Quantity(Model):
+    """A value with its unit, e.g. {"value": 12.5, "unit": "ha"}; converted to the canonical unit on use."""
+
+    value: NonNegative
+    unit: Text
+    dimension: ClassVar[u.Dimension | None] = None
+
+    @model_validator(mode="after")
+    def _unit_fits(self):
+        if self.dimension is not None:
+            try:
+                u.to_canonical(self.value, self.unit, self.dimension)
+            except u.UnitError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    def canonical(self, dim: u.Dimension | None = None) -> float:
+        dim = dim or self.dimension
+        assert dim is not None
+        return u.to_canonical(self.value, self.unit, dim)
+
+
+class LandArea(Quantity):
+    dimension: ClassVar[u.Dimension] = u.LAND_AREA
+
+
+class FloorArea(Quantity):
+    dimension: ClassVar[u.Dimension] = u.FLOOR_AREA
+
+
+LegalForm = Literal["ООО", "АО", "ПАО", "НАО", "ГУП", "МУП", "АНО", "ФГУП", "ФГБУ", "ГБУ", "ГАУ", "фонд", "ИП", "иное"]
+
+
+class ManagementCompany(Model):
+    name: Text
+    inn: Inn
+    ogrn: Ogrn | None = None
+    legal_form: LegalForm | None = None
+    registration_country: Literal["RU", "other"] | None = Field(None, description="RU — зарегистрирована в Российской Федерации")
+    registration_date: Day | None = None
+    in_liquidation: bool | None = None
+    in_reorganisation: bool | None = None
+    in_bankruptcy: bool | None = None
+    has_overdue_tax_debt: bool | None = None
+    website: Url | None = None
+    ownership: Literal["state", "municipal", "private", "mixed"] | None = None
+
+
+LandCategory = Literal[
+    "industry",  # земли промышленности, энергетики, транспорта, связи ... и иного специального назначения
+    "settlements",  # земли населённых пунктов
+    "agricultural",  # земли сельскохозяйственного назначения
+    "protected", "forest", "water", "reserve",
+]
+Right = Literal["ownership", "lease", "permanent_use", "free_use", "other", "none"]
+Adjacency = Literal["main", "adjacent", "linear_infrastructure", "separate"]
+
+
+class LandPlot(Model):
+    cadastral_number: Cadastral | None = None
+    area: LandArea
+    land_category: LandCategory | None = None
+    permitted_use: str | None = Field(None, description="вид разрешённого использования словами, как в выписке ЕГРН")
+    permitted_use_code: Annotated[str, Field(pattern=r"^\d{1,2}(\.\d{1,2}){0,2}$")] | None = Field(
+        None, description="код ВРИ по классификатору (приказ Росреестра П/0412), например 6.0")
+    right: Right | None = None
+    right_holder_inn: Inn | None = Field(None, description="ИНН правообладателя, если не УК")
+    lease_end: Day | None = None
+    adjacency: Adjacency | None = Field(None, description="main — основной участок; adjacent — смежный; linear_infrastructure — отделён только дорогой/сетями; separate — отдельно")
+    distance_to_main_km: NonNegative | None = None
+
+
+class Building(Model):
+    cadastral_number: Cadastral | None = None
+    name: str | None = None
+    total_area: FloorArea
+    useful_area: FloorArea | None = None
+    purpose: Literal["production", "warehouse", "office", "laboratory", "administrative", "engineering", "social", "other"]
+    right: Right | None = None
+    commissioned: bool | None = None
+
+
+class Zoning(Model):
+    production_zone_area: LandArea
+    source_document: str | None = None
+
+
+UtilityKind = Literal["electricity", "gas", "heat", "water", "sewage", "storm_sewage", "communications"]
+UtilityStatus = Literal["technical_conditions", "connection_contract", "connected"]
+
+UTILITY_DIMENSIONS: dict[str, u.Dimension] = {
+    "electricity": u.ELECTRIC_POWER, "gas": u.GAS_FLOW, "heat": u.HEAT_POWER, "water": u.WATER_FLOW,
+    "sewage": u.WATER_FLOW, "storm_sewage": u.WATER_FLOW, "communications": u.DATA_RATE,
+}
+
+
+class Utility(Model):
+    kind: UtilityKind
+    capacity: Quantity | None = None
+    status: UtilityStatus
+    provider: str | None = None
+    document: str | None = Field(None, description="реквизиты ТУ, договора или акта о подключении")
+    valid_until: Day | None = None
+
+    @model_validator(mode="after")
+    def _capacity_unit(self):
+        if self.capacity is not None:
+            try:
+                u.to_canonical(self.capacity.value, self.capacity.unit, UTILITY_DIMENSIONS[self.kind])
+            except u.UnitError as exc:
+                raise ValueError(f"capacity: {exc}") from None
+        return self
+
+    def capacity_canonical(self) -> float | None:
+        if self.capacity is None:
+            return None
+        return self.capacity.canonical(UTILITY_DIMENSIONS[self.kind])
+
+
+class RoadAccess(Model):
+    hard_surface: bool
+    road_name: str | None = None
+    distance_to_public_road_km: NonNegative | None = None
+    document: str | None = None
+    rail_siding: bool | None = None
+
+
+class ServiceObject(Model):
+    kind: Literal["administrative", "business_center", "canteen", "medical", "security", "fire_station", "logistics", "customs", "training", "other"]
+    name: str | None = None
+    area: FloorArea | None = None
+    cadastral_number: Cadastral | None = None
+
+
+Okved = Annotated[str, Field(pattern=r"^\d{2}(\.\d{1,2}){0,2}$")]
+
+
+class Resident(Model):
+    name: Text
+    inn: Inn
+    okved: Okved | None = Field(None, description="основной код ОКВЭД 2, например 25.11")
+    activity: str | None = None
+    land_area: LandArea | None = None
+    premises_area: FloorArea | None = None
+    contract_number: str | None = None
+    contract_date: Day | None = None
+    contract_end: Day | None = None
+    producing: bool | None = Field(None, description="ведёт промышленное производство на территории")
+    planned: bool = Field(False, description="ещё не резидент: соглашение о намерениях (для создаваемого парка)")
+    waste_processing: bool | None = Field(None, description="утилизация, обезвреживание, обработка отходов или выпуск продукции из вторичного сырья")
+
+
+DocumentKind = Literal[
+    "application", "founding_documents", "signatory_authority", "egrul_extract", "egrn_extract", "lease_contract",
+    "park_concept", "master_plan", "business_plan", "construction_schedule", "utility_technical_conditions",
+    "utility_connection_contract", "utility_connection_act", "road_access_document", "residents_register",
+    "model_resident_contract", "services_list", "tax_certificate", "other",
+]
+
+
+class Document(Model):
+    kind: DocumentKind
+    title: str | None = None
+    number: str | None = None
+    date: Day | None = None
+    valid_until: Day | None = None
+    issuer: str | None = None
+    refers_to: str | None = Field(None, description="к чему относится: кадастровый номер, вид ресурса и т. п.")
+
+
+class Application(Model):
+    """Заявка управляющей компании: данные о площадке, УК, резидентах и документах."""
+
+    schema_version: Literal["1"] = "1"
+    regimes: Annotated[list[RegimeCode], Field(min_length=1)]
+    site_name: Text
+    category: Category
+    subtype: Subtype = "general"
+    site_type: Literal["greenfield", "brownfield"] | None = None
+    region: Text
+    region_code: Annotated[str, Field(pattern=r"^\d{2}$")] | None = Field(None, description="код субъекта РФ, две цифры")
+    address: str | None = None
+    filing_date: Day
+    management_company: ManagementCompany
+    land_plots: list[LandPlot] = []
+    buildings: list[Building] = []
+    zoning: Zoning | None = None
+    utilities: list[Utility] = []
+    road_access: RoadAccess | None = None
+    service_objects: list[ServiceObject] = []
+    residents: list[Resident] = []
+    infrastructure_users: list[Resident] = []
+    documents: list[Document] = []
+
+    @model_validator(mode="after")
+    def _dates_not_after_filing(self):
+        problems = []
+        for i, doc in enumerate(self.documents):
+            if doc.date and doc.date > self.filing_date:
+                problems.append(f"documents[{i}].date: документ датирован {doc.date:%d.%m.%Y}, позже даты подачи {self.filing_date:%d.%m.%Y}")
+            if doc.date and doc.valid_until and doc.valid_until < doc.date:
+                problems.append(f"documents[{i}].valid_until: срок действия истекает раньше даты документа")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self

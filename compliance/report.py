@@ -1,0 +1,162 @@
+"""The gap report: a pydantic model; JSON is its primary form, text/Markdown/Word are renderings of it."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["met", "not_met", "insufficient_data", "not_applicable", "manual_review", "informational", "error", "waived"]
+Verdict = Literal["conforms", "does_not_conform", "incomplete"]
+
+STATUS_RU = {
+    "met": "выполнено", "not_met": "не выполнено", "insufficient_data": "недостаточно данных",
+    "not_applicable": "не применяется", "manual_review": "требуется экспертная оценка", "informational": "для сведения",
+    "error": "ошибка проверки", "waived": "отклонение принято",
+}
+VERDICT_RU = {
+    "conforms": "соответствует требованиям",
+    "does_not_conform": "не соответствует требованиям",
+    "incomplete": "оценка не завершена: недостаточно данных или документов",
+}
+SEVERITY_RU = {"blocking": "критичное", "major": "существенное", "minor": "незначительное", "info": "справочное"}
+UNCONFIRMED_NOTE = "норматив требует сверки с официальным текстом"
+
+
+class Norm(BaseModel):
+    text: str
+    op: str | None = None
+    value: Any = None
+    unit: str | None = None
+    parameter: str | None = None
+    effective_from: date | None = None
+    confidence: str
+    reference: str | None = None
+    source: str | None = None
+    needs_confirmation: bool
+
+
+class FactValue(BaseModel):
+    name: str
+    label: str
+    value: Any
+    unit: str | None = None
+    text: str
+    sources: list[str] = []
+    missing: list[str] = []
+    details: list[str] = []
+
+
+class Shortfall(BaseModel):
+    value: float
+    unit: str | None
+    text: str
+
+
+class CheckResult(BaseModel):
+    fact: FactValue
+    norm: Norm
+    outcome: Literal["passed", "failed", "no_data"]
+
+
+class Finding(BaseModel):
+    requirement_id: str
+    regime: str
+    block: str
+    block_title: str
+    clause: str
+    title: str
+    text: str
+    kind: str
+    status: Status
+    severity: str
+    norm: Norm | None = None
+    fact: FactValue | None = None
+    shortfall: Shortfall | None = None
+    checks: list[CheckResult] = []
+    confidence: str
+    needs_confirmation: bool
+    explanation: str
+    remedy: str | None = None
+    what_to_check: str | None = None
+    shown_facts: list[FactValue] = []
+    inputs_used: list[str] = []
+    missing_inputs: list[str] = []
+    documents_found: list[str] = []
+    documents_missing: list[str] = []
+    rules_fired: list[str] = []
+
+
+class DocumentItem(BaseModel):
+    requirement_id: str
+    title: str
+    status: Status
+    needed: str
+    provided: list[str] = []
+    missing: list[str] = []
+
+
+class DocumentIssue(BaseModel):
+    kind: str
+    title: str
+    document: str
+    problem: str
+
+
+class DocumentChecklist(BaseModel):
+    items: list[DocumentItem] = []
+    not_counted: list[DocumentIssue] = Field(default=[], description="документы, не действующие на дату оценки")
+    warnings: list[DocumentIssue] = Field(default=[], description="предупреждения о свежести выписок")
+
+
+class Applicant(BaseModel):
+    name: str
+    inn: str
+    site_name: str
+    region: str
+
+
+class Report(BaseModel):
+    regime: str
+    regime_title: str
+    act_citation: str
+    catalog_version: str
+    catalog_hash: str
+    evaluation_id: str
+    generated_at: datetime
+    as_of: date
+    filing_date: date
+    applicant: Applicant
+    category: str
+    subtype: str
+    special_regimes: list[str] = []
+    verdict: Verdict
+    verdict_text: str
+    counts: dict[str, int]
+    blocking_gaps: list[str]
+    unconfirmed_norms: list[str]
+    findings: list[Finding]
+    documents: DocumentChecklist
+    engine_error: str | None = None
+
+
+def overall_verdict(findings: list[Finding]) -> Verdict:
+    """does_not_conform: a blocking requirement not met; incomplete: a blocking requirement lacks data, needs
+    manual review or failed to evaluate, or a required document is missing; conforms otherwise."""
+    blocking = [f for f in findings if f.severity == "blocking"]
+    if any(f.status == "not_met" and f.kind != "document" for f in blocking):
+        return "does_not_conform"
+    if any(f.status in ("insufficient_data", "manual_review", "error") for f in blocking):
+        return "incomplete"
+    if any(f.status == "error" for f in findings):
+        return "incomplete"
+    if any(f.kind == "document" and f.status == "not_met" and f.severity in ("blocking", "major") for f in findings):
+        return "incomplete"
+    return "conforms"
+
+
+def count_statuses(findings: list[Finding]) -> dict[str, int]:
+    counts = {s: 0 for s in STATUS_RU}
+    for f in findings:
+        counts[f.status] += 1
+    return counts
