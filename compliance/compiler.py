@@ -145,10 +145,11 @@ def compile_catalog(catalog: Catalog, as_of: date) -> CompiledRuleset:
         for vi, variant in enumerate(rule.variants):
             _compile_not_applicable(add, req_id, vi, variant)
             if kind in ("automated", "document"):
-                normal = {flag: False for flag in flags}
-                for flag in flags:  # the special regime turns the requirement into manual review
+                # a special regime turns the requirement into manual review; the general rules still fire so the
+                # expert sees how the site fares against the general norm
+                for flag in flags:
                     add(RuleKey(req_id, vi, "special_regime", flag), [{"ctx": _ctx_applies(variant.applies, {flag: True})}])
-                _compile_checks(add, norms, req_id, vi, variant, params, normal)
+                _compile_checks(add, norms, req_id, vi, variant, params, {})
             else:  # manual or informational: not applicable while a parameter its text cites is not in force
                 cited = set(re.findall(r"\{param:(\w+)\}", " ".join(filter(None, (rule.message, variant.norm_text)))))
                 cited |= {rule.deadline_years_param} if rule.deadline_years_param else set()

@@ -145,6 +145,21 @@ class FindingBuilder:
                       needs_confirmation=confidence in UNCONFIRMED, inputs_used=inputs,
                       documents_found=found, documents_missing=lacking, shown_facts=shown)
 
+        if "special_regime" in outcomes:
+            sr_titles = [s.title for s in self.catalog.decree.special_regimes
+                         if any(k.part == f"sr_{s.code}" for k in keys)]
+            if "not_met" in outcomes:
+                general = "не выполнено" + "".join(f" ({c.fact.label}: {c.fact.text}; норматив — {c.norm.text})"
+                                                   for c in checks if c.outcome == "failed")
+            elif "met" in outcomes:
+                general = "выполнено"
+            else:
+                general = "недостаточно данных"
+            return Finding(**common, status="manual_review",
+                           what_to_check="Сравните факты площадки с упрощёнными требованиями особого режима "
+                                         "(их значения в доступных источниках не установлены).",
+                           explanation=f"Действует особый режим ({'; '.join(sr_titles)}): требование оценивает эксперт. "
+                                       f"По общему нормативу — {general}.")
         if "not_met" in outcomes:
             failed = next(c for c in checks if c.outcome == "failed") if any(c.outcome == "failed" for c in checks) else None
             sf = self.shortfall_of(variant, failed) if failed else None
@@ -158,15 +173,6 @@ class FindingBuilder:
             if found:
                 parts.append("представлено: " + "; ".join(found))
             return Finding(**common, status="met", explanation="Выполнено. " + ". ".join(parts) + ".")
-        if "special_regime" in outcomes:
-            sr_titles = [s.title for s in self.catalog.decree.special_regimes
-                         if any(k.part == f"sr_{s.code}" for k in keys)]
-            shown_checks = "; ".join(f"{c.fact.label}: {c.fact.text}" for c in checks)
-            return Finding(**dict(common, shown_facts=shown or [c.fact for c in checks]), status="manual_review",
-                           what_to_check="Сравните факты площадки с упрощёнными требованиями особого режима "
-                                         "(значения в доступных источниках не установлены).",
-                           explanation=f"Действует особый режим ({'; '.join(sr_titles)}): требование оценивает эксперт. "
-                                       f"Факты: {shown_checks or 'см. ниже'}.")
         if "manual_review" in outcomes:
             return Finding(**common, status="manual_review", what_to_check=rule.what_to_check,
                            explanation="Норматив не установлен в доступных источниках: требуется экспертная оценка. "

@@ -81,8 +81,8 @@ def _finding_lines(f: Finding) -> list[str]:
         lines.append(f"Факт: {f.fact.label} — {f.fact.text}")
     if f.shortfall:
         lines.append(f"Разрыв: {f.shortfall.text}")
-    if f.status not in ("met", "not_met") or not f.checks:
-        lines.append(f.explanation) if f.status != "met" else None
+    if f.status != "met" and (f.status != "not_met" or not f.checks):
+        lines.append(f.explanation)
     for fv in f.shown_facts if f.status == "manual_review" else []:
         lines.append(f"Факт: {fv.label} — {fv.text}")
     if f.what_to_check and f.status == "manual_review":
