@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from .catalog import ROOT, Catalog, CatalogError, load_catalog
-from .compiler import CompileError, compile_catalog
+from .compiler import CompileError, compile_catalog, validate_check
 from .facts import REGISTRY
 from .models import DocumentKind
 
@@ -42,8 +42,16 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
             for c in v.checks:
                 if c.fact not in REGISTRY:
                     problems.append(f"{where}: неизвестный факт «{c.fact}»")
+                    continue
                 if c.param and c.param not in rb.parameters:
                     problems.append(f"{where}: неизвестный параметр «{c.param}»")
+                    continue
+                norms = [pv.value for pv in rb.parameters[c.param].values if pv.value is not None] if c.param else [c.value]
+                for norm in norms:  # every dated value must fit the fact's type and the comparison
+                    try:
+                        validate_check(where, c, norm)
+                    except CompileError as exc:
+                        problems.append(str(exc))
             if v.documents:
                 for k in v.documents.all_of + v.documents.any_of:
                     if k not in typing.get_args(DocumentKind):
@@ -77,6 +85,8 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
         for rid in s.affects:
             if rid not in reqs:
                 problems.append(f"особый режим {s.code}: неизвестное требование {rid}")
+    if problems:
+        return problems
     # compile on every date a parameter changes, and today
     dates = sorted({v.start for p in rb.parameters.values() for v in p.values} | {date.today()})
     for when in dates:

@@ -96,7 +96,7 @@ def norm_value(check: Check, params: dict[str, ParamValue | None]) -> tuple[bool
     return (pv is not None), (pv.value if pv is not None else None)
 
 
-def _validate_check(req: str, check: Check, norm: Any) -> None:
+def validate_check(req: str, check: Check, norm: Any) -> None:
     spec = REGISTRY.get(check.fact)
     if spec is None:
         raise CompileError(f"{req}: неизвестный факт «{check.fact}»")
@@ -176,7 +176,7 @@ def _compile_checks(add, norms, req_id: str, vi: int, variant: Variant, params, 
         if not in_force:
             add(RuleKey(req_id, vi, "unenforced", check.param or ""), [ctx])
             return
-        _validate_check(req_id, check, norm)
+        validate_check(req_id, check, norm)
         norms[(req_id, vi, ci)] = norm
         resolved.append((ci, check, norm))
 

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compliance.cases import apply_patch
+from compliance.loading import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def raw_fixture(name: str) -> dict:
+    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def app_from(name: str, set_: dict | None = None, delete: list[str] | None = None):
+    return validate(apply_patch(raw_fixture(name), set_ or {}, delete or []))
+
+
+@pytest.fixture
+def conforming_raw() -> dict:
+    return copy.deepcopy(raw_fixture("ip794-operating-conforming"))
+
+
+def statuses(report) -> dict[str, str]:
+    return {f.requirement_id: f.status for f in report.findings}
+
+
+def finding(report, rid: str):
+    return next(f for f in report.findings if f.requirement_id == rid)

@@ -1,0 +1,34 @@
+"""Hypothesis strategies: random but valid variations of the 794 fixtures."""
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from compliance.cases import apply_patch
+from compliance.loading import validate
+from tests.conftest import raw_fixture
+
+BASES = ["ip794-operating-conforming", "ip794-created-gaps", "ip794-eco-new-region"]
+area = st.floats(min_value=0.01, max_value=40, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def applications(draw):
+    data = raw_fixture(draw(st.sampled_from(BASES)))
+    changes: dict = {}
+    for i in range(len(data["land_plots"])):
+        if draw(st.booleans()):
+            changes[f"land_plots.{i}.area"] = {"value": draw(area), "unit": "ha"}
+    if data.get("zoning") and draw(st.booleans()):
+        changes["zoning.production_zone_area"] = {"value": draw(area), "unit": "ha"}
+    for i, ut in enumerate(data.get("utilities", [])):
+        if draw(st.booleans()):
+            changes[f"utilities.{i}.status"] = draw(st.sampled_from(["technical_conditions", "connection_contract", "connected"]))
+    changes["category"] = draw(st.sampled_from(["created", "operating"]))
+    changes["subtype"] = draw(st.sampled_from(["general", "agro", "eco"]))
+    changes["region"] = draw(st.sampled_from(["Калужская область", "Запорожская область", "Донецкая Народная Республика"]))
+    for flag in ("in_liquidation", "has_overdue_tax_debt"):
+        changes[f"management_company.{flag}"] = draw(st.sampled_from([True, False, None]))
+    patched = apply_patch(data, changes, [])
+    keep = draw(st.lists(st.booleans(), min_size=len(patched["documents"]), max_size=len(patched["documents"])))
+    patched["documents"] = [d for d, k in zip(patched["documents"], keep) if k]
+    return validate(patched)

@@ -1,0 +1,118 @@
+"""The catalog validator refuses the edits that would silently break the product."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compliance.catalog import CatalogError, load_catalog
+from compliance.catalog_check import check_catalog
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    for folder in ("decrees", "rules", "fixtures"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def edit_rules(root: Path, fn) -> None:
+    path = root / "rules" / "ip794.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fn(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def problems(root: Path) -> list[str]:
+    return check_catalog(load_catalog("ip794", root), root, run_cases=False)
+
+
+def rule(data, rid):
+    return next(r for r in data["rules"] if r["requirement"] == rid)
+
+
+def test_shipped_catalog_is_valid_and_its_cases_pass():
+    assert check_catalog(load_catalog("ip794"), ROOT, run_cases=False) == []  # cases run one by one in test_cases.py
+
+
+def test_rule_naming_an_unknown_requirement_is_refused(tree):
+    edit_rules(tree, lambda d: d["rules"].append({"requirement": "794-P-99", "severity": "minor",
+                                                  "checks": [{"fact": "total_area_ha", "op": ">=", "value": 1}]}))
+    assert any("неизвестное требование 794-P-99" in p for p in problems(tree))
+
+
+def test_parameter_value_without_reference_or_confidence_or_date_is_refused(tree):
+    def drop(key):
+        def fn(d):
+            del d["parameters"]["min_area_ha"]["values"][0][key]
+        return fn
+    for key, word in (("reference", "reference"), ("confidence", "confidence"), ("from", "from")):
+        t = tree / key
+        shutil.copytree(tree / "decrees", t / "decrees")
+        shutil.copytree(tree / "rules", t / "rules")
+        edit_rules(t, drop(key))
+        with pytest.raises(CatalogError) as exc:
+            load_catalog("ip794", t)
+        assert word in str(exc.value) and "min_area_ha" in str(exc.value)
+
+
+def test_overlapping_dated_values_are_refused(tree):
+    def dup(d):
+        values = d["parameters"]["min_area_ha"]["values"]
+        values.append(dict(values[0], value=10))
+    edit_rules(tree, dup)
+    assert any("min_area_ha" in p and "перекрываются" in p for p in problems(tree))
+
+
+def test_automated_requirement_without_met_and_not_met_cases_is_refused(tree):
+    cases = tree / "rules" / "cases" / "ip794.yaml"
+    cases.parent.mkdir(exist_ok=True)
+    cases.write_text("regime: ip794\ncases: []\n", encoding="utf-8")
+    found = problems(tree)
+    assert any("794-P-1: нет тестового примера со статусом met" in p for p in found)
+    assert any("794-P-1: нет тестового примера со статусом not_met" in p for p in found)
+
+
+def test_unknown_fact_parameter_and_type_mismatch_are_refused(tree):
+    def breakit(d):
+        rule(d, "794-P-1")["checks"] = [{"fact": "total_area", "op": ">=", "param": "min_area_ha"}]
+        rule(d, "794-P-2")["checks"] = [{"fact": "production_zone_share_pct", "op": ">=", "param": "no_such"}]
+        rule(d, "794-P-9")["checks"] = [{"fact": "hard_surface_road", "op": ">=", "value": 1}]
+    edit_rules(tree, breakit)
+    found = problems(tree)
+    assert any("неизвестный факт «total_area»" in p for p in found)
+    assert any("неизвестный параметр «no_such»" in p for p in found)
+    assert any("794-P-9" in p and "логический" in p for p in found)
+
+
+def test_an_expert_can_change_the_area_norm_with_a_new_effective_date(tree):
+    """The README's walkthrough: add a dated value; before that date the old norm, after it the new one."""
+    from datetime import date
+    from compliance.evaluate import evaluate
+    from tests.conftest import app_from
+
+    edit_rules(tree, lambda d: d["parameters"]["min_area_ha"]["values"].append(
+        {"from": date(2026, 1, 1), "value": 50, "confidence": "T", "reference": "проверочное изменение"}))
+    catalog = load_catalog("ip794", tree)
+    app = app_from("ip794-operating-conforming")
+    before = next(f for f in evaluate(app, "ip794", catalog=catalog).findings if f.requirement_id == "794-P-1")
+    after = next(f for f in evaluate(app, "ip794", date(2026, 2, 1), catalog=catalog).findings
+                 if f.requirement_id == "794-P-1")
+    assert before.status == "met" and before.norm.value == 8
+    assert after.status == "not_met" and after.norm.value == 50
+    assert after.shortfall.value == pytest.approx(50 - after.fact.value)
+    assert after.norm.effective_from == date(2026, 1, 1)
+
+
+def test_coverage_tool_counts_every_794_id():
+    tool = ROOT.parent / "shared" / "tools" / "catalog_coverage.py"
+    if not tool.exists():
+        pytest.skip("../shared/tools/catalog_coverage.py отсутствует рядом с репозиторием")
+    proc = subprocess.run([sys.executable, str(tool), "--project", str(ROOT), "--regime", "794"],
+                          capture_output=True, text=True, timeout=60)
+    assert "794: 41/41 encoded" in proc.stdout, proc.stdout

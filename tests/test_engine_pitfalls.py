@@ -1,0 +1,141 @@
+"""One regression test per durable-rules pitfall of ../shared/notes/durable-rules.md, through our adapter."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from compliance.catalog import load_catalog
+from compliance.compiler import compile_catalog
+from compliance.engine import MAX_LIVE_SESSIONS, RulesEngine
+from compliance.evaluate import FactTypeError, engine_facts, evaluate
+from compliance.facts import derive
+from compliance.documents import assess
+from compliance.loading import InputError
+from tests.conftest import app_from, finding, statuses
+
+CONFORMING = "ip794-operating-conforming"
+
+
+class ExplodingEngine(RulesEngine):
+    """An engine whose action for one requirement raises, as a bug in an action would."""
+
+    def __init__(self, victim: str):
+        super().__init__()
+        self.victim = victim
+
+    def _action(self, rule_name):
+        record = super()._action(rule_name)
+        if rule_name.startswith(self.victim + "|"):
+            def explode(c):
+                raise RuntimeError("сбой в действии правила")
+            return explode
+        return record
+
+
+def test_exception_in_action_becomes_error_verdict_not_silence():
+    app = app_from(CONFORMING)
+    report = evaluate(app, "ip794", engine=ExplodingEngine("794-P-1"))
+    assert report.engine_error and "сбой в действии правила" in report.engine_error
+    assert finding(report, "794-P-1").status == "error"
+    assert report.verdict == "incomplete"
+    # the other requirements were still evaluated
+    assert finding(report, "794-P-2").status == "met"
+
+
+def test_trigger_is_a_fact_so_every_rule_waiting_on_it_fires():
+    """An event trigger is consumed by the first rule; a trigger fact must release all of them."""
+    report = evaluate(app_from(CONFORMING), "ip794")
+    catalog = load_catalog("ip794")
+    informational = [r for r in catalog.requirements.values() if r.kind == "informational"]
+    assert len(informational) == 7
+    assert all(finding(report, r.id).status == "informational" for r in informational)
+    assert all(f.rules_fired for f in report.findings), "every requirement must be decided by a fired rule"
+
+
+def test_none_patterns_come_after_the_trigger():
+    compiled = compile_catalog(load_catalog("ip794"), app_from(CONFORMING).filing_date)
+    negated = [body for body in compiled.rules.values() if any(k.endswith("$not") for p in body["all"] for k in p)]
+    assert negated, "document rules use none()"
+    for body in negated:
+        keys = [k for p in body["all"] for k in p]
+        assert keys[0] == "trg"
+        assert keys.index("trg") < min(i for i, k in enumerate(keys) if k.endswith("$not"))
+
+
+def test_present_document_is_not_reported_missing_whatever_the_assert_order():
+    app = app_from(CONFORMING)
+    forward = evaluate(app, "ip794")
+    backward = evaluate(app, "ip794", fact_order=lambda facts: list(reversed(facts)))
+    docs_first = evaluate(app, "ip794", fact_order=lambda facts: sorted(facts, key=lambda f: f["t"] != "doc"))
+    for report in (forward, backward, docs_first):
+        assert finding(report, "794-DOC-3").status == "met"
+        assert statuses(report) == statuses(forward)
+
+
+def test_missing_attribute_gives_insufficient_data_with_the_missing_field():
+    app = app_from(CONFORMING, delete=["zoning"])
+    f = finding(evaluate(app, "ip794"), "794-P-2")
+    assert f.status == "insufficient_data"
+    assert "zoning.production_zone_area" in f.missing_inputs
+
+
+def test_string_where_a_number_is_due_never_reaches_the_engine(conforming_raw):
+    conforming_raw["land_plots"][0]["area"]["value"] = "12"
+    from compliance.loading import validate
+    with pytest.raises(InputError) as exc:
+        validate(conforming_raw)
+    assert "land_plots[0].area.value" in str(exc.value)
+    # and a derived fact of the wrong type is refused before it is asserted
+    app = app_from(CONFORMING)
+    facts = derive(app, app.filing_date)
+    facts["total_area_ha"].value = "46"
+    with pytest.raises(FactTypeError):
+        engine_facts(facts, {"category": "operating"}, [])
+
+
+def test_two_matches_of_one_rule_are_both_recorded_without_a_swallowed_exception():
+    app = app_from(CONFORMING)
+    egrn = [d for d in app.documents if d.kind == "egrn_extract"]
+    assert len(egrn) >= 2
+    report = evaluate(app, "ip794")
+    f = finding(report, "794-DOC-4")
+    assert f.status == "met" and report.engine_error is None
+    assert f.rules_fired.count("794-DOC-4|v0|met") == len(egrn) + len([d for d in app.documents if d.kind == "lease_contract"])
+
+
+def test_sessions_are_deleted_so_the_1024_limit_is_never_reached():
+    engine = RulesEngine()
+    app = app_from(CONFORMING)
+    catalog = load_catalog("ip794")
+    compiled = engine.ruleset_for(catalog, app.filing_date)
+    facts = engine_facts(derive(app, app.filing_date), {"t": "ctx", "category": "operating", "subtype": "general",
+                                                        "has_residents": True, "sr_new_regions": False},
+                         assess(app, catalog, app.filing_date).usable)
+    for _ in range(MAX_LIVE_SESSIONS + 200):
+        result = engine.run(compiled, facts)
+        assert result.exception is None
+    assert engine.live_sessions == 0
+    assert engine.max_live_sessions_seen == 1
+
+
+def test_concurrent_evaluations_equal_sequential_ones():
+    names = ["ip794-operating-conforming", "ip794-created-gaps", "ip794-eco-new-region"]
+    apps = [app_from(n) for n in names]
+    expected = [statuses(evaluate(a, "ip794")) for a in apps]
+    results: list = [None] * 24
+    errors = []
+
+    def work(i):
+        try:
+            results[i] = statuses(evaluate(apps[i % 3], "ip794"))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(results[i] == expected[i % 3] for i in range(24))

@@ -1,0 +1,51 @@
+"""Properties: the verdicts do not depend on the order facts are asserted, nor on concurrent callers."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compliance.evaluate import evaluate
+from tests.conftest import statuses
+from tests.strategies import applications
+
+
+def _summary(report):
+    return [(f.requirement_id, f.status, f.shortfall.value if f.shortfall else None) for f in report.findings]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(app=applications(), rnd=st.randoms(use_true_random=False))
+def test_result_does_not_depend_on_fact_order(app, rnd):
+    canonical = evaluate(app, "ip794")
+
+    def shuffle(facts):
+        facts = list(facts)
+        rnd.shuffle(facts)
+        return facts
+
+    shuffled = evaluate(app, "ip794", fact_order=shuffle)
+    assert _summary(shuffled) == _summary(canonical)
+    assert shuffled.verdict == canonical.verdict
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(apps=st.lists(applications(), min_size=2, max_size=6))
+def test_threads_equal_sequential(apps):
+    sequential = [_summary(evaluate(a, "ip794")) for a in apps]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda a: _summary(evaluate(a, "ip794")), apps))
+    assert parallel == sequential
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(app=applications())
+def test_every_requirement_gets_exactly_one_finding_and_the_verdict_follows_them(app):
+    report = evaluate(app, "ip794")
+    ids = [f.requirement_id for f in report.findings]
+    assert len(ids) == len(set(ids)) == 41
+    blocking_failed = any(f.severity == "blocking" and f.status == "not_met" and f.kind != "document"
+                          for f in report.findings)
+    assert (report.verdict == "does_not_conform") == blocking_failed
+    assert sum(report.counts.values()) == 41
