@@ -1,27 +1,29 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both set up .venv on first use.
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || echo python3)
+# Python 3.11 or 3.12 is required: durable-rules 2.0.28 does not load on 3.13+.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 13) else 1)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-stamp
+FIXTURE := fixtures/ip794-created-gaps.yaml
 
-.PHONY: demo test setup clean coverage catalog-check
+.PHONY: demo test setup clean coverage
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; sys.exit(0 if (3,11)<=v<(3,13) else "Нужен Python 3.11 или 3.12 (durable-rules 2.0.28 не работает на 3.13+), найден %d.%d" % v)'
+	@test -n "$(PYTHON)" || { echo "Нужен Python 3.11 или 3.12 (durable-rules 2.0.28 не работает на 3.13+): установите его и повторите."; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
 
 demo: $(STAMP)
 	@mkdir -p out
-	-$(BIN)/compliance check fixtures/ip794-operating-conforming.yaml --format text
-	-$(BIN)/compliance check fixtures/ip794-created-gaps.yaml --format text --output out/ip794-created-gaps.txt
-	$(BIN)/compliance check fixtures/ip794-created-gaps.yaml --format json --output out/ip794-created-gaps.json; \
+	@$(BIN)/compliance check $(FIXTURE); \
 	  echo "Код завершения: $$? (0 — соответствует, 1 — есть несоответствия или данных недостаточно, 2 — ошибка во входных данных)"
-	@echo "JSON-отчёт: out/ip794-created-gaps.json"
+	@$(BIN)/compliance check $(FIXTURE) --format json --output out/ip794-created-gaps.json; true
+	@$(BIN)/compliance check $(FIXTURE) --format md --output out/ip794-created-gaps.md; true
 
 test: $(STAMP)
 	$(BIN)/compliance catalog --check

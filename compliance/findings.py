@@ -92,7 +92,7 @@ class FindingBuilder:
             gap = v - n
             return Shortfall(value=round(gap, 6), unit=norm.unit, text=f"превышение на {num(gap)} {unit}".strip())
         gap = abs(v - n)
-        return Shortfall(value=round(gap, 6), unit=norm.unit, text=f"{num(v)} вместо {num(n)}")
+        return Shortfall(value=round(gap, 6), unit=norm.unit, text=" ".join(f"выявлено {num(v)} {unit}".split()) + ", допустимо " + " ".join(f"{num(n)} {unit}".split()))
 
     def ctx_text(self, attr: str, v: Any) -> str:
         d = self.catalog.decree
