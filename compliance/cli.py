@@ -164,8 +164,55 @@ def catalog(
                          f"({CONFIDENCE_RU[row['confidence']]}){mark}  {row['title']}\n")
 
 
-def main() -> None:  # pragma: no cover
-    app()
+EXIT_INTERNAL = 3
+
+
+def _usage_error_ru(exc: Exception) -> str:
+    """Usage errors of the command-line parser (click, vendored by typer), in Russian."""
+    import re
+
+    kind = type(exc).__name__
+    param = getattr(exc, "param", None)
+    opts = getattr(param, "opts", None) or []
+    name = (opts[0] if opts else None) or getattr(param, "name", None) or ""
+    if kind == "MissingParameter":
+        return f"не указан обязательный аргумент «{name}»"
+    if kind == "NoSuchOption":
+        return f"неизвестный параметр {getattr(exc, 'option_name', '')}"
+    if kind == "BadParameter":
+        m = re.search(r"'([^']*)' is not one of (.+?)\.?$", exc.format_message())
+        detail = f": «{m.group(1)}»; допустимо: {m.group(2).replace(chr(39), '')}" if m else ""
+        return f"недопустимое значение параметра {name}{detail}"
+    return "ошибка в команде: " + exc.format_message()
+
+
+def main() -> None:
+    """Console entry point: usage errors in Russian with exit code 2; never a traceback (unless COMPLIANCE_DEBUG=1)."""
+    import os
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("Прервано.")
+        code = EXIT_INVALID
+    except Exception as exc:  # noqa: BLE001 - the last line of defence of a command-line tool
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `compliance`: show the help
+            sys.stdout.write(exc.format_message() + "\n")
+            code = EXIT_OK
+        elif hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            err.print(f"[bold red]Ошибка:[/bold red] {_usage_error_ru(exc)}", highlight=False)
+            err.print("Справка: compliance --help или compliance КОМАНДА --help")
+            code = EXIT_INVALID
+        elif os.environ.get("COMPLIANCE_DEBUG") == "1":
+            raise
+        else:
+            err.print(f"[bold red]Внутренняя ошибка программы[/bold red] ({type(exc).__name__}: {exc}). "
+                      "Повторите с COMPLIANCE_DEBUG=1 и передайте вывод разработчикам.", highlight=False)
+            code = EXIT_INTERNAL
+    sys.exit(code or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -127,3 +127,19 @@ def test_console_script_runs_without_traceback():
     assert proc.returncode == 1
     assert "Особый режим" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    ([], None),
+    (["check"], "не указан обязательный аргумент"),
+    (["check", "x.yaml", "--bogus"], "неизвестный параметр --bogus"),
+    (["check", "x.yaml", "--format", "pdf"], "допустимо: text, json, md"),
+])
+def test_usage_errors_are_russian_with_exit_2(args, words):
+    exe = Path(sys.executable).parent / "compliance"
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60)
+    if words is None:
+        assert proc.returncode == 0 and "check" in proc.stdout
+        return
+    assert proc.returncode == 2
+    assert words in proc.stderr and "Traceback" not in proc.stderr
