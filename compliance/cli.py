@@ -18,7 +18,7 @@ from .models import Application, _parse_date
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Проверка площадки на соответствие требованиям Минпромторга (отчёт о несоответствиях).")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EXIT_OK, EXIT_GAPS, EXIT_INVALID = 0, 1, 2
 
