@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
+from .formatting import num
 from .models import Application
+from .units import unit_label
 
 Value = bool | int | float | str | None
 
@@ -59,7 +61,7 @@ def _total_area(app, as_of):
     if not app.land_plots:
         return _result(None, [], ["land_plots"])
     total = sum(p.area.canonical() for p in app.land_plots)
-    details = [f"{_plot_label(app, i)}: {p.area.canonical():.4f} га" for i, p in enumerate(app.land_plots)]
+    details = [f"{_plot_label(app, i)}: {num(p.area.canonical())} га" for i, p in enumerate(app.land_plots)]
     return _result(round(total, 6), [f"land_plots[{i}].area" for i in range(len(app.land_plots))], details=details)
 
 
@@ -79,7 +81,7 @@ def _production_share(app, as_of):
     zone = app.zoning.production_zone_area.canonical()
     share = 100.0 * zone / total if total else 0.0
     return _result(round(share, 4), ["zoning.production_zone_area", "land_plots[*].area"],
-                   details=[f"производственная зона {zone:.4f} га из {total:.4f} га"])
+                   details=[f"производственная зона {num(zone)} га из {num(total)} га"])
 
 
 @fact("plots_without_cadastral_count", "Участков без кадастрового номера", "pcs")
@@ -88,7 +90,7 @@ def _no_cadastral(app, as_of):
     if not app.land_plots:
         return _result(None, [], ["land_plots"])
     return _result(len(bad), [f"land_plots[{i}].cadastral_number" for i in range(len(app.land_plots))],
-                   details=[f"участок № {i + 1}" for i in bad])
+                   details=[f"участок № {i + 1}: нет кадастрового номера" for i in bad])
 
 
 def _rights(items, prefix: str, label, as_of: date):
@@ -129,7 +131,7 @@ def _max_gap(app, as_of):
             if p.distance_to_main_km is None:
                 missing.append(f"land_plots[{i}].distance_to_main_km")
             else:
-                gaps.append((p.distance_to_main_km, f"{_plot_label(app, i)}: {p.distance_to_main_km:g} км"))
+                gaps.append((p.distance_to_main_km, f"{_plot_label(app, i)}: {num(p.distance_to_main_km)} км"))
     value = max([g for g, _ in gaps], default=0.0)
     return _result(value, [f"land_plots[{i}].adjacency" for i in range(len(app.land_plots))], missing,
                    [d for _, d in gaps])
@@ -181,7 +183,7 @@ def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
             continue
         total += ut.capacity_canonical()
         used.append(f"utilities[{i}].capacity")
-        details.append(f"{ut.document or ut.provider or kind} ({_STATUS_RU[ut.status]}): {ut.capacity.value:g} {ut.capacity.unit}")
+        details.append(f"{ut.document or ut.provider or kind} ({_STATUS_RU[ut.status]}): {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}")
     return total, used, missing, details
 
 
@@ -208,7 +210,7 @@ def _per_ha(app, as_of, statuses):
         return _result(None, [], missing)
     area = sum(p.area.canonical() for p in app.land_plots)
     value = total / area if area else 0.0
-    details.append(f"{total:.3f} МВт / {area:.4f} га = {value:.4f} МВт/га")
+    details.append(f"{num(total)} МВт / {num(area)} га = {num(value)} МВт/га")
     return _result(round(value, 6), used + ["land_plots[*].area"], [], details)
 
 
@@ -229,7 +231,7 @@ def _presence(app, as_of, kinds_groups: list[set[str]], statuses: set[str]):
         found = [ut for ut in app.utilities if ut.kind in group and ut.status in statuses
                  and not (ut.valid_until and ut.valid_until < as_of and ut.status != "connected")]
         for ut in found:
-            cap = f", {ut.capacity.value:g} {ut.capacity.unit}" if ut.capacity else ""
+            cap = f", {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}" if ut.capacity else ""
             details.append(f"{ut.kind}: {_STATUS_RU[ut.status]}{cap}")
         ok = ok and bool(found)
     return _result(ok, ["utilities[*].kind", "utilities[*].status"], details=details)

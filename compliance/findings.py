@@ -79,15 +79,23 @@ class FindingBuilder:
                     reference=pv.reference if pv else req.clause, source=pv.source if pv else req.source,
                     needs_confirmation=confidence in UNCONFIRMED)
 
-    @staticmethod
-    def shortfall(check: Check, fact: FactValue, norm: Norm) -> Shortfall | None:
+    def per_hectare_total(self, gap: float, unit: str | None) -> str:
+        """A shortfall per hectare, restated for the whole territory: '(≈ 0,21 МВт на 7,4 га)'."""
+        area = self.facts.get("total_area_ha")
+        if not unit or not unit.endswith("/ha") or area is None or not area.value:
+            return ""
+        base = unit[: -len("/ha")]
+        return f" (≈ {num(gap * area.value, 3)} {unit_label(base)} на {num(area.value)} га)"
+
+    def shortfall(self, check: Check, fact: FactValue, norm: Norm) -> Shortfall | None:
         v, n = fact.value, norm.value
         if isinstance(v, bool) or isinstance(n, bool) or not isinstance(v, (int, float)) or not isinstance(n, (int, float)):
             return None
         unit = unit_label(norm.unit) if norm.unit != "pcs" else ""
         if check.op in (">=", ">"):
             gap = n - v
-            return Shortfall(value=round(gap, 6), unit=norm.unit, text=f"не хватает {num(gap)} {unit}".strip())
+            text = f"не хватает {num(gap)} {unit}".strip()
+            return Shortfall(value=round(gap, 6), unit=norm.unit, text=text + self.per_hectare_total(gap, norm.unit))
         if check.op in ("<=", "<"):
             gap = v - n
             return Shortfall(value=round(gap, 6), unit=norm.unit, text=f"превышение на {num(gap)} {unit}".strip())
@@ -165,7 +173,7 @@ class FindingBuilder:
             sf = self.shortfall_of(variant, failed) if failed else None
             parts = [f"{c.fact.label}: {c.fact.text}; норматив — {c.norm.text}" for c in checks if c.outcome == "failed"]
             if lacking:
-                parts.append("нет документов: " + "; ".join(lacking))
+                parts.append("Нет документов: " + "; ".join(lacking))
             return Finding(**common, status="not_met", shortfall=sf, missing_inputs=missing,
                            explanation="Не выполнено. " + ". ".join(parts) + (f" ({sf.text})" if sf else "") + ".")
         if "met" in outcomes:
@@ -226,7 +234,8 @@ class FindingBuilder:
             if not any(doc.kind == k for _, doc in self.docs.usable):
                 lacking.append(kind_title(self.catalog, k))
         if need.any_of and not any(doc.kind in need.any_of for _, doc in self.docs.usable):
-            lacking.append(" или ".join(kind_title(self.catalog, k) for k in need.any_of))
+            titles = [kind_title(self.catalog, k) for k in need.any_of]
+            lacking.append(" или ".join([titles[0]] + [t[:1].lower() + t[1:] for t in titles[1:]]))
         return found, lacking
 
     def not_applicable_text(self, rule: Rule, keys: list[RuleKey]) -> str:

@@ -72,6 +72,13 @@ def _by_block(r: Report) -> "OrderedDict[str, list[Finding]]":
     return groups
 
 
+def _failed_details(f: Finding) -> list[str]:
+    """Which plots, objects or documents make a check fail (e.g. the plot without a cadastral number)."""
+    if f.status != "not_met":
+        return []
+    return [d for c in f.checks if c.outcome == "failed" for d in c.fact.details][:20]
+
+
 def _finding_lines(f: Finding) -> list[str]:
     lines = []
     if f.norm:
@@ -81,6 +88,7 @@ def _finding_lines(f: Finding) -> list[str]:
         lines.append(f"Факт: {f.fact.label} — {f.fact.text}")
     if f.shortfall:
         lines.append(f"Разрыв: {f.shortfall.text}")
+    lines += [f"  • {d}" for d in _failed_details(f)]
     if f.status != "met" and (f.status != "not_met" or not f.checks):
         lines.append(f.explanation)
     for fv in f.shown_facts if f.status == "manual_review" else []:
@@ -149,6 +157,9 @@ def render_markdown(r: Report) -> str:
             norm = (f.norm.text + (" ⚠" if f.needs_confirmation else "")) if f.norm else "—"
             fact = f.fact.text if f.fact else ("; ".join(x.text for x in f.shown_facts) or "—")
             status = STATUS_RU[f.status] + (f" ({f.shortfall.text})" if f.shortfall else "")
+            details = _failed_details(f)
+            if details:
+                fact += ": " + "; ".join(details)
             todo = f.remedy if f.status in ("not_met", "insufficient_data") else (f.what_to_check or "")
             out.append(f"| {f.requirement_id} | {_md(f.clause)} | {_md(f.title)} | {_md(norm)} | {_md(fact)} | "
                        f"{_md(status)} | {_md(todo or '')} |")
