@@ -29,7 +29,8 @@ def test_power_shortfall_is_given_per_hectare_and_for_the_whole_territory():
     f = finding(report, "794-P-6")
     to_mw = {"kW": 1e-3, "кВт": 1e-3, "MW": 1.0, "МВт": 1.0}
     power = sum(u["capacity"]["value"] * to_mw[u["capacity"]["unit"]] for u in raw["utilities"] if u["kind"] == "electricity")
-    area = sum(p["area"]["value"] for p in raw["land_plots"])  # hectares in this fixture
+    to_ha = {"ha": 1.0, "га": 1.0, "m2": 1e-4, "м2": 1e-4, "м²": 1e-4}
+    area = sum(p["area"]["value"] * to_ha[p["area"]["unit"]] for p in raw["land_plots"])
     assert f.status == "not_met"
     assert f.fact.value == pytest.approx(power / area, rel=1e-6)
     assert f.shortfall.value == pytest.approx(f.norm.value - power / area, rel=1e-5)
