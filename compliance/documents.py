@@ -6,7 +6,7 @@ from datetime import date
 
 from .catalog import Catalog
 from .formatting import day
-from .models import Application, Document
+from .models import Application, Document, document_usable
 from .report import DocumentIssue
 
 
@@ -38,13 +38,10 @@ def assess(app: Application, catalog: Catalog, as_of: date, freshness: bool = Fa
     for i, doc in enumerate(app.documents):
         title = kind_title(catalog, doc.kind)
         text = describe(doc, title)
-        if doc.date and doc.date > as_of:
-            not_counted.append(DocumentIssue(kind=doc.kind, title=title, document=text,
-                                             problem=f"датирован позже даты оценки {day(as_of)}"))
-            continue
-        if doc.valid_until and doc.valid_until < as_of:
-            not_counted.append(DocumentIssue(kind=doc.kind, title=title, document=text,
-                                             problem=f"срок действия истёк {day(doc.valid_until)}"))
+        if not document_usable(doc, as_of):
+            problem = (f"датирован позже даты оценки {day(as_of)}" if doc.date and doc.date > as_of
+                       else f"срок действия истёк {day(doc.valid_until)}")
+            not_counted.append(DocumentIssue(kind=doc.kind, title=title, document=text, problem=problem))
             continue
         usable.append((i, doc))
         spec = catalog.rulebook.document_kinds.get(doc.kind)

@@ -78,7 +78,8 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
 def checklist(findings: list[Finding], docs) -> DocumentChecklist:
     items = [
         DocumentItem(requirement_id=f.requirement_id, title=f.title, status=f.status,
-                     needed=f.norm.text if f.norm else f.text, provided=f.documents_found, missing=f.documents_missing)
+                     needed=f.norm.text if f.norm else f.text, provided=f.documents_found,
+                     missing=f.documents_missing + [d for c in f.checks if c.outcome == "failed" for d in c.fact.details])
         for f in findings if f.kind == "document"
     ]
     return DocumentChecklist(items=items, not_counted=docs.not_counted, warnings=docs.warnings)

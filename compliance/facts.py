@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any, Callable
 
 from .formatting import num
-from .models import Application
+from .models import Application, document_usable
 from .units import unit_label
 
 Value = bool | int | float | str | None
@@ -163,6 +163,50 @@ def _unsuitable(app, as_of):
         if reasons:
             bad.append(f"{_plot_label(app, i)}: " + ", ".join(reasons))
     return _result(len(bad), [f"land_plots[{i}].land_category" for i in range(len(app.land_plots))], missing, bad)
+
+
+TITLE_DOCUMENTS = ("egrn_extract", "lease_contract")
+
+
+@fact("objects_without_title_document_count", "Участков и зданий без правоустанавливающего документа в заявке", "pcs")
+def _no_title_doc(app, as_of):
+    """Each plot and building needs its own ЕГРН extract or lease contract (document refers_to = cadastral number)."""
+    docs = [d for d in app.documents if d.kind in TITLE_DOCUMENTS and d.refers_to and document_usable(d, as_of)]
+    bad = []
+    objects = [(_plot_label(app, i), p.cadastral_number) for i, p in enumerate(app.land_plots)] + \
+              [(b.cadastral_number or b.name or f"здание № {i + 1}", b.cadastral_number) for i, b in enumerate(app.buildings)]
+    for label, cadastral in objects:
+        if not cadastral:
+            bad.append(f"{label}: нет кадастрового номера — выписку ЕГРН получить нельзя")
+        elif not any(cadastral in d.refers_to for d in docs):
+            bad.append(f"{cadastral}: нет выписки ЕГРН или договора аренды (поле refers_to документа)")
+    return _result(len(bad), ["land_plots[*].cadastral_number", "buildings[*].cadastral_number",
+                              "documents[*].refers_to"], details=bad)
+
+
+UTILITY_ALIASES = {"electricity": ("electricity", "электр"), "gas": ("gas", "газ"), "heat": ("heat", "тепл"),
+                   "water": ("water", "водоснаб"), "sewage": ("sewage", "водоотвед", "канализ")}
+UTILITY_KIND_RU = {"electricity": "электроснабжение", "gas": "газоснабжение", "heat": "теплоснабжение",
+                   "water": "водоснабжение", "sewage": "водоотведение"}
+
+
+def _utilities_without(app, as_of, doc_kinds: tuple[str, ...], what: str):
+    docs = [d for d in app.documents if d.kind in doc_kinds and d.refers_to and document_usable(d, as_of)]
+    kinds = list(dict.fromkeys(u.kind for u in app.utilities if u.kind in UTILITY_ALIASES))
+    bad = [f"{UTILITY_KIND_RU[k]}: нет документа ({what})" for k in kinds
+           if not any(alias in d.refers_to.lower() for d in docs for alias in UTILITY_ALIASES[k])]
+    return _result(len(bad), ["utilities[*].kind", "documents[*].refers_to"], details=bad)
+
+
+@fact("utilities_without_document_count", "Инженерных ресурсов без ТУ, договора или акта о подключении в заявке", "pcs")
+def _utility_docs(app, as_of):
+    return _utilities_without(app, as_of, ("utility_technical_conditions", "utility_connection_contract",
+                                           "utility_connection_act"), "ТУ, договор или акт о подключении")
+
+
+@fact("utilities_without_connection_act_count", "Инженерных ресурсов без акта о подключении в заявке", "pcs")
+def _utility_acts(app, as_of):
+    return _utilities_without(app, as_of, ("utility_connection_act",), "акт о подключении")
 
 
 # --- utilities ---------------------------------------------------------------------------------------------

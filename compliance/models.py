@@ -247,6 +247,11 @@ class Document(Model):
     refers_to: str | None = Field(None, description="к чему относится: кадастровый номер, вид ресурса и т. п.")
 
 
+def document_usable(doc: "Document", as_of: date) -> bool:
+    """A document counts on a date when it is already issued and not yet expired."""
+    return not (doc.date and doc.date > as_of) and not (doc.valid_until and doc.valid_until < as_of)
+
+
 class Application(Model):
     """Заявка управляющей компании: данные о площадке, УК, резидентах и документах."""
 
