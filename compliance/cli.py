@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from .catalog import UNCONFIRMED, CONFIDENCE_RU, CatalogError, available_regimes, load_catalog
+from .formatting import plural
 from .loading import InputError, Problem, load_application
 from .models import Application, _parse_date
 
@@ -140,8 +141,9 @@ def catalog(
             else:
                 cat = load_catalog(code)
                 n_cases = len(cat.cases.cases) if cat.cases else 0
-                sys.stdout.write(f"{code}: каталог в порядке ({len(cat.requirements)} требований, "
-                                 f"{n_cases} тестовых примеров пройдено)\n")
+                reqs = plural(len(cat.requirements), "требование", "требования", "требований")
+                cases = plural(n_cases, "тестовый пример пройден", "тестовых примера пройдены", "тестовых примеров пройдено")
+                sys.stdout.write(f"{code}: каталог в порядке ({reqs}, {cases})\n")
         raise typer.Exit(EXIT_INVALID if bad else EXIT_OK)
     rows = []
     for code in codes:
