@@ -183,8 +183,8 @@ class FindingBuilder:
             return Finding(**common, status="met", explanation="Выполнено. " + ". ".join(parts) + ".")
         if "manual_review" in outcomes:
             return Finding(**common, status="manual_review", what_to_check=rule.what_to_check,
-                           explanation="Норматив не установлен в доступных источниках: требуется экспертная оценка. "
-                                       + "; ".join(f"{f.label}: {f.text}" for f in shown))
+                           explanation="Норматив не установлен в доступных источниках: требуется экспертная оценка "
+                                       "по фактам площадки.")
         if "informational" in outcomes:
             extra = {}
             if rule.deadline_years_param:
