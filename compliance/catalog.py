@@ -94,6 +94,8 @@ class Decree(Strict):
     subtypes: dict[str, str]
     blocks: dict[str, str]
     special_regimes: list[SpecialRegime] = []
+    # top-level application sections that must be non-empty for the regime to be evaluated with --regime all
+    requires_inputs: list[str] = []
     requirements: list[Requirement]
 
 
@@ -179,8 +181,30 @@ class DocumentKindSpec(Strict):
     freshness_days: int | None = None  # advisory only: older than this on the as-of date gives a warning
 
 
+class ListItem(Strict):
+    code: Annotated[str, Field(pattern=r"^[a-z_]+$")]
+    name: str
+    confidence: Confidence
+    note: str | None = None
+
+
+class NamedList(Strict):
+    """A list a catalog references by role, e.g. the Order 3221 types of technological-infrastructure objects."""
+
+    code: str
+    title: str
+    act: str
+    confidence: Confidence
+    source: str
+    items: list[ListItem]
+
+    def codes(self) -> set[str]:
+        return {i.code for i in self.items}
+
+
 class RuleBook(Strict):
     regime: str
+    lists: dict[str, str] = {}  # role used by facts (e.g. tech_object_types) -> list file stem in decrees/lists/
     parameters: dict[str, Parameter] = {}
     document_kinds: dict[str, DocumentKindSpec] = {}
     rules: list[Rule]
@@ -233,6 +257,7 @@ class Catalog:
     rulebook: RuleBook
     cases: CaseBook | None
     content_hash: str
+    lists: dict[str, NamedList]
 
     @property
     def regime(self) -> str:
@@ -269,14 +294,21 @@ def load_catalog(regime: str, root: Path = ROOT) -> Catalog:
     if not decree_path.exists():
         known = ", ".join(available_regimes(root)) or "нет"
         raise CatalogError(f"неизвестный режим «{regime}»; доступны: {known}")
+    if not rules_path.exists():
+        raise CatalogError(f"для режима «{regime}» нет файла правил rules/{regime}.yaml")
+    rulebook = _parse(RuleBook, rules_path)
+    lists: dict[str, NamedList] = {}
     raw = decree_path.read_bytes() + b"\0" + rules_path.read_bytes()
+    for role, stem in sorted(rulebook.lists.items()):
+        path = root / "decrees" / "lists" / f"{stem}.yaml"
+        lists[role] = _parse(NamedList, path)
+        raw += b"\0" + path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     key = (str(root), digest)
     if key in _CACHE:
         return _CACHE[key]
     decree = _parse(Decree, decree_path)
-    rulebook = _parse(RuleBook, rules_path)
     cases = _parse(CaseBook, cases_path) if cases_path.exists() else None
-    catalog = Catalog(decree, rulebook, cases, digest)
+    catalog = Catalog(decree, rulebook, cases, digest, lists)
     _CACHE[key] = catalog
     return catalog

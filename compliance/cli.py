@@ -63,30 +63,85 @@ def _write(text: str, output: Optional[Path]) -> None:
 @app.command()
 def check(
     application: Path = typer.Argument(..., help="файл заявки: .json, .yaml или .yml"),
-    regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима (ip794, …) или all; по умолчанию — режимы из заявки"),
+    regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима (ip794, …) или all — матрица по всем подходящим режимам; по умолчанию — режимы из заявки"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="дата оценки (ГГГГ-ММ-ДД); по умолчанию — дата подачи"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="формат отчёта"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="куда записать отчёт (по умолчанию — на экран)"),
     freshness: bool = typer.Option(False, "--freshness", help="предупреждать об устаревших выписках (ЕГРЮЛ, ЕГРН)"),
+    set_: list[str] = typer.Option([], "--set", help="что если: ПУТЬ=ЗНАЧЕНИЕ, например land_plots.0.area.value=9.5 (можно несколько)"),
+    set_file: Optional[Path] = typer.Option(None, "--set-file", help="что если: файл YAML с разделами set (путь: значение) и delete"),
 ) -> None:
-    """Проверить заявку и вывести отчёт о несоответствиях."""
-    from .evaluate import evaluate
-    from .render import render_many
+    """Проверить заявку и вывести отчёт о несоответствиях (или матрицу режимов, или «что если»)."""
+    from .loading import parse_document
+    from .whatif import apply_changes, parse_assignment, parse_override_file
 
     when = _as_of(as_of)
     try:
         app_model = load_application(application)
+        changes = [parse_assignment(s) for s in set_]
+        if set_file is not None:
+            if not set_file.is_file():
+                raise InputError([Problem("--set-file", f"файл не найден: {set_file}")])
+            changes += parse_override_file(parse_document(set_file.read_bytes(), set_file.name))
+        changed_app = apply_changes(app_model, changes) if changes else None
     except InputError as exc:
         _fail(exc.problems)
-    regimes = _regimes(app_model, regime)
-    reports = []
     try:
-        for code in regimes:
-            reports.append(evaluate(app_model, code, when, freshness=freshness))
+        text, conforms = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness)
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
-    _write(render_many(reports, fmt.value), output)
-    raise typer.Exit(EXIT_OK if all(r.verdict == "conforms" for r in reports) else EXIT_GAPS)
+    _write(text, output)
+    raise typer.Exit(EXIT_OK if conforms else EXIT_GAPS)
+
+
+def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshness: bool) -> tuple[str, bool]:
+    """Render the check (one regime, several regimes as a matrix, and what-if when changes are given)."""
+    from . import render as rd
+    from .eligibility import eligibility, regimes_for
+    from .evaluate import evaluate
+    from .whatif import diff
+
+    codes = _regimes(app_model, regime)
+    target = changed_app or app_model
+    if regime == "all" or len(codes) > 1:
+        chosen, _ = regimes_for(target, codes if regime != "all" else None)
+        if not chosen:
+            _fail(["ни один режим не подходит: в заявке нет нужных разделов (земельные участки, здания …)"])
+        after = eligibility(target, when, chosen if regime != "all" else None, freshness)
+        before = eligibility(app_model, when, chosen, freshness) if changed_app else None
+        conforms = all(r.verdict == "conforms" for r in after.reports)
+        diffs = {b.regime: (b, a, diff(b, a)) for b, a in zip(before.reports, after.reports)} if before else {}
+        if fmt == Fmt.json:
+            payload = {"matrix": [r.model_dump(mode="json") for r in after.rows],
+                       "skipped": [s.model_dump(mode="json") for s in after.skipped],
+                       "reports": [r.model_dump(mode="json") for r in after.reports]}
+            if before:
+                payload["matrix_before"] = [r.model_dump(mode="json") for r in before.rows]
+                payload["what_if"] = {"changes": [c.model_dump(mode="json") for c in changes],
+                                      "changed": {k: [c.model_dump(mode="json") for c in d[2]] for k, d in diffs.items()}}
+            return json.dumps(payload, ensure_ascii=False, indent=2) + "\n", conforms
+        matrix = rd.render_matrix_markdown if fmt == Fmt.md else rd.render_matrix_text
+        changes_fn = rd.render_changes_markdown if fmt == Fmt.md else rd.render_changes_text
+        parts = [matrix(after)]
+        if before:
+            parts.insert(0, "Матрица до изменений:\n" + matrix(before))
+            parts += [changes_fn(k, changes, d[2], d[0].verdict, d[1].verdict) for k, d in diffs.items()]
+        parts.append(rd.render_many(after.reports, fmt.value))
+        return "\n".join(parts), conforms
+    report = evaluate(target, codes[0], when, freshness=freshness)
+    if not changed_app:
+        return rd.render_many([report], fmt.value), report.verdict == "conforms"
+    base = evaluate(app_model, codes[0], when, freshness=freshness)
+    changed = diff(base, report)
+    if fmt == Fmt.json:
+        payload = {"what_if": {"changes": [c.model_dump(mode="json") for c in changes],
+                               "changed": [c.model_dump(mode="json") for c in changed],
+                               "verdict_before": base.verdict, "verdict_after": report.verdict},
+                   "report": report.model_dump(mode="json")}
+        return json.dumps(payload, ensure_ascii=False, indent=2) + "\n", report.verdict == "conforms"
+    changes_fn = rd.render_changes_markdown if fmt == Fmt.md else rd.render_changes_text
+    return (changes_fn(codes[0], changes, changed, base.verdict, report.verdict) + "\n"
+            + rd.render_many([report], fmt.value)), report.verdict == "conforms"
 
 
 def _regimes(app_model: Application, regime: Optional[str]) -> list[str]:

@@ -46,9 +46,15 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     catalog = catalog or load_catalog(regime)
     engine = engine or get_engine()
     as_of = as_of or app.filing_date
-    facts = derive(app, as_of)
+    lists = {role: {i.code: i.name for i in lst.items} for role, lst in catalog.lists.items()}
+    facts = derive(app, as_of, lists)
     flags = catalog.special_flags(app.region, as_of)
-    ctx = context(app, as_of, flags)
+    notes = []
+    subtype = app.subtype
+    if subtype not in catalog.decree.subtypes:  # e.g. an agrobiotechnopark checked as an industrial park
+        notes.append(f"Подтип «{subtype}» режимом не предусмотрен: площадка оценена как объект общего типа.")
+        subtype = "general"
+    ctx = context(app, as_of, flags, subtype)
     docs = assess(app, catalog, as_of, freshness)
     compiled = engine.ruleset_for(catalog, as_of)
     asserted = engine_facts(facts, ctx, docs.usable)
@@ -65,7 +71,7 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         as_of=as_of, filing_date=app.filing_date,
         applicant=Applicant(name=mc.name, inn=mc.inn, site_name=app.site_name, region=app.region),
         category=catalog.decree.categories.get(app.category, app.category),
-        subtype=catalog.decree.subtypes.get(app.subtype, app.subtype),
+        subtype=catalog.decree.subtypes.get(subtype, subtype), notes=notes,
         special_regimes=[s.title for s in catalog.decree.special_regimes if flags.get(f"sr_{s.code}")],
         verdict=verdict, verdict_text=VERDICT_RU[verdict], counts=count_statuses(findings),
         blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking" and f.status != "met"

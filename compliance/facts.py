@@ -33,15 +33,16 @@ class FactSpec:
     label: str
     unit: str | None
     kind: str  # number | bool | str
-    compute: Callable[[Application, date], tuple[Value, list[str], list[str], list[str]]]
+    compute: Callable[..., tuple[Value, list[str], list[str], list[str]]]
+    needs_list: str | None = None  # role of a catalog list (decrees/lists/) the fact is computed against
 
 
 REGISTRY: dict[str, FactSpec] = {}
 
 
-def fact(name: str, label: str, unit: str | None = None, kind: str = "number"):
+def fact(name: str, label: str, unit: str | None = None, kind: str = "number", needs_list: str | None = None):
     def register(fn):
-        REGISTRY[name] = FactSpec(name, label, unit, kind, fn)
+        REGISTRY[name] = FactSpec(name, label, unit, kind, fn, needs_list)
         return fn
     return register
 
@@ -399,21 +400,177 @@ def _uk_resident(app, as_of):
     return _result(bool(same), ["management_company.inn", "residents[*].inn"], details=same)
 
 
+# --- technoparks: buildings, useful area, occupancy, technological infrastructure ---------------------------
+@fact("buildings_total_area_m2", "Общая площадь зданий", "m2")
+def _buildings_area(app, as_of):
+    if not app.buildings:
+        return _result(None, [], ["buildings"])
+    total = sum(b.total_area.canonical() for b in app.buildings)
+    return _result(round(total, 3), [f"buildings[{i}].total_area" for i in range(len(app.buildings))],
+                   details=[f"{b.name or b.cadastral_number or f'здание № {i + 1}'}: {num(b.total_area.canonical())} м²"
+                            for i, b in enumerate(app.buildings)])
+
+
+def _useful_parts(app):
+    missing, useful, resident = [], 0.0, 0.0
+    for i, b in enumerate(app.buildings):
+        if b.useful_area is None:
+            missing.append(f"buildings[{i}].useful_area")
+        if b.useful_area_breakdown is None:
+            missing.append(f"buildings[{i}].useful_area_breakdown")
+        if b.useful_area is None or b.useful_area_breakdown is None:
+            continue
+        useful += b.useful_area.canonical()
+        resident += b.useful_area_breakdown.resident_area_m2()
+    if not app.buildings:
+        missing.append("buildings")
+    return useful, resident, missing
+
+
+@fact("useful_area_m2", "Полезная площадь зданий", "m2")
+def _useful(app, as_of):
+    useful, _, missing = _useful_parts(app)
+    return _result(round(useful, 3), ["buildings[*].useful_area"], missing)
+
+
+@fact("resident_area_m2", "Полезная площадь для производства, лабораторий и НИОКР резидентов", "m2")
+def _resident_area(app, as_of):
+    _, resident, missing = _useful_parts(app)
+    return _result(round(resident, 3), ["buildings[*].useful_area_breakdown"], missing)
+
+
+@fact("resident_useful_share_pct", "Доля полезной площади для производства, лабораторий и НИОКР резидентов", "%")
+def _resident_share(app, as_of):
+    useful, resident, missing = _useful_parts(app)
+    if missing:
+        return _result(None, [], missing)
+    share = 100.0 * resident / useful if useful else 0.0
+    return _result(round(share, 4), ["buildings[*].useful_area", "buildings[*].useful_area_breakdown"],
+                   details=[f"{num(resident)} м² из {num(useful)} м² полезной площади"])
+
+
+@fact("occupancy_pct", "Заполняемость: доля площади для резидентов, сданной резидентам", "%")
+def _occupancy(app, as_of):
+    _, resident, missing = _useful_parts(app)
+    given = [b.leased_to_residents for b in app.buildings if b.leased_to_residents is not None]
+    if given:
+        leased = sum(x.canonical() for x in given)
+        sources = ["buildings[*].leased_to_residents"]
+    else:
+        current = [r for r in app.residents if not r.planned and r.premises_area is not None]
+        if not current:
+            missing.append("buildings[*].leased_to_residents")
+        leased = sum(r.premises_area.canonical() for r in current)
+        sources = ["residents[*].premises_area"]
+    if missing:
+        return _result(None, [], missing)
+    if not resident:
+        return _result(None, [], ["buildings[*].useful_area_breakdown"])
+    share = 100.0 * leased / resident
+    return _result(round(share, 4), sources + ["buildings[*].useful_area_breakdown"],
+                   details=[f"сдано {num(leased)} м² из {num(resident)} м² площади для резидентов"])
+
+
+_CORE_UTILITIES = [{"electricity"}, {"heat"}, {"water"}, {"sewage"}]
+
+
+@fact("core_utilities_secured", "Электро-, тепло-, водоснабжение и водоотведение обеспечены (ТУ, договор или подключение)", None, "bool")
+def _core_secured(app, as_of):
+    return _presence(app, as_of, _CORE_UTILITIES, _SECURED)
+
+
+@fact("core_utilities_connected", "Электро-, тепло-, водоснабжение и водоотведение подключены", None, "bool")
+def _core_connected(app, as_of):
+    return _presence(app, as_of, _CORE_UTILITIES, {"connected"})
+
+
+@fact("broadband_available", "Есть широкополосная связь (каналы связи)", None, "bool")
+def _broadband(app, as_of):
+    return _presence(app, as_of, [{"communications"}], _SECURED)
+
+
+_OFFICE_KINDS = ("administrative", "business_center", "conference_hall", "meeting_room", "coworking")
+
+
+@fact("office_premises_count", "Офисных и деловых объектов (переговорные, конференц-залы) для УК и резидентов", "pcs")
+def _offices(app, as_of):
+    objs = [o for o in app.service_objects if o.kind in _OFFICE_KINDS]
+    listed = {o.cadastral_number for o in objs if o.cadastral_number}
+    bld = [b for b in app.buildings if b.purpose in ("office", "administrative")
+           and not (b.cadastral_number and b.cadastral_number in listed)]
+    return _result(len(objs) + len(bld), ["service_objects[*].kind", "buildings[*].purpose"],
+                   details=[o.name or o.kind for o in objs] + [b.name or b.cadastral_number or b.purpose for b in bld])
+
+
+@fact("tech_object_listed_types_count", "Видов объектов технологической инфраструктуры из перечня", "pcs",
+      needs_list="tech_object_types")
+def _tech_types(app, as_of, listed: dict[str, str]):
+    found, details = set(), []
+    for i, t in enumerate(app.tech_infrastructure):
+        if t.type not in listed:
+            details.append(f"{t.name}: вид «{t.type}» не входит в перечень — не учтён")
+        elif t.available_to_residents is False:
+            details.append(f"{t.name}: недоступен резидентам — не учтён")
+        else:
+            found.add(t.type)
+            details.append(f"{t.name}: {listed[t.type]}")
+    return _result(len(found), ["tech_infrastructure[*].type"], details=details)
+
+
+def _has_tech(code: str):
+    def compute(app, as_of):
+        hit = [t.name for t in app.tech_infrastructure if t.type == code and t.available_to_residents is not False]
+        return _result(bool(hit), ["tech_infrastructure[*].type"], details=hit)
+    return compute
+
+
+fact("has_shared_equipment_centre", "Есть центр коллективного пользования оборудованием (ЦКП)", None, "bool")(
+    _has_tech("shared_equipment_centre"))
+fact("has_business_incubator", "Есть бизнес-инкубатор", None, "bool")(_has_tech("business_incubator"))
+
+
+@fact("high_tech_residents_count", "Резидентов с высокотехнологичными направлениями деятельности", "pcs")
+def _high_tech(app, as_of):
+    good = [r for r in app.residents if not r.planned and r.high_tech_fields]
+    return _result(len(good), ["residents[*].high_tech_fields"],
+                   details=[f"{r.name}: {', '.join(r.high_tech_fields)}" for r in good])
+
+
+@fact("research_partnerships_count", "Соглашений с вузами и научными организациями", "pcs")
+def _partners(app, as_of):
+    good = [p for p in app.partnerships if p.kind in ("university", "research")]
+    return _result(len(good), ["partnerships"], details=[p.organisation for p in good])
+
+
+@fact("uk_services_count", "Видов услуг УК резидентам", "pcs")
+def _services(app, as_of):
+    services = app.management_company.services
+    return _result(len(set(services)), ["management_company.services"], details=sorted(set(services)))
+
+
 # ------------------------------------------------------------------------------------------------------------
-def derive(app: Application, as_of: date) -> dict[str, Fact]:
-    """Every registered fact for the application, as of the given date."""
+def derive(app: Application, as_of: date, lists: dict[str, dict[str, str]] | None = None) -> dict[str, Fact]:
+    """Every registered fact for the application, as of the given date. ``lists`` maps a list role to
+    {code: name} of the regime's catalog lists; a fact whose list the regime lacks has no value."""
     out: dict[str, Fact] = {}
+    lists = lists or {}
     for spec in REGISTRY.values():
-        value, sources, missing, details = spec.compute(app, as_of)
+        if spec.needs_list:
+            if spec.needs_list not in lists:
+                out[spec.name] = Fact(spec.name, spec.label, spec.unit, None, [], [f"перечень «{spec.needs_list}» в каталоге"])
+                continue
+            value, sources, missing, details = spec.compute(app, as_of, lists[spec.needs_list])
+        else:
+            value, sources, missing, details = spec.compute(app, as_of)
         out[spec.name] = Fact(spec.name, spec.label, spec.unit, value, sources, missing, details)
     return out
 
 
-def context(app: Application, as_of: date, special_flags: dict[str, bool]) -> dict[str, Any]:
+def context(app: Application, as_of: date, special_flags: dict[str, bool], subtype: str | None = None) -> dict[str, Any]:
     """Attributes rules may use in `applies`: category, subtype, special-regime flags, presence of residents."""
     ctx: dict[str, Any] = {
         "category": app.category,
-        "subtype": app.subtype,
+        "subtype": subtype or app.subtype,
         "has_residents": any(not r.planned for r in app.residents),
     }
     ctx.update(special_flags)

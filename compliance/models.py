@@ -15,7 +15,7 @@ from . import units as u
 
 RegimeCode = Literal["ip794", "itp1863", "htp1381", "cl779", "gost56425"]
 Category = Literal["created", "operating"]
-Subtype = Literal["general", "agro", "eco"]
+Subtype = Literal["general", "agro", "eco", "agrobiotech"]  # agro: агропромышленный парк; agrobiotech: агробиотехнопарк
 
 _RU_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
 
@@ -123,6 +123,10 @@ class ManagementCompany(Model):
     has_overdue_tax_debt: bool | None = None
     website: Url | None = None
     ownership: Literal["state", "municipal", "private", "mixed"] | None = None
+    services: list[Literal["consulting", "ip_support", "engineering", "shared_equipment", "incubation", "prototyping",
+                           "certification", "training", "legal", "accounting", "marketing", "logistics", "security",
+                           "maintenance", "recruitment", "other"]] = Field(
+        [], description="услуги УК резидентам: консалтинг, поддержка ИС, инжиниринг, доступ к оборудованию, инкубация …")
 
 
 LandCategory = Literal[
@@ -149,14 +153,64 @@ class LandPlot(Model):
     distance_to_main_km: NonNegative | None = None
 
 
+class UsefulAreaBreakdown(Model):
+    """Полезная площадь здания по назначению (м²)."""
+
+    resident_production: FloorArea | None = Field(None, description="производственные помещения для резидентов")
+    resident_laboratory: FloorArea | None = Field(None, description="лабораторные помещения для резидентов")
+    resident_rnd: FloorArea | None = Field(None, description="помещения для НИОКР резидентов")
+    offices: FloorArea | None = Field(None, description="офисные помещения (резидентов и УК)")
+    shared_use: FloorArea | None = Field(None, description="помещения общего пользования и технологической инфраструктуры")
+    technical: FloorArea | None = Field(None, description="технические помещения")
+
+    def resident_area_m2(self) -> float:
+        return sum(x.canonical() for x in (self.resident_production, self.resident_laboratory, self.resident_rnd) if x)
+
+
 class Building(Model):
     cadastral_number: Cadastral | None = None
     name: str | None = None
     total_area: FloorArea
     useful_area: FloorArea | None = None
-    purpose: Literal["production", "warehouse", "office", "laboratory", "administrative", "engineering", "social", "other"]
+    useful_area_breakdown: UsefulAreaBreakdown | None = None
+    leased_to_residents: FloorArea | None = Field(None, description="площадь, фактически сданная резидентам по договорам")
+    purpose: Literal["production", "warehouse", "office", "laboratory", "administrative", "engineering", "social",
+                     "multifunctional", "other"]
     right: Right | None = None
     commissioned: bool | None = None
+
+    @model_validator(mode="after")
+    def _breakdown_fits(self):
+        b = self.useful_area_breakdown
+        if b and self.useful_area:
+            parts = sum(x.canonical() for x in (b.resident_production, b.resident_laboratory, b.resident_rnd,
+                                                b.offices, b.shared_use, b.technical) if x)
+            if parts > self.useful_area.canonical() * 1.0001:
+                raise ValueError(f"useful_area_breakdown: сумма частей ({parts:g} м²) больше полезной площади "
+                                 f"({self.useful_area.canonical():g} м²)")
+        if self.useful_area and self.useful_area.canonical() > self.total_area.canonical() * 1.0001:
+            raise ValueError("useful_area: полезная площадь больше общей площади здания")
+        return self
+
+
+class TechObject(Model):
+    """Объект технологической инфраструктуры (вид — код из перечня приказа Минпромторга № 3221)."""
+
+    type: Annotated[str, Field(pattern=r"^[a-z_]+$", description="код вида объекта из перечня (decrees/lists/)")]
+    name: Text
+    area: FloorArea | None = None
+    equipment: list[str] = []
+    available_to_residents: bool | None = None
+    building_cadastral_number: Cadastral | None = None
+
+
+class Partnership(Model):
+    organisation: Text
+    kind: Literal["university", "research", "development_institution", "other"]
+    inn: Inn | None = None
+    agreement_number: str | None = None
+    agreement_date: Day | None = None
+    co_located: bool = Field(False, description="организация размещена на территории технопарка")
 
 
 class Zoning(Model):
@@ -205,7 +259,8 @@ class RoadAccess(Model):
 
 
 class ServiceObject(Model):
-    kind: Literal["administrative", "business_center", "canteen", "medical", "security", "fire_station", "logistics", "customs", "training", "other"]
+    kind: Literal["administrative", "business_center", "conference_hall", "meeting_room", "coworking", "canteen", "medical",
+                  "security", "fire_station", "logistics", "customs", "training", "other"]
     name: str | None = None
     area: FloorArea | None = None
     cadastral_number: Cadastral | None = None
@@ -227,13 +282,18 @@ class Resident(Model):
     producing: bool | None = Field(None, description="ведёт промышленное производство на территории")
     planned: bool = Field(False, description="ещё не резидент: соглашение о намерениях (для создаваемого парка)")
     waste_processing: bool | None = Field(None, description="утилизация, обезвреживание, обработка отходов или выпуск продукции из вторичного сырья")
+    high_tech_fields: list[Literal["rnd", "it", "electronics", "biotech", "pharma", "new_materials", "robotics",
+                                   "aerospace", "energy_tech", "medtech", "agritech", "other_high_tech"]] = Field(
+        [], description="высокотехнологичные направления деятельности резидента")
 
 
 DocumentKind = Literal[
     "application", "founding_documents", "signatory_authority", "egrul_extract", "egrn_extract", "lease_contract",
     "park_concept", "master_plan", "business_plan", "construction_schedule", "utility_technical_conditions",
     "utility_connection_contract", "utility_connection_act", "road_access_document", "residents_register",
-    "model_resident_contract", "services_list", "tax_certificate", "other",
+    "model_resident_contract", "services_list", "tax_certificate", "development_programme",
+    "tech_infrastructure_description", "construction_permit", "project_documentation", "commissioning_permit",
+    "resident_admission_rules", "partnership_agreement", "other",
 ]
 
 
@@ -274,6 +334,8 @@ class Application(Model):
     service_objects: list[ServiceObject] = []
     residents: list[Resident] = []
     infrastructure_users: list[Resident] = []
+    tech_infrastructure: list[TechObject] = []
+    partnerships: list[Partnership] = []
     documents: list[Document] = []
 
     @model_validator(mode="after")

@@ -28,6 +28,7 @@ def _header(r: Report) -> list[tuple[str, str]]:
     ]
     if r.special_regimes:
         rows.append(("Особый режим", "; ".join(r.special_regimes)))
+    rows += [("Примечание", n) for n in r.notes]
     return rows
 
 
@@ -184,3 +185,75 @@ def render_many(reports: list[Report], fmt: str) -> str:
         return json.dumps({"reports": [json.loads(render_json(r)) for r in reports]}, ensure_ascii=False, indent=2)
     sep = "\n" + ("=" * 100 if fmt == "text" else "---") + "\n\n"
     return sep.join(RENDERERS[fmt](r) for r in reports)
+
+
+# --- eligibility matrix and what-if ---------------------------------------------------------------------------
+def _cell(text: str, width: int) -> str:
+    return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
+
+
+def render_matrix_text(e) -> str:
+    out = [f"МАТРИЦА ПРИМЕНИМОСТИ РЕЖИМОВ: {e.site_name} (дата оценки {day(e.as_of)})", ""]
+    head = ["Режим", "Итог", "Не вып.", "Нет данных", "Эксперт", "Нет док."]
+    widths = [44, 30, 8, 11, 8, 8]
+    out.append(" ".join(_cell(h, w) for h, w in zip(head, widths)))
+    out.append(" ".join("-" * w for w in widths))
+    for r in e.rows:
+        mark = "► " if r.closest else "  "
+        cells = [mark + f"{r.regime} {r.regime_title}", r.verdict_text.split(":")[0], str(r.blocking_not_met),
+                 str(r.insufficient_data), str(r.manual_review), str(r.documents_missing)]
+        out.append(" ".join(_cell(c, w) for c, w in zip(cells, widths)))
+    out.append("")
+    out.append("Не вып. — критичных несоответствий; Нет данных — требований без данных; Эксперт — требований для "
+               "экспертной оценки; Нет док. — недостающих документов. ► — ближайший статус.")
+    for r in e.rows:
+        if r.top_gaps:
+            out += ["", f"Главные разрывы — {r.regime} ({r.act_citation}):"] + [f"  • {g}" for g in r.top_gaps]
+    for s in e.skipped:
+        out.append(f"\nНе оценивался: {s.regime} {s.regime_title} — {s.reason}.")
+    return "\n".join(out) + "\n"
+
+
+def render_matrix_markdown(e) -> str:
+    out = [f"# Матрица применимости режимов: {_md(e.site_name)}", "", f"Дата оценки: {day(e.as_of)}", "",
+           "| Режим | Акт | Итог | Критичных несоответствий | Нет данных | Экспертная оценка | Нет документов | Главные разрывы |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in e.rows:
+        name = f"**{r.regime}** {r.regime_title}" + (" ► ближайший" if r.closest else "")
+        out.append(f"| {_md(name)} | {_md(r.act_citation)} | {_md(r.verdict_text)} | {r.blocking_not_met} | "
+                   f"{r.insufficient_data} | {r.manual_review} | {r.documents_missing} | {_md('; '.join(r.top_gaps) or '—')} |")
+    out += [f"- Не оценивался: {s.regime} {s.regime_title} — {s.reason}." for s in e.skipped]
+    return "\n".join(out) + "\n"
+
+
+def _shown(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def render_changes_text(regime: str, changes, changed, before_verdict: str, after_verdict: str) -> str:
+    from .report import VERDICT_RU
+    out = [f"ЧТО ЕСЛИ ({regime}): изменения в заявке"]
+    out += [f"  • {c.path} " + ("удалить" if c.delete else f"= {_shown(c.value)}") for c in changes]
+    out.append(f"Итог: {VERDICT_RU[before_verdict]} → {VERDICT_RU[after_verdict]}")
+    if not changed:
+        out.append("Ни одна находка не изменилась.")
+    for c in changed:
+        line = f"  {c.requirement_id} {c.title}: {STATUS_RU[c.before]} → {STATUS_RU[c.after]}"
+        if c.fact_before != c.fact_after:
+            line += f"; факт {c.fact_before or '—'} → {c.fact_after or '—'}"
+        if c.shortfall_before != c.shortfall_after:
+            line += f"; разрыв {c.shortfall_before or 'нет'} → {c.shortfall_after or 'нет'}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def render_changes_markdown(regime: str, changes, changed, before_verdict: str, after_verdict: str) -> str:
+    from .report import VERDICT_RU
+    out = [f"## Что если ({regime})", ""] + [f"- `{c.path}` " + ("удалить" if c.delete else f"= `{_shown(c.value)}`") for c in changes]
+    out += ["", f"Итог: {VERDICT_RU[before_verdict]} → **{VERDICT_RU[after_verdict]}**", "",
+            "| ID | Требование | Было | Стало | Факт было → стало | Разрыв было → стало |", "|---|---|---|---|---|---|"]
+    for c in changed:
+        out.append(f"| {c.requirement_id} | {_md(c.title)} | {STATUS_RU[c.before]} | {STATUS_RU[c.after]} | "
+                   f"{_md((c.fact_before or '—') + ' → ' + (c.fact_after or '—'))} | "
+                   f"{_md((c.shortfall_before or 'нет') + ' → ' + (c.shortfall_after or 'нет'))} |")
+    return "\n".join(out) + "\n"

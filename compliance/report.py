@@ -130,6 +130,7 @@ class Report(BaseModel):
     category: str
     subtype: str
     special_regimes: list[str] = []
+    notes: list[str] = []
     verdict: Verdict
     verdict_text: str
     counts: dict[str, int]

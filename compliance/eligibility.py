@@ -1,0 +1,82 @@
+"""Which regime fits: one site evaluated against every regime whose input it carries, side by side."""
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from .catalog import available_regimes, load_catalog
+from .evaluate import evaluate
+from .models import Application
+from .render import natural_id
+from .report import Report
+
+VERDICT_RANK = {"conforms": 0, "incomplete": 1, "does_not_conform": 2}
+
+
+class MatrixRow(BaseModel):
+    regime: str
+    regime_title: str
+    act_citation: str
+    verdict: str
+    verdict_text: str
+    blocking_not_met: int
+    insufficient_data: int
+    manual_review: int
+    documents_missing: int
+    met: int
+    top_gaps: list[str]
+    closest: bool = False
+
+
+class Skipped(BaseModel):
+    regime: str
+    regime_title: str
+    reason: str
+
+
+class Eligibility(BaseModel):
+    as_of: date
+    site_name: str
+    rows: list[MatrixRow]
+    skipped: list[Skipped]
+    reports: list[Report]
+
+
+def regimes_for(app: Application, wanted: list[str] | None = None) -> tuple[list[str], list[Skipped]]:
+    """The regimes to evaluate: those named (or all with a catalog) whose required input sections are present."""
+    chosen, skipped = [], []
+    for code in wanted or available_regimes():
+        decree = load_catalog(code).decree
+        empty = [field for field in decree.requires_inputs if not getattr(app, field, None)]
+        if empty:
+            skipped.append(Skipped(regime=code, regime_title=decree.title,
+                                   reason="в заявке нет разделов: " + ", ".join(empty)))
+        else:
+            chosen.append(code)
+    return chosen, skipped
+
+
+def _row(report: Report) -> MatrixRow:
+    blocking = [f for f in report.findings if f.severity == "blocking" and f.kind != "document"]
+    gaps = sorted((f for f in blocking if f.status == "not_met"), key=lambda f: natural_id(f.requirement_id))
+    top = [f"{f.requirement_id} {f.title}: {f.shortfall.text if f.shortfall else 'не выполнено'}" for f in gaps[:3]]
+    return MatrixRow(
+        regime=report.regime, regime_title=report.regime_title, act_citation=report.act_citation,
+        verdict=report.verdict, verdict_text=report.verdict_text, blocking_not_met=len(gaps),
+        insufficient_data=report.counts["insufficient_data"], manual_review=report.counts["manual_review"],
+        documents_missing=sum(1 for f in report.findings if f.kind == "document" and f.status == "not_met"),
+        met=report.counts["met"], top_gaps=top)
+
+
+def eligibility(app: Application, as_of: date | None = None, regimes: list[str] | None = None,
+                freshness: bool = False) -> Eligibility:
+    chosen, skipped = regimes_for(app, regimes)
+    reports = [evaluate(app, code, as_of, freshness=freshness) for code in chosen]
+    rows = sorted((_row(r) for r in reports),
+                  key=lambda r: (VERDICT_RANK[r.verdict], r.blocking_not_met, r.insufficient_data + r.manual_review,
+                                 r.documents_missing))
+    if rows:
+        rows[0].closest = True
+    return Eligibility(as_of=as_of or app.filing_date, site_name=app.site_name, rows=rows, skipped=skipped,
+                       reports=reports)

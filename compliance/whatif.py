@@ -1,0 +1,92 @@
+"""What-if: re-evaluate an application with some input fields changed and show which findings change."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from .cases import apply_patch
+from .evaluate import evaluate
+from .loading import InputError, Problem, validate
+from .models import Application
+from .report import Report
+
+
+class Change(BaseModel):
+    path: str
+    value: Any = None
+    delete: bool = False
+
+
+class FindingChange(BaseModel):
+    requirement_id: str
+    title: str
+    before: str
+    after: str
+    fact_before: str | None = None
+    fact_after: str | None = None
+    shortfall_before: str | None = None
+    shortfall_after: str | None = None
+
+
+class WhatIf(BaseModel):
+    changes: list[Change]
+    before: Report
+    after: Report
+    changed: list[FindingChange]
+
+
+def parse_assignment(text: str) -> Change:
+    """'land_plots.0.area.value=9.5' -> Change; the value is read as YAML, so 9.5 is a number and 'true' a bool."""
+    if "=" not in text:
+        raise InputError([Problem("--set", f"«{text}»: ожидается ПУТЬ=ЗНАЧЕНИЕ, например land_plots.0.area.value=9.5")])
+    path, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise InputError([Problem("--set", f"«{raw}»: значение не читается ({exc})")]) from None
+    return Change(path=path.strip(), value=value)
+
+
+def parse_override_file(data: Any) -> list[Change]:
+    """An override file: {set: {path: value, ...}, delete: [path, ...]}."""
+    if not isinstance(data, dict) or not set(data) <= {"set", "delete"}:
+        raise InputError([Problem("--set-file", "ожидается объект с разделами set (путь: значение) и delete (список путей)")])
+    changes = [Change(path=str(p), value=v) for p, v in (data.get("set") or {}).items()]
+    changes += [Change(path=str(p), delete=True) for p in (data.get("delete") or [])]
+    return changes
+
+
+def apply_changes(app: Application, changes: list[Change]) -> Application:
+    raw = app.model_dump(mode="json")
+    try:
+        patched = apply_patch(raw, {c.path: c.value for c in changes if not c.delete}, [c.path for c in changes if c.delete])
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        raise InputError([Problem("--set", f"путь не найден в заявке: {exc}")]) from None
+    try:
+        return validate(patched)
+    except InputError as exc:
+        raise InputError([Problem(p.path, p.message + " (после изменения --set)") for p in exc.problems]) from None
+
+
+def diff(before: Report, after: Report) -> list[FindingChange]:
+    out = []
+    after_by_id = {f.requirement_id: f for f in after.findings}
+    for b in before.findings:
+        a = after_by_id[b.requirement_id]
+        fb, fa = (b.fact.text if b.fact else None), (a.fact.text if a.fact else None)
+        sb, sa = (b.shortfall.text if b.shortfall else None), (a.shortfall.text if a.shortfall else None)
+        if (b.status, fb, sb) != (a.status, fa, sa):
+            out.append(FindingChange(requirement_id=b.requirement_id, title=b.title, before=b.status, after=a.status,
+                                     fact_before=fb, fact_after=fa, shortfall_before=sb, shortfall_after=sa))
+    return out
+
+
+def what_if(app: Application, regime: str, changes: list[Change], as_of: date | None = None,
+            freshness: bool = False) -> WhatIf:
+    changed_app = apply_changes(app, changes)
+    before = evaluate(app, regime, as_of, freshness=freshness)
+    after = evaluate(changed_app, regime, as_of, freshness=freshness)
+    return WhatIf(changes=changes, before=before, after=after, changed=diff(before, after))
