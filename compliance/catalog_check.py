@@ -10,7 +10,7 @@ from pathlib import Path
 from .catalog import ROOT, Catalog, CatalogError, load_catalog
 from .compiler import CompileError, compile_catalog, validate_check
 from .facts import REGISTRY
-from .models import DocumentKind
+from .models import Application, DocumentKind
 
 CONTEXT_ATTRS = {"category", "subtype", "has_residents"}
 
@@ -43,6 +43,9 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
                 if c.fact not in REGISTRY:
                     problems.append(f"{where}: неизвестный факт «{c.fact}»")
                     continue
+                role = REGISTRY[c.fact].needs_list
+                if role and role not in catalog.lists:
+                    problems.append(f"{where}: факт «{c.fact}» считается по перечню «{role}», а в rules нет lists: {{{role}: ...}}")
                 if c.param and c.param not in rb.parameters:
                     problems.append(f"{where}: неизвестный параметр «{c.param}»")
                     continue
@@ -81,6 +84,13 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
                 problems.append(f"параметр {name} с {v.start}: нет ссылки на акт (reference)")
         if not p.values:
             problems.append(f"параметр {name}: нет ни одного значения")
+    for name in d.requires_inputs:
+        if name not in Application.model_fields:
+            problems.append(f"requires_inputs: в заявке нет раздела «{name}»")
+    for rid, rule in catalog.rules.items():
+        for name in rule.show:
+            if name not in REGISTRY:
+                problems.append(f"{rid}: show ссылается на неизвестный факт «{name}»")
     for s in d.special_regimes:
         for rid in s.affects:
             if rid not in reqs:
