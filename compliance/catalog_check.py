@@ -12,7 +12,7 @@ from .compiler import CompileError, compile_catalog, validate_check
 from .facts import REGISTRY
 from .models import Application, DocumentKind
 
-CONTEXT_ATTRS = {"category", "subtype", "has_residents"}
+CONTEXT_ATTRS = {"category", "subtype", "has_residents", "has_partnerships"}
 
 
 def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -> list[str]:

@@ -387,7 +387,7 @@ def _uk_tax(app, as_of):
                    ["management_company.has_overdue_tax_debt"] if debt is None else [])
 
 
-@fact("uk_website_present", "У УК есть сайт с информацией о парке", None, "bool")
+@fact("uk_website_present", "У УК есть сайт с информацией о площадке", None, "bool")
 def _uk_site(app, as_of):
     site = app.management_company.website
     return _result(site is not None, ["management_company.website"], details=[site] if site else [])
@@ -572,6 +572,7 @@ def context(app: Application, as_of: date, special_flags: dict[str, bool], subty
         "category": app.category,
         "subtype": subtype or app.subtype,
         "has_residents": any(not r.planned for r in app.residents),
+        "has_partnerships": any(p.kind in ("university", "research") for p in app.partnerships),
     }
     ctx.update(special_flags)
     return ctx
