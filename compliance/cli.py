@@ -110,7 +110,9 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
         after = eligibility(target, when, chosen if regime != "all" else None, freshness)
         before = eligibility(app_model, when, chosen, freshness) if changed_app else None
         conforms = all(r.verdict == "conforms" for r in after.reports)
-        diffs = {b.regime: (b, a, diff(b, a)) for b, a in zip(before.reports, after.reports)} if before else {}
+        before_by_regime = {r.regime: r for r in before.reports} if before else {}
+        diffs = {a.regime: (before_by_regime[a.regime], a, diff(before_by_regime[a.regime], a))
+                 for a in after.reports if a.regime in before_by_regime}
         if fmt == Fmt.json:
             payload = {"matrix": [r.model_dump(mode="json") for r in after.rows],
                        "skipped": [s.model_dump(mode="json") for s in after.skipped],

@@ -78,5 +78,7 @@ def eligibility(app: Application, as_of: date | None = None, regimes: list[str] 
                                  r.documents_missing))
     if rows:
         rows[0].closest = True
+    order = [r.regime for r in rows]
+    reports.sort(key=lambda r: order.index(r.regime))  # full reports follow the matrix, closest first
     return Eligibility(as_of=as_of or app.filing_date, site_name=app.site_name, rows=rows, skipped=skipped,
                        reports=reports)

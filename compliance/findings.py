@@ -91,16 +91,22 @@ class FindingBuilder:
         v, n = fact.value, norm.value
         if isinstance(v, bool) or isinstance(n, bool) or not isinstance(v, (int, float)) or not isinstance(n, (int, float)):
             return None
-        unit = unit_label(norm.unit) if norm.unit != "pcs" else ""
+        unit = "" if norm.unit == "pcs" else ("п. п." if norm.unit == "%" else unit_label(norm.unit))  # share gaps: points
+        digits = 2 if norm.unit == "%" else 4
+
+        def amount(x: float) -> str:
+            return " ".join(f"{num(x, digits)} {unit}".split())
+
         if check.op in (">=", ">"):
             gap = n - v
-            text = f"не хватает {num(gap)} {unit}".strip()
-            return Shortfall(value=round(gap, 6), unit=norm.unit, text=text + self.per_hectare_total(gap, norm.unit))
-        if check.op in ("<=", "<"):
+            text = f"не хватает {amount(gap)}" + self.per_hectare_total(gap, norm.unit)
+        elif check.op in ("<=", "<"):
             gap = v - n
-            return Shortfall(value=round(gap, 6), unit=norm.unit, text=f"превышение на {num(gap)} {unit}".strip())
-        gap = abs(v - n)
-        return Shortfall(value=round(gap, 6), unit=norm.unit, text=" ".join(f"выявлено {num(v)} {unit}".split()) + ", допустимо " + " ".join(f"{num(n)} {unit}".split()))
+            text = f"превышение на {amount(gap)}"
+        else:
+            gap = abs(v - n)
+            text = f"выявлено {amount(v)}, допустимо {amount(n)}"
+        return Shortfall(value=round(gap, 6), unit=norm.unit, text=text)
 
     def ctx_text(self, attr: str, v: Any) -> str:
         d = self.catalog.decree

@@ -30,7 +30,8 @@ def value(v: Any, unit: str | None = None) -> str:
         if unit == "years" and float(v).is_integer():
             return plural(int(v), "год", "года", "лет")
         label = unit_label(unit)
-        return f"{num(v)} {label}".strip() if label and unit != "pcs" else num(v)
+        shown = num(v, 2) if unit == "%" else num(v)
+        return f"{shown} {label}".strip() if label and unit != "pcs" else shown
     if isinstance(v, list):
         return ", ".join(str(x) for x in v)
     return str(v)
