@@ -177,6 +177,7 @@ class Building(Model):
     purpose: Literal["production", "warehouse", "office", "laboratory", "administrative", "engineering", "social",
                      "multifunctional", "other"]
     right: Right | None = None
+    lease_end: Day | None = None
     commissioned: bool | None = None
 
     @model_validator(mode="after")

@@ -109,10 +109,17 @@ def test_an_expert_can_change_the_area_norm_with_a_new_effective_date(tree):
     assert after.norm.effective_from == date(2026, 1, 1)
 
 
-def test_coverage_tool_counts_every_794_id():
+@pytest.mark.parametrize("digest, regime", [("794", "ip794"), ("1863", "itp1863"), ("1381", "htp1381")])
+def test_coverage_tool_counts_every_id_of_the_digest(digest, regime):
     tool = ROOT.parent / "shared" / "tools" / "catalog_coverage.py"
     if not tool.exists():
         pytest.skip("../shared/tools/catalog_coverage.py отсутствует рядом с репозиторием")
-    proc = subprocess.run([sys.executable, str(tool), "--project", str(ROOT), "--regime", "794"],
+    proc = subprocess.run([sys.executable, str(tool), "--project", str(ROOT), "--regime", digest],
                           capture_output=True, text=True, timeout=60)
-    assert "794: 41/41 encoded" in proc.stdout, proc.stdout
+    n = len(load_catalog(regime).requirements)
+    assert f"{digest}: {n}/{n} encoded" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("regime", ["ip794", "itp1863", "htp1381"])
+def test_every_shipped_catalog_is_valid(regime):
+    assert check_catalog(load_catalog(regime), ROOT, run_cases=False) == []

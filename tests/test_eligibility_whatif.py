@@ -86,3 +86,42 @@ def test_cli_regime_all_prints_the_matrix():
     assert {"matrix", "reports", "skipped"} <= set(data)
     row = next(r for r in data["matrix"] if r["regime"] == "ip794")
     assert row["top_gaps"][0].startswith("794-P-1")
+
+
+def test_brownfield_site_fits_both_park_and_technopark_regimes():
+    app = app_from("brownfield-794-1863")
+    assert app.regimes == ["ip794", "itp1863"]
+    result = eligibility(app)
+    verdicts = {r.regime: r.verdict for r in result.rows}
+    assert verdicts["ip794"] == "conforms" and verdicts["itp1863"] == "conforms"
+    assert result.rows[0].regime in ("ip794", "itp1863") and result.rows[0].closest
+    # the application's own regimes are shown as a matrix without --regime all
+    out = runner.invoke(cli, ["check", str(FIXTURES / "brownfield-794-1863.yaml")])
+    assert out.exit_code == 0 and "МАТРИЦА ПРИМЕНИМОСТИ РЕЖИМОВ" in out.output
+    assert "htp1381" not in out.output.split("Главные разрывы")[0]
+
+
+def test_what_if_leasing_more_closes_the_occupancy_gap():
+    raw = raw_fixture("itp1863-operating-occupancy-gap")
+    app = app_from("itp1863-operating-occupancy-gap")
+    base = evaluate(app, "itp1863")
+    t6 = finding(base, "1863-T-6")
+    assert t6.status == "not_met" and base.verdict == "does_not_conform"
+    resident_area = finding(base, "1863-T-6").checks[0].fact  # occupancy fact
+    leased_now = sum(b["leased_to_residents"]["value"] for b in raw["buildings"] if b.get("leased_to_residents"))
+    needed_m2 = t6.norm.value / 100 * (leased_now / (resident_area.value / 100)) - leased_now
+    b0 = next(i for i, b in enumerate(raw["buildings"]) if b.get("leased_to_residents"))
+    new_value = raw["buildings"][b0]["leased_to_residents"]["value"] + needed_m2 + 1
+    result = what_if(app, "itp1863", [parse_assignment(f"buildings.{b0}.leased_to_residents.value={new_value}")])
+    changed = {c.requirement_id: (c.before, c.after) for c in result.changed}
+    assert changed == {"1863-T-6": ("not_met", "met")}
+    assert result.after.verdict == "conforms"
+
+
+def test_technopark_without_buildings_is_skipped_in_the_matrix():
+    app = app_from("ip794-created-gaps")
+    assert not app.buildings
+    result = eligibility(app)
+    skipped = {s.regime: s.reason for s in result.skipped}
+    assert "itp1863" in skipped and "buildings" in skipped["itp1863"]
+    assert [r.regime for r in result.rows] == ["ip794"]
