@@ -7,7 +7,8 @@ from compliance.cases import apply_patch
 from compliance.loading import validate
 from tests.conftest import raw_fixture
 
-BASES = ["ip794-operating-conforming", "ip794-created-gaps", "ip794-eco-new-region"]
+BASES = ["ip794-operating-conforming", "ip794-created-gaps", "ip794-eco-new-region", "itp1863-operating-occupancy-gap",
+         "itp1863-created-agrobiotech", "htp1381-operating", "brownfield-794-1863"]
 area = st.floats(min_value=0.01, max_value=40, allow_nan=False, allow_infinity=False)
 
 
@@ -23,8 +24,13 @@ def applications(draw):
     for i, ut in enumerate(data.get("utilities", [])):
         if draw(st.booleans()):
             changes[f"utilities.{i}.status"] = draw(st.sampled_from(["technical_conditions", "connection_contract", "connected"]))
+    for i, b in enumerate(data.get("buildings", [])):
+        if draw(st.booleans()):
+            changes[f"buildings.{i}.total_area.value"] = b["total_area"]["value"] * draw(st.floats(1.0, 3.0))
+        if b.get("leased_to_residents") and draw(st.booleans()):
+            changes[f"buildings.{i}.leased_to_residents.value"] = draw(st.floats(0, b["leased_to_residents"]["value"] * 2))
     changes["category"] = draw(st.sampled_from(["created", "operating"]))
-    changes["subtype"] = draw(st.sampled_from(["general", "agro", "eco"]))
+    changes["subtype"] = draw(st.sampled_from(["general", "agro", "eco", "agrobiotech"]))
     changes["region"] = draw(st.sampled_from(["Калужская область", "Запорожская область", "Донецкая Народная Республика"]))
     for flag in ("in_liquidation", "has_overdue_tax_debt"):
         changes[f"management_company.{flag}"] = draw(st.sampled_from([True, False, None]))
@@ -32,3 +38,9 @@ def applications(draw):
     keep = draw(st.lists(st.booleans(), min_size=len(patched["documents"]), max_size=len(patched["documents"])))
     patched["documents"] = [d for d, k in zip(patched["documents"], keep) if k]
     return validate(patched)
+
+
+@st.composite
+def applications_with_regime(draw):
+    app = draw(applications())
+    return app, draw(st.sampled_from(app.regimes))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from compliance.evaluate import evaluate
 from tests.conftest import statuses
-from tests.strategies import applications
+from tests.strategies import applications, applications_with_regime
 
 
 def _summary(report):
@@ -16,36 +16,40 @@ def _summary(report):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(app=applications(), rnd=st.randoms(use_true_random=False))
-def test_result_does_not_depend_on_fact_order(app, rnd):
-    canonical = evaluate(app, "ip794")
+@given(case=applications_with_regime(), rnd=st.randoms(use_true_random=False))
+def test_result_does_not_depend_on_fact_order(case, rnd):
+    app, regime = case
+    canonical = evaluate(app, regime)
 
     def shuffle(facts):
         facts = list(facts)
         rnd.shuffle(facts)
         return facts
 
-    shuffled = evaluate(app, "ip794", fact_order=shuffle)
+    shuffled = evaluate(app, regime, fact_order=shuffle)
     assert _summary(shuffled) == _summary(canonical)
     assert shuffled.verdict == canonical.verdict
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(apps=st.lists(applications(), min_size=2, max_size=6))
-def test_threads_equal_sequential(apps):
-    sequential = [_summary(evaluate(a, "ip794")) for a in apps]
+@given(cases=st.lists(applications_with_regime(), min_size=2, max_size=6))
+def test_threads_equal_sequential(cases):
+    sequential = [_summary(evaluate(a, r)) for a, r in cases]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        parallel = list(pool.map(lambda a: _summary(evaluate(a, "ip794")), apps))
+        parallel = list(pool.map(lambda c: _summary(evaluate(*c)), cases))
     assert parallel == sequential
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(app=applications())
-def test_every_requirement_gets_exactly_one_finding_and_the_verdict_follows_them(app):
-    report = evaluate(app, "ip794")
+@given(case=applications_with_regime())
+def test_every_requirement_gets_exactly_one_finding_and_the_verdict_follows_them(case):
+    from compliance.catalog import load_catalog
+    app, regime = case
+    report = evaluate(app, regime)
     ids = [f.requirement_id for f in report.findings]
-    assert len(ids) == len(set(ids)) == 41
+    n = len(load_catalog(regime).requirements)
+    assert len(ids) == len(set(ids)) == n
     blocking_failed = any(f.severity == "blocking" and f.status == "not_met" and f.kind != "document"
                           for f in report.findings)
     assert (report.verdict == "does_not_conform") == blocking_failed
-    assert sum(report.counts.values()) == 41
+    assert sum(report.counts.values()) == n
