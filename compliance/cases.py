@@ -11,7 +11,7 @@ import yaml
 
 from .catalog import ROOT, Case, Catalog
 from .evaluate import evaluate
-from .loading import validate
+from .loading import InputError, validate
 
 FIXTURES = ROOT / "fixtures"
 
@@ -65,6 +65,9 @@ class CaseResult:
 
 def run_case(catalog: Catalog, case: Case, root: Path = ROOT) -> CaseResult:
     base = yaml.safe_load(fixture_path(case.base, root).read_text(encoding="utf-8"))
-    app = validate(apply_patch(base, case.set, case.delete))
-    report = evaluate(app, catalog.regime, case.as_of, catalog=catalog)
+    try:
+        app = validate(apply_patch(base, case.set, case.delete))
+        report = evaluate(app, catalog.regime, case.as_of, catalog=catalog)
+    except InputError as exc:  # the case's input is refused: every expectation fails, with the reason
+        return CaseResult(case, {rid: f"ошибка входных данных: {exc}" for rid in case.expect})
     return CaseResult(case, {f.requirement_id: f.status for f in report.findings})

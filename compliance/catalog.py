@@ -94,8 +94,10 @@ class Decree(Strict):
     subtypes: dict[str, str]
     blocks: dict[str, str]
     special_regimes: list[SpecialRegime] = []
-    # top-level application sections that must be non-empty for the regime to be evaluated with --regime all
+    # application sections without which the regime cannot be evaluated at all (refused as invalid input)
     requires_inputs: list[str] = []
+    # sections whose absence means the site is not this kind of object: --regime all skips the regime
+    indicative_inputs: list[str] = []
     requirements: list[Requirement]
 
 

@@ -84,7 +84,7 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
                 problems.append(f"параметр {name} с {v.start}: нет ссылки на акт (reference)")
         if not p.values:
             problems.append(f"параметр {name}: нет ни одного значения")
-    for name in d.requires_inputs:
+    for name in d.requires_inputs + d.indicative_inputs:
         if name not in Application.model_fields:
             problems.append(f"requires_inputs: в заявке нет раздела «{name}»")
     for rid, rule in catalog.rules.items():

@@ -90,6 +90,8 @@ def check(
         text, conforms = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness)
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
+    except InputError as exc:  # e.g. a section the regime requires is absent
+        _fail(exc.problems)
     _write(text, output)
     raise typer.Exit(EXIT_OK if conforms else EXIT_GAPS)
 

@@ -48,7 +48,7 @@ def regimes_for(app: Application, wanted: list[str] | None = None) -> tuple[list
     chosen, skipped = [], []
     for code in wanted or available_regimes():
         decree = load_catalog(code).decree
-        empty = [field for field in decree.requires_inputs if not getattr(app, field, None)]
+        empty = [field for field in decree.requires_inputs + decree.indicative_inputs if not getattr(app, field, None)]
         if empty:
             skipped.append(Skipped(regime=code, regime_title=decree.title,
                                    reason="в заявке нет разделов: " + ", ".join(empty)))

@@ -8,7 +8,8 @@ from typing import Any, Callable
 from .catalog import Catalog, load_catalog
 from .documents import assess
 from .engine import RulesEngine, get_engine
-from .facts import REGISTRY, Fact, context, derive
+from .facts import REGISTRY, Fact, first_specialized_organization, context, derive
+from .loading import InputError, Problem
 from .findings import FindingBuilder
 from .models import Application
 from .report import (VERDICT_RU, Applicant, DocumentChecklist, DocumentItem, Finding, Report, count_statuses,
@@ -46,6 +47,10 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     catalog = catalog or load_catalog(regime)
     engine = engine or get_engine()
     as_of = as_of or app.filing_date
+    missing_sections = [name for name in catalog.decree.requires_inputs if not getattr(app, name, None)]
+    if missing_sections:
+        raise InputError([Problem(name, f"для режима «{catalog.decree.title}» ({catalog.regime}) этот раздел заявки "
+                                        "обязателен") for name in missing_sections])
     lists = {role: {i.code: i.name for i in lst.items} for role, lst in catalog.lists.items()}
     facts = derive(app, as_of, lists)
     flags = catalog.special_flags(app.region, as_of)
@@ -63,14 +68,15 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     result = engine.run(compiled, asserted)
     findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception).build()
     verdict = overall_verdict(findings)
-    mc = app.management_company
+    mc = app.management_company or first_specialized_organization(app)
     return Report(
         regime=catalog.regime, regime_title=catalog.decree.title, act_citation=catalog.decree.act.citation,
         catalog_version=catalog.decree.catalog_version, catalog_hash=catalog.content_hash,
         evaluation_id=result.session_id or uuid.uuid4().hex, generated_at=datetime.now(timezone.utc),
         as_of=as_of, filing_date=app.filing_date,
-        applicant=Applicant(name=mc.name, inn=mc.inn, site_name=app.site_name, region=app.region),
-        category=catalog.decree.categories.get(app.category, app.category),
+        applicant=Applicant(name=mc.name if mc else "—", inn=mc.inn if mc else "—", site_name=app.site_name,
+                            region=app.region),
+        category=catalog.decree.categories.get(app.category, app.category or "—"),
         subtype=catalog.decree.subtypes.get(subtype, subtype), notes=notes,
         special_regimes=[s.title for s in catalog.decree.special_regimes if flags.get(f"sr_{s.code}")],
         verdict=verdict, verdict_text=VERDICT_RU[verdict], counts=count_statuses(findings),

@@ -352,49 +352,67 @@ def _eco(app, as_of):
                    details=[f"{r.name} ({r.okved or 'ОКВЭД не указан'}{', планируется' if r.planned else ''})" for r in good])
 
 
-# --- management company -------------------------------------------------------------------------------------
-@fact("uk_registered_in_rf", "УК — юридическое лицо, зарегистрированное в Российской Федерации", None, "bool")
-def _uk_rf(app, as_of):
-    mc = app.management_company
-    if mc.registration_country is None and mc.ogrn is None:
-        return _result(None, [], ["management_company.registration_country", "management_company.ogrn"])
-    is_rf = mc.registration_country == "RU" or (mc.registration_country is None and mc.ogrn is not None)
-    is_entity = mc.legal_form != "ИП" and len(mc.inn) == 10
-    details = [f"ИНН {mc.inn}"] + ([f"ОГРН {mc.ogrn}"] if mc.ogrn else [])
-    return _result(is_rf and is_entity, ["management_company.registration_country", "management_company.ogrn",
-                                         "management_company.inn"], details=details)
+# --- the applicant organisation: management company (УК) or the cluster's specialized organization (СО) -------
+def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
+    """Registers {prefix}_registered_in_rf, _legal_form, _not_in_liquidation, _no_tax_debt, _website_present for the
+    organisation that ``get(app)`` returns (None when the application has none: the facts then lack data)."""
+
+    def absent(app):
+        return get(app) is None
+
+    def registered(app, as_of):
+        org = get(app)
+        if org is None or (org.registration_country is None and org.ogrn is None):
+            return _result(None, [], [path] if org is None else [f"{path}.registration_country", f"{path}.ogrn"])
+        is_rf = org.registration_country == "RU" or (org.registration_country is None and org.ogrn is not None)
+        is_entity = org.legal_form != "ИП" and len(org.inn) == 10
+        details = [f"ИНН {org.inn}"] + ([f"ОГРН {org.ogrn}"] if org.ogrn else [])
+        return _result(is_rf and is_entity, [f"{path}.registration_country", f"{path}.ogrn", f"{path}.inn"],
+                       details=details)
+
+    def legal_form(app, as_of):
+        form = None if absent(app) else get(app).legal_form
+        return _result(form, [f"{path}.legal_form"], [] if form else [f"{path}.legal_form"])
+
+    def status(app, as_of):
+        if absent(app):
+            return _result(None, [], [path])
+        org = get(app)
+        fields = {"in_liquidation": "ликвидация", "in_reorganisation": "реорганизация", "in_bankruptcy": "банкротство"}
+        missing = [f"{path}.{f}" for f in fields if getattr(org, f) is None]
+        bad = [ru for f, ru in fields.items() if getattr(org, f)]
+        return _result(not bad, [f"{path}.{f}" for f in fields], missing, bad)
+
+    def tax(app, as_of):
+        debt = None if absent(app) else get(app).has_overdue_tax_debt
+        return _result(None if debt is None else not debt, [f"{path}.has_overdue_tax_debt"],
+                       [f"{path}.has_overdue_tax_debt"] if debt is None else [])
+
+    def website(app, as_of):
+        if absent(app):
+            return _result(None, [], [path])
+        site = get(app).website
+        return _result(site is not None, [f"{path}.website"], details=[site] if site else [])
+
+    fact(f"{prefix}_registered_in_rf", f"{who} — юридическое лицо, зарегистрированное в Российской Федерации", None, "bool")(registered)
+    fact(f"{prefix}_legal_form", f"Организационно-правовая форма: {who}", None, "str")(legal_form)
+    fact(f"{prefix}_not_in_liquidation", f"{who} не находится в ликвидации, реорганизации или банкротстве", None, "bool")(status)
+    fact(f"{prefix}_no_tax_debt", f"{who}: нет просроченной задолженности по налогам и сборам", None, "bool")(tax)
+    fact(f"{prefix}_website_present", f"{who}: есть сайт с информацией о площадке (кластере)", None, "bool")(website)
 
 
-@fact("uk_legal_form", "Организационно-правовая форма УК", None, "str")
-def _uk_form(app, as_of):
-    form = app.management_company.legal_form
-    return _result(form, ["management_company.legal_form"], [] if form else ["management_company.legal_form"])
+def first_specialized_organization(app):
+    return app.cluster.specialized_organizations[0] if app.cluster and app.cluster.specialized_organizations else None
 
 
-@fact("uk_not_in_liquidation", "УК не находится в ликвидации, реорганизации или банкротстве", None, "bool")
-def _uk_status(app, as_of):
-    mc = app.management_company
-    fields = {"in_liquidation": "ликвидация", "in_reorganisation": "реорганизация", "in_bankruptcy": "банкротство"}
-    missing = [f"management_company.{f}" for f in fields if getattr(mc, f) is None]
-    bad = [ru for f, ru in fields.items() if getattr(mc, f)]
-    return _result(not bad, [f"management_company.{f}" for f in fields], missing, bad)
-
-
-@fact("uk_no_tax_debt", "У УК нет просроченной задолженности по налогам и сборам", None, "bool")
-def _uk_tax(app, as_of):
-    debt = app.management_company.has_overdue_tax_debt
-    return _result(None if debt is None else not debt, ["management_company.has_overdue_tax_debt"],
-                   ["management_company.has_overdue_tax_debt"] if debt is None else [])
-
-
-@fact("uk_website_present", "У УК есть сайт с информацией о площадке", None, "bool")
-def _uk_site(app, as_of):
-    site = app.management_company.website
-    return _result(site is not None, ["management_company.website"], details=[site] if site else [])
+_register_organisation_facts("uk", "УК", "management_company", lambda app: app.management_company)
+_register_organisation_facts("so", "Специализированная организация", "cluster.specialized_organizations[0]", first_specialized_organization)
 
 
 @fact("uk_is_resident", "УК сама является резидентом парка", None, "bool")
 def _uk_resident(app, as_of):
+    if app.management_company is None:
+        return _result(None, [], ["management_company"])
     inn = app.management_company.inn
     same = [r.name for r in app.residents if r.inn == inn and not r.planned]
     return _result(bool(same), ["management_company.inn", "residents[*].inn"], details=same)
@@ -544,6 +562,8 @@ def _partners(app, as_of):
 
 @fact("uk_services_count", "Видов услуг УК резидентам", "pcs")
 def _services(app, as_of):
+    if app.management_company is None:
+        return _result(None, [], ["management_company"])
     services = app.management_company.services
     return _result(len(set(services)), ["management_company.services"], details=sorted(set(services)))
 

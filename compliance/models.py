@@ -294,7 +294,8 @@ DocumentKind = Literal[
     "utility_connection_contract", "utility_connection_act", "road_access_document", "residents_register",
     "model_resident_contract", "services_list", "tax_certificate", "development_programme",
     "tech_infrastructure_description", "construction_permit", "project_documentation", "commissioning_permit",
-    "resident_admission_rules", "partnership_agreement", "other",
+    "resident_admission_rules", "partnership_agreement", "cluster_participants_register", "cluster_contracts",
+    "cluster_programme", "fd_calculation", "participants_output_information", "so_compliance_documents", "other",
 ]
 
 
@@ -313,20 +314,128 @@ def document_usable(doc: "Document", as_of: date) -> bool:
     return not (doc.date and doc.date > as_of) and not (doc.valid_until and doc.valid_until < as_of)
 
 
+# --- industrial clusters (Decree 779) ---------------------------------------------------------------------
+ContractType = Literal[
+    "import_substitution_project",  # совместный проект по производству импортозамещающей продукции кластера
+    "cluster_products_supply",  # поставка продукции кластера
+    "production_works_services",  # выполнение работ, оказание услуг производственного характера
+    "special_investment_contract",  # участие в специальном инвестиционном контракте (инвестор или привлечённое лицо)
+    "other",  # иной договор: не засчитывается
+]
+SpecialTerritory = Literal["monotown", "individual_programme_region", "geostrategic"]
+
+
+class Participant(Model):
+    name: Text
+    inn: Inn
+    ogrn: Ogrn | None = None
+    region: Text
+    kind: Literal["industrial", "education", "science", "other"] = Field(
+        description="industrial — субъект деятельности в сфере промышленности; education — образовательная организация "
+                    "(СПО, ВО); science — научная организация; other — иное")
+    products: Literal["final", "intermediate", "none"] | None = Field(
+        None, description="выпускает конечную (final) или промежуточную (intermediate) продукцию кластера")
+    made_cluster_products_last_period: bool | None = Field(
+        None, description="производил (участвовал в производстве) продукцию кластера в предыдущем отчётном периоде")
+    organising_production: bool = Field(False, description="организует производство продукции кластера (если ещё не выпускал)")
+    special_territory: SpecialTerritory | None = Field(
+        None, description="моногород, регион с индивидуальной программой развития или геостратегическая территория")
+
+
+class ClusterContract(Model):
+    number: str | None = None
+    party_a_inn: Inn
+    party_b_inn: Inn
+    type: ContractType
+    amount_rub: NonNegative | None = None
+    date: Day | None = None
+    valid_until: Day | None = None
+    subject: str | None = None
+
+
+class Purchases(Model):
+    """Закупки участника — производителя конечной продукции за год, руб."""
+
+    participant_inn: Inn
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    total_inputs_rub: NonNegative
+    inputs_from_participants_rub: NonNegative
+
+    @model_validator(mode="after")
+    def _part_of_total(self):
+        if self.inputs_from_participants_rub > self.total_inputs_rub:
+            raise ValueError("inputs_from_participants_rub: закупки у участников больше всех закупок участника")
+        return self
+
+
+class SpecializedOrganization(ManagementCompany):
+    """Специализированная организация промышленного кластера."""
+
+    functions: list[Literal["methodological", "organisational", "expert_analytical", "information",
+                            "programme_management", "joint_projects"]] = Field(
+        [], description="функции: методическое, организационное, экспертно-аналитическое, информационное "
+                        "сопровождение; разработка и мониторинг программы развития; организация совместных проектов")
+    functions_documented_in: Literal["charter", "agreement"] | None = Field(
+        None, description="где закреплены функции: устав (charter) или соглашение с участниками (agreement)")
+
+
+class DevelopmentProgramme(Model):
+    approved: bool
+    approved_date: Day | None = None
+    goals: list[str] = []
+    joint_projects: list[str] = []
+    import_substituting_products: list[str] = []
+    indicators: list[str] = []
+
+
+class Cluster(Model):
+    specialized_organizations: list[SpecializedOrganization] = Field(
+        [], description="специализированная организация кластера (должна быть ровно одна)")
+    participants: list[Participant] = []
+    contracts: list[ClusterContract] = []
+    purchases: list[Purchases] = []
+    reporting_year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(
+        None, description="отчётный год для функциональной зависимости; по умолчанию — год, предшествующий дате оценки")
+    programme: DevelopmentProgramme | None = None
+
+    @model_validator(mode="after")
+    def _references(self):
+        inns = [p.inn for p in self.participants]
+        problems = []
+        seen = set()
+        for i, inn in enumerate(inns):
+            if inn in seen:
+                problems.append(f"participants[{i}].inn: участник с ИНН {inn} указан дважды")
+            seen.add(inn)
+        for i, c in enumerate(self.contracts):
+            for side in ("party_a_inn", "party_b_inn"):
+                if getattr(c, side) not in seen:
+                    problems.append(f"contracts[{i}].{side}: ИНН {getattr(c, side)} нет среди участников кластера")
+            if c.party_a_inn == c.party_b_inn:
+                problems.append(f"contracts[{i}].party_b_inn: стороны договора совпадают")
+        for i, p in enumerate(self.purchases):
+            if p.participant_inn not in seen:
+                problems.append(f"purchases[{i}].participant_inn: ИНН {p.participant_inn} нет среди участников кластера")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
 class Application(Model):
-    """Заявка управляющей компании: данные о площадке, УК, резидентах и документах."""
+    """Заявка: данные о площадке (парк, технопарк) или о кластере, об УК или специализированной организации,
+    резидентах (участниках) и документах. Какие разделы нужны режиму — decrees/<режим>.yaml, requires_inputs."""
 
     schema_version: Literal["1"] = "1"
     regimes: Annotated[list[RegimeCode], Field(min_length=1)]
-    site_name: Text
-    category: Category
+    site_name: Text = Field(description="название парка, технопарка или кластера")
+    category: Category | None = Field(None, description="created — создаваемый, operating — действующий (парки и технопарки)")
     subtype: Subtype = "general"
     site_type: Literal["greenfield", "brownfield"] | None = None
     region: Text
     region_code: Annotated[str, Field(pattern=r"^\d{2}$")] | None = Field(None, description="код субъекта РФ, две цифры")
     address: str | None = None
     filing_date: Day
-    management_company: ManagementCompany
+    management_company: ManagementCompany | None = Field(None, description="управляющая компания парка или технопарка")
     land_plots: list[LandPlot] = []
     buildings: list[Building] = []
     zoning: Zoning | None = None
@@ -337,6 +446,7 @@ class Application(Model):
     infrastructure_users: list[Resident] = []
     tech_infrastructure: list[TechObject] = []
     partnerships: list[Partnership] = []
+    cluster: Cluster | None = Field(None, description="промышленный кластер: участники, договоры, закупки, специализированная организация")
     documents: list[Document] = []
 
     @model_validator(mode="after")
