@@ -145,10 +145,25 @@ class DocumentNeed(Strict):
     any_of: list[str] = []
 
 
+class Each(Strict):
+    """A per-item rule joined in the engine: every item of a collection must have at least one related item
+    pointing at it (e.g. every participant has a qualifying contract with another participant). The engine names
+    each item that fails."""
+
+    items: str  # collection of items, e.g. participant
+    items_where: dict[str, list[Any]] = {}
+    related: str  # collection of related items, e.g. contract
+    related_where: dict[str, list[Any]] = {}
+    match: list[str]  # fields of the related item; any of them equal to the item's key links the two
+    label: str  # Russian: what failing items are, e.g. «Участники без квалифицирующего договора»
+
+
 class Variant(Strict):
+    label: str | None = None  # Russian name of the variant, shown when variants are alternatives (combine: any)
     applies: dict[str, list[Any]] = {}
     checks: list[Check] = []
     documents: DocumentNeed | None = None
+    each: Each | None = None
     norm_text: str | None = None
 
 
@@ -160,21 +175,25 @@ class Rule(Strict):
     message: str | None = None  # informational items: may use {param:NAME}, {deadline}
     deadline_years_param: str | None = None  # informational: as_of + N years, shown as {deadline}
     show: list[str] = []  # facts shown with manual/informational findings
+    # all: every applicable variant must hold (variants differ by applicability); any: the variants are alternative
+    # ways to meet the requirement (e.g. the general or the reduced threshold) and one met variant suffices
+    combine: Literal["all", "any"] = "all"
     variants: list[Variant] = []
     # single-variant shorthand
     applies: dict[str, list[Any]] | None = None
     checks: list[Check] | None = None
     documents: DocumentNeed | None = None
+    each: Each | None = None
     norm_text: str | None = None
 
     @model_validator(mode="after")
     def _shorthand(self):
-        short = any(x is not None for x in (self.applies, self.checks, self.documents, self.norm_text))
+        short = any(x is not None for x in (self.applies, self.checks, self.documents, self.each, self.norm_text))
         if short and self.variants:
-            raise ValueError("укажите либо variants, либо applies/checks/documents на верхнем уровне, но не то и другое")
+            raise ValueError("укажите либо variants, либо applies/checks/documents/each на верхнем уровне, но не то и другое")
         if short or not self.variants:
             self.variants = [Variant(applies=self.applies or {}, checks=self.checks or [], documents=self.documents,
-                                     norm_text=self.norm_text)]
+                                     each=self.each, norm_text=self.norm_text)]
         return self
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .catalog import ROOT, Catalog, CatalogError, load_catalog
 from .compiler import CompileError, compile_catalog, validate_check
-from .facts import REGISTRY
+from .facts import COLLECTION_SOURCES, REGISTRY
 from .models import Application, DocumentKind
 
 CONTEXT_ATTRS = {"category", "subtype", "has_residents", "has_partnerships"}
@@ -35,7 +35,13 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
             continue
         for vi, v in enumerate(rule.variants):
             where = f"{rid} (вариант {vi + 1})"
-            if req.kind == "automated" and not v.checks and not v.documents:
+            if v.each is not None:
+                if v.checks or v.documents:
+                    problems.append(f"{where}: поэлементное правило (each) не сочетается с checks/documents в одном варианте")
+                for coll in (v.each.items, v.each.related):
+                    if coll not in COLLECTION_SOURCES:
+                        problems.append(f"{where}: неизвестный набор элементов «{coll}»; есть: {', '.join(COLLECTION_SOURCES)}")
+            if req.kind == "automated" and not v.checks and not v.documents and v.each is None:
                 problems.append(f"{where}: автоматическое требование без проверок и документов")
             if req.kind == "document" and not v.documents:
                 problems.append(f"{where}: требование-документ без списка документов")
@@ -71,6 +77,9 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
             for name in re.findall(r"\{param:(\w+)\}", " ".join(texts)):
                 if name not in rb.parameters:
                     problems.append(f"{where}: текст ссылается на неизвестный параметр «{name}»")
+            for name in re.findall(r"\{fact:(\w+)\}", " ".join(texts)):
+                if name not in REGISTRY:
+                    problems.append(f"{where}: текст ссылается на неизвестный факт «{name}»")
         if req.kind in ("automated", "document") and not rule.remedy:
             problems.append(f"{rid}: нет текста «что сделать» (remedy)")
         if rule.deadline_years_param and rule.deadline_years_param not in rb.parameters:

@@ -144,7 +144,11 @@ def compile_catalog(catalog: Catalog, as_of: date) -> CompiledRuleset:
         flags = special_affected.get(req_id, [])
         for vi, variant in enumerate(rule.variants):
             _compile_not_applicable(add, req_id, vi, variant)
-            if kind in ("automated", "document"):
+            if kind in ("automated", "document") and variant.each is not None:
+                for flag in flags:
+                    add(RuleKey(req_id, vi, "special_regime", flag), [{"ctx": _ctx_applies(variant.applies, {flag: True})}])
+                _compile_each(add, req_id, vi, variant)
+            elif kind in ("automated", "document"):
                 # a special regime turns the requirement into manual review; the general rules still fire so the
                 # expert sees how the site fares against the general norm
                 for flag in flags:
@@ -161,6 +165,26 @@ def compile_catalog(catalog: Catalog, as_of: date) -> CompiledRuleset:
     sig = signature(catalog, as_of)
     name = f"{catalog.regime}_{sig}"
     return CompiledRuleset(name, catalog.regime, sig, rules, variants, norms)
+
+
+ITEM_OK, ITEM_FAIL, ITEMS_CHECKED = "item_ok", "item_fail", "items_checked"
+
+
+def _where(conds: dict[str, list[Any]]) -> list[dict]:
+    return [_condition(attr, "in", allowed) for attr, allowed in sorted(conds.items())]
+
+
+def _compile_each(add, req_id: str, vi: int, variant: Variant) -> None:
+    """Per-item join: one rule fires for each item that has a related item pointing at it, one for each item
+    that has none (named in the report), and one marks that the items were checked."""
+    each = variant.each
+    ctx = {"ctx": _ctx_applies(variant.applies, {})}
+    item = {"p": _and({"t": "item"}, {"set": each.items}, *_where(each.items_where))}
+    link = {"$or": [{field: {"p": "key"}} for field in each.match]} if len(each.match) > 1 else {each.match[0]: {"p": "key"}}
+    related = _and({"t": "item"}, {"set": each.related}, *_where(each.related_where), link)
+    add(RuleKey(req_id, vi, ITEM_OK), [ctx, item, {"r": related}])
+    add(RuleKey(req_id, vi, ITEM_FAIL), [ctx, item, {"r$not": related}])
+    add(RuleKey(req_id, vi, ITEMS_CHECKED), [ctx])
 
 
 def _compile_not_applicable(add, req_id: str, vi: int, variant: Variant) -> None:

@@ -34,6 +34,7 @@ class EngineResult:
     fired: list[str]
     exception: str | None
     session_id: str
+    items: dict[str, set[str]] = None  # per-item rule name -> keys of the items it fired for
 
 
 class EngineBusy(RuntimeError):
@@ -61,6 +62,11 @@ class RulesEngine:
             return self._compiled[name]
 
     def _action(self, rule_name: str) -> Callable[[Any], None]:
+        if "|item_" in rule_name:  # per-item rules also record which item they fired for
+            def record_item(c) -> None:
+                self._collector[c.s["sid"]].append(f"{rule_name}#{c.p['key']}")
+            return record_item
+
         def record(c) -> None:
             self._collector[c.s["sid"]].append(rule_name)
         return record
@@ -85,12 +91,19 @@ class RulesEngine:
             except durable.MessageObservedException as exc:  # a duplicate fact: our ids are unique, so a bug
                 exception = f"повторный факт: {exc}"
             finally:
-                fired = self._collector.pop(sid, [])
+                recorded = self._collector.pop(sid, [])
                 try:
                     self._host.delete_state(compiled.name, sid)
                 finally:
                     self.live_sessions -= 1
-            return EngineResult(fired, exception, sid)
+            items: dict[str, set[str]] = {}
+            fired = []
+            for entry in recorded:
+                name, _, key = entry.partition("#")
+                fired.append(name)
+                if key:
+                    items.setdefault(name, set()).add(key)
+            return EngineResult(fired, exception, sid, items)
 
     def _assert(self, ruleset: str, fact: dict[str, Any]) -> None:
         try:

@@ -1,6 +1,7 @@
 """One direction of flow: validated application -> facts -> rules (durable-rules) -> findings -> report."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timezone
 from typing import Any, Callable
@@ -8,12 +9,13 @@ from typing import Any, Callable
 from .catalog import Catalog, load_catalog
 from .documents import assess
 from .engine import RulesEngine, get_engine
-from .facts import REGISTRY, Fact, first_specialized_organization, context, derive
+from .facts import REGISTRY, Fact, collections, context, derive, first_specialized_organization
 from .loading import InputError, Problem
 from .findings import FindingBuilder
 from .models import Application
-from .report import (VERDICT_RU, Applicant, DocumentChecklist, DocumentItem, Finding, Report, count_statuses,
-                     overall_verdict)
+from .formatting import value as fmt_value
+from .report import (STATUS_RU, VERDICT_RU, Applicant, Calculation, DocumentChecklist, DocumentItem, Finding, Report,
+                     count_statuses, overall_verdict)
 
 FactOrder = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
@@ -22,7 +24,8 @@ class FactTypeError(Exception):
     pass
 
 
-def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs) -> list[dict[str, Any]]:
+def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
+                 item_sets: dict[str, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """Facts as the engine sees them. Facts without a value are not asserted (their rules then stay silent and
     the requirement becomes insufficient_data); every value is type-checked against the fact's declared kind."""
     out: list[dict[str, Any]] = [{"t": "ctx", **ctx}]
@@ -38,6 +41,8 @@ def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs) -> li
         out.append({"t": "fact", "name": name, "value": f.value})
     for _, doc in usable_docs:
         out.append({"t": "doc", "kind": doc.kind})
+    for name, items in (item_sets or {}).items():
+        out += [{"t": "item", "set": name, **item} for item in items]
     return out
 
 
@@ -62,11 +67,13 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     ctx = context(app, as_of, flags, subtype)
     docs = assess(app, catalog, as_of, freshness)
     compiled = engine.ruleset_for(catalog, as_of)
-    asserted = engine_facts(facts, ctx, docs.usable)
+    item_sets = collections(app, as_of)
+    asserted = engine_facts(facts, ctx, docs.usable, item_sets)
     if fact_order:
         asserted = fact_order(asserted)
     result = engine.run(compiled, asserted)
-    findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception).build()
+    findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception,
+                              result.items, item_sets).build()
     verdict = overall_verdict(findings)
     mc = app.management_company or first_specialized_organization(app)
     return Report(
@@ -83,8 +90,33 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking" and f.status != "met"
                        and f.status not in ("not_applicable", "informational")],
         unconfirmed_norms=[f.requirement_id for f in findings if f.needs_confirmation and f.status in ("met", "not_met")],
-        findings=findings, documents=checklist(findings, docs), engine_error=result.exception,
+        findings=findings, calculations=calculations(catalog, facts, findings),
+        documents=checklist(findings, docs), engine_error=result.exception,
     )
+
+
+def calculations(catalog: Catalog, facts: dict[str, Fact], findings: list[Finding]) -> list[Calculation]:
+    """The calculation facts this regime's rules read, with every step and the requirements that use them."""
+    status = {f.requirement_id: f for f in findings}
+    used: dict[str, list[str]] = {}
+    for rule in catalog.rulebook.rules:
+        names = {c.fact for v in rule.variants for c in v.checks} | set(rule.show)
+        names |= set(re.findall(r"\{fact:(\w+)\}", " ".join(filter(None, [rule.message] + [v.norm_text for v in rule.variants]))))
+        for name in names:
+            used.setdefault(name, []).append(rule.requirement)
+    out = []
+    for name, spec in REGISTRY.items():
+        if not spec.calculation or name not in used:
+            continue
+        f = facts[name]
+        users = [f"{rid}: {STATUS_RU[status[rid].status]}" + (f" — {status[rid].shortfall.text}" if status[rid].shortfall else "")
+                 for rid in used[name] if rid in status and status[rid].status != "not_applicable"]
+        if not users:
+            continue
+        out.append(Calculation(title=spec.calculation, fact=name, value=f.value, unit=f.unit,
+                               text=fmt_value(f.value, f.unit) if f.value is not None else "нет данных",
+                               lines=f.details, missing=f.missing, used_by=users))
+    return out
 
 
 def checklist(findings: list[Finding], docs) -> DocumentChecklist:

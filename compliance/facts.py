@@ -35,14 +35,16 @@ class FactSpec:
     kind: str  # number | bool | str
     compute: Callable[..., tuple[Value, list[str], list[str], list[str]]]
     needs_list: str | None = None  # role of a catalog list (decrees/lists/) the fact is computed against
+    calculation: str | None = None  # a calculation shown in the report's calculations section, with this title
 
 
 REGISTRY: dict[str, FactSpec] = {}
 
 
-def fact(name: str, label: str, unit: str | None = None, kind: str = "number", needs_list: str | None = None):
+def fact(name: str, label: str, unit: str | None = None, kind: str = "number", needs_list: str | None = None,
+         calculation: str | None = None):
     def register(fn):
-        REGISTRY[name] = FactSpec(name, label, unit, kind, fn, needs_list)
+        REGISTRY[name] = FactSpec(name, label, unit, kind, fn, needs_list, calculation)
         return fn
     return register
 
@@ -71,7 +73,7 @@ def _plots_count(app, as_of):
     return _result(len(app.land_plots), ["land_plots"])
 
 
-@fact("production_zone_share_pct", "Доля производственной зоны в площади территории", "%")
+@fact("production_zone_share_pct", "Доля производственной зоны в площади территории", "%", calculation="Доля производственной зоны")
 def _production_share(app, as_of):
     missing = [] if app.zoning else ["zoning.production_zone_area"]
     if not app.land_plots:
@@ -259,12 +261,12 @@ def _per_ha(app, as_of, statuses):
     return _result(round(value, 6), used + ["land_plots[*].area"], [], details)
 
 
-@fact("power_mw_per_ha_secured", "Электрическая мощность на 1 га (ТУ, договоры, подключения)", "MW/ha")
+@fact("power_mw_per_ha_secured", "Электрическая мощность на 1 га (ТУ, договоры, подключения)", "MW/ha", calculation="Электрическая мощность на 1 га (ТУ, договоры, подключения)")
 def _per_ha_secured(app, as_of):
     return _per_ha(app, as_of, _SECURED)
 
 
-@fact("power_mw_per_ha_connected", "Подключённая электрическая мощность на 1 га", "MW/ha")
+@fact("power_mw_per_ha_connected", "Подключённая электрическая мощность на 1 га", "MW/ha", calculation="Подключённая электрическая мощность на 1 га")
 def _per_ha_connected(app, as_of):
     return _per_ha(app, as_of, {"connected"})
 
@@ -457,7 +459,7 @@ def _resident_area(app, as_of):
     return _result(round(resident, 3), ["buildings[*].useful_area_breakdown"], missing)
 
 
-@fact("resident_useful_share_pct", "Доля полезной площади для производства, лабораторий и НИОКР резидентов", "%")
+@fact("resident_useful_share_pct", "Доля полезной площади для производства, лабораторий и НИОКР резидентов", "%", calculation="Доля полезной площади для резидентов")
 def _resident_share(app, as_of):
     useful, resident, missing = _useful_parts(app)
     if missing:
@@ -467,7 +469,7 @@ def _resident_share(app, as_of):
                    details=[f"{num(resident)} м² из {num(useful)} м² полезной площади"])
 
 
-@fact("occupancy_pct", "Заполняемость: доля площади для резидентов, сданной резидентам", "%")
+@fact("occupancy_pct", "Заполняемость: доля площади для резидентов, сданной резидентам", "%", calculation="Заполняемость технопарка")
 def _occupancy(app, as_of):
     _, resident, missing = _useful_parts(app)
     given = [b.leased_to_residents for b in app.buildings if b.leased_to_residents is not None]
@@ -566,6 +568,183 @@ def _services(app, as_of):
         return _result(None, [], ["management_company"])
     services = app.management_company.services
     return _result(len(set(services)), ["management_company.services"], details=sorted(set(services)))
+
+
+# --- industrial clusters ---------------------------------------------------------------------------------------
+def _participants(app):
+    return app.cluster.participants if app.cluster else []
+
+
+def _cluster_missing(app):
+    return [] if app.cluster else ["cluster"]
+
+
+def _count_participants(predicate, label_of=lambda p: f"{p.name} (ИНН {p.inn})"):
+    def compute(app, as_of):
+        if _cluster_missing(app):
+            return _result(None, [], _cluster_missing(app))
+        hit = [p for p in _participants(app) if predicate(p)]
+        return _result(len(hit), ["cluster.participants"], details=[label_of(p) for p in hit])
+    return compute
+
+
+fact("participants_count", "Число участников кластера", "pcs")(_count_participants(lambda p: True))
+fact("industrial_participants_count", "Участников — субъектов деятельности в сфере промышленности", "pcs")(
+    _count_participants(lambda p: p.kind == "industrial"))
+fact("education_science_participants_count", "Участников — образовательных и научных организаций", "pcs")(
+    _count_participants(lambda p: p.kind in ("education", "science")))
+
+
+def _without_output(app, as_of, only_not_organising: bool):
+    if _cluster_missing(app):
+        return _result(None, [], _cluster_missing(app))
+    missing = [f"cluster.participants[{i}].made_cluster_products_last_period"
+               for i, p in enumerate(_participants(app)) if p.made_cluster_products_last_period is None]
+    hit = [p for p in _participants(app) if p.made_cluster_products_last_period is False
+           and (not only_not_organising or not p.organising_production)]
+    details = [f"{p.name} (ИНН {p.inn})" + ("" if p.organising_production else ": не организует производство")
+               for p in hit]
+    return _result(len(hit), ["cluster.participants[*].made_cluster_products_last_period"], missing, details)
+
+
+@fact("participants_without_output_count", "Участников, не выпускавших продукцию кластера в прошлом периоде", "pcs")
+def _no_output(app, as_of):
+    return _without_output(app, as_of, False)
+
+
+@fact("participants_without_output_not_organising_count",
+      "Участников без выпуска продукции кластера, которые и не организуют её производство", "pcs")
+def _no_output_idle(app, as_of):
+    return _without_output(app, as_of, True)
+
+
+@fact("special_territory_share_pct", "Доля участников в моногородах, регионах с индивидуальной программой развития "
+      "и геостратегических территориях", "%", calculation="Доля участников на особых территориях")
+def _special_share(app, as_of):
+    parts = _participants(app)
+    if not parts:
+        return _result(None, [], _cluster_missing(app) or ["cluster.participants"])
+    names = {"monotown": "моногород", "individual_programme_region": "регион с индивидуальной программой развития",
+             "geostrategic": "геостратегическая территория"}
+    hit = [p for p in parts if p.special_territory]
+    share = 100.0 * len(hit) / len(parts)
+    details = [f"{p.name} (ИНН {p.inn}): {names[p.special_territory]}" for p in hit]
+    details.append(f"{len(hit)} из {len(parts)} участников = {num(share, 2)} %")
+    return _result(round(share, 4), ["cluster.participants[*].special_territory"], details=details)
+
+
+def reporting_year(app, as_of: date) -> int:
+    return app.cluster.reporting_year if app.cluster and app.cluster.reporting_year else as_of.year - 1
+
+
+@fact("fd_pct", "Функциональная зависимость (ФЗ) участников кластера", "%",
+      calculation="Расчёт функциональной зависимости (ФЗ)")
+def _fd(app, as_of):
+    """FD = Σ inputs that final-product makers bought from other participants ÷ Σ all their inputs, reporting year."""
+    if _cluster_missing(app):
+        return _result(None, [], _cluster_missing(app))
+    year = reporting_year(app, as_of)
+    makers = [p for p in _participants(app) if p.products == "final"]
+    missing = [f"cluster.participants[{i}].products" for i, p in enumerate(_participants(app)) if p.products is None]
+    if not makers:
+        return _result(None, [], missing or ["cluster.participants[*].products (нет производителей конечной продукции)"])
+    by_inn = {(x.participant_inn, x.year): x for x in app.cluster.purchases}
+    details = [f"Отчётный год: {year}; производителей конечной продукции: {len(makers)}",
+               "ФЗ = Σ закупок производителей конечной продукции у других участников ÷ Σ всех их закупок × 100 %"]
+    numerator = denominator = 0.0
+    for p in makers:
+        row = by_inn.get((p.inn, year))
+        if row is None:
+            missing.append(f"cluster.purchases (ИНН {p.inn}, {year} г.)")
+            continue
+        numerator += row.inputs_from_participants_rub
+        denominator += row.total_inputs_rub
+        own = f" ({num(100.0 * row.inputs_from_participants_rub / row.total_inputs_rub, 2)} %)" if row.total_inputs_rub else ""
+        details.append(f"{p.name} (ИНН {p.inn}): все закупки {num(row.total_inputs_rub)} ₽, у участников "
+                       f"{num(row.inputs_from_participants_rub)} ₽{own}")
+    if missing:
+        return _result(None, [], missing, details)
+    if denominator == 0:
+        return _result(None, [], ["cluster.purchases[*].total_inputs_rub (сумма закупок равна нулю — ФЗ не определена)"],
+                       details)
+    fd = 100.0 * numerator / denominator
+    details += [f"Числитель: {num(numerator)} ₽", f"Знаменатель: {num(denominator)} ₽",
+                f"ФЗ = {num(numerator)} / {num(denominator)} × 100 % = {num(fd, 2)} %"]
+    return _result(round(fd, 4), ["cluster.purchases", "cluster.participants[*].products"], details=details)
+
+
+@fact("so_count", "Число специализированных организаций кластера", "pcs")
+def _so_count(app, as_of):
+    if _cluster_missing(app):
+        return _result(None, [], _cluster_missing(app))
+    orgs = app.cluster.specialized_organizations
+    return _result(len(orgs), ["cluster.specialized_organizations"], details=[f"{o.name} (ИНН {o.inn})" for o in orgs])
+
+
+@fact("so_functions_count", "Функций специализированной организации из перечня", "pcs")
+def _so_functions(app, as_of):
+    so = first_specialized_organization(app)
+    if so is None:
+        return _result(None, [], ["cluster.specialized_organizations"])
+    return _result(len(set(so.functions)), ["cluster.specialized_organizations[0].functions"], details=sorted(set(so.functions)))
+
+
+@fact("so_functions_documented", "Функции специализированной организации закреплены в уставе или соглашении", None, "bool")
+def _so_functions_doc(app, as_of):
+    so = first_specialized_organization(app)
+    if so is None:
+        return _result(None, [], ["cluster.specialized_organizations"])
+    where = {"charter": "устав", "agreement": "соглашение с участниками"}
+    return _result(so.functions_documented_in is not None, ["cluster.specialized_organizations[0].functions_documented_in"],
+                   details=[where[so.functions_documented_in]] if so.functions_documented_in else [])
+
+
+@fact("cluster_programme_approved", "Программа развития кластера утверждена", None, "bool")
+def _programme(app, as_of):
+    if _cluster_missing(app):
+        return _result(None, [], _cluster_missing(app))
+    prog = app.cluster.programme
+    if prog is None:
+        return _result(False, ["cluster.programme"], details=["программа не указана"])
+    ok = prog.approved and (prog.approved_date is None or prog.approved_date <= as_of)
+    details = [f"утверждена {prog.approved_date:%d.%m.%Y}" if prog.approved_date else "дата утверждения не указана",
+               f"совместных проектов: {len(prog.joint_projects)}", f"показателей: {len(prog.indicators)}"]
+    return _result(ok, ["cluster.programme"], details=details)
+
+
+@fact("cluster_regions", "Субъекты РФ, в которых находятся участники", None, "str")
+def _regions(app, as_of):
+    parts = _participants(app)
+    if not parts:
+        return _result(None, [], _cluster_missing(app) or ["cluster.participants"])
+    regions = sorted({p.region for p in parts})
+    return _result(", ".join(regions), ["cluster.participants[*].region"], details=regions)
+
+
+@fact("cluster_regions_count", "Число субъектов РФ, в которых находятся участники", "pcs")
+def _regions_count(app, as_of):
+    parts = _participants(app)
+    if not parts:
+        return _result(None, [], _cluster_missing(app) or ["cluster.participants"])
+    return _result(len({p.region for p in parts}), ["cluster.participants[*].region"])
+
+
+# --- collections: items that per-item rules (``each``) join in the engine ------------------------------------------
+def collections(app: Application, as_of: date) -> dict[str, list[dict[str, Any]]]:
+    """Item sets for per-item rules: every item has a ``key`` (what related facts point at) and a ``label``."""
+    out: dict[str, list[dict[str, Any]]] = {"participant": [], "contract": []}
+    if app.cluster:
+        for p in app.cluster.participants:
+            out["participant"].append({"key": p.inn, "label": f"{p.name} (ИНН {p.inn})", "kind": p.kind,
+                                       "products": p.products or "unknown"})
+        for i, c in enumerate(app.cluster.contracts):
+            active = not (c.date and c.date > as_of) and not (c.valid_until and c.valid_until < as_of)
+            out["contract"].append({"key": c.number or f"договор № {i + 1}", "label": c.number or f"договор № {i + 1}",
+                                    "party_a": c.party_a_inn, "party_b": c.party_b_inn, "type": c.type, "active": active})
+    return out
+
+
+COLLECTION_SOURCES = {"participant": "cluster.participants", "contract": "cluster.contracts"}
 
 
 # ------------------------------------------------------------------------------------------------------------

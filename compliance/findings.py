@@ -7,14 +7,15 @@ from datetime import date
 from typing import Any
 
 from .catalog import UNCONFIRMED, Catalog, Check, ParamValue, Requirement, Rule, Variant
-from .compiler import CompiledRuleset, RuleKey
+from .compiler import ITEM_FAIL, ITEM_OK, ITEMS_CHECKED, CompiledRuleset, RuleKey
 from .documents import DocumentState, describe, kind_title
-from .facts import Fact
+from .facts import COLLECTION_SOURCES, Fact
 from .formatting import OP_RU, day, field_label, num, value as fmt_value
 from .report import CheckResult, FactValue, Finding, Norm, Shortfall
 from .units import unit_label
 
 _UNCERTAINTY = "TSAMU"
+STATUS_RU_SHORT = {"met": "выполнено", "insufficient_data": "недостаточно данных"}
 
 
 def _worst(*codes: str) -> str:
@@ -30,8 +31,10 @@ def add_years(d: date, years: int) -> date:
 
 class FindingBuilder:
     def __init__(self, catalog: Catalog, compiled: CompiledRuleset, facts: dict[str, Fact], ctx: dict[str, Any],
-                 docs: DocumentState, as_of: date, fired: list[str], engine_error: str | None):
+                 docs: DocumentState, as_of: date, fired: list[str], engine_error: str | None,
+                 item_hits: dict[str, set[str]] | None = None, item_sets: dict[str, list[dict]] | None = None):
         self.catalog, self.compiled, self.facts, self.ctx = catalog, compiled, facts, ctx
+        self.item_hits, self.item_sets = item_hits or {}, item_sets or {}
         self.docs, self.as_of, self.engine_error = docs, as_of, engine_error
         self.params = catalog.params_at(as_of)
         self.by_req: dict[str, list[RuleKey]] = defaultdict(list)
@@ -57,6 +60,8 @@ class FindingBuilder:
                 return ", ".join(map(str, pv.value))
             return fmt_value(pv.value, unit)
         text = re.sub(r"\{param:(\w+)\}", repl, template)
+        text = re.sub(r"\{fact:(\w+)\}", lambda m: self.fact_value(m.group(1)).text if m.group(1) in self.facts
+                      else m.group(0), text)
         for k, v in (extra or {}).items():
             text = text.replace("{" + k + "}", v)
         return text
@@ -129,11 +134,10 @@ class FindingBuilder:
     def finding(self, req: Requirement) -> Finding:
         rule: Rule = self.catalog.rules[req.id]
         keys = self.by_req.get(req.id, [])
-        outcomes = {k.outcome for k in keys}
         n_variants = self.compiled.variants[req.id]
-        na_variants = {k.variant for k in keys if k.outcome in ("not_applicable", "unenforced")}
-        decided = [k for k in keys if k.outcome not in ("not_applicable", "unenforced")]
-        vi = decided[0].variant if decided else next((i for i in range(n_variants) if i not in na_variants), 0)
+        per_variant = self.variant_outcomes(req, rule, keys)
+        na_variants = {vi for vi, o in per_variant.items() if o & {"not_applicable", "unenforced"}}
+        outcomes, vi = self.combine(rule, per_variant, na_variants, keys)
         variant = rule.variants[vi]
 
         base = dict(requirement_id=req.id, regime=self.catalog.regime, block=req.block,
@@ -142,6 +146,8 @@ class FindingBuilder:
                     rules_fired=sorted(k.name for k in keys))
 
         checks = self.check_results(req, variant, vi, keys)
+        if variant.each is not None:
+            checks.append(self.each_result(req, variant, vi, outcomes))
         confidence = _worst(req.confidence, *[c.norm.confidence for c in checks])
         norm = next((c.norm for c in checks if c.outcome == "failed"), checks[0].norm if checks else None)
         fact = next((c.fact for c in checks if c.outcome == "failed"), checks[0].fact if checks else None)
@@ -174,16 +180,25 @@ class FindingBuilder:
                                          "(их значения в доступных источниках не установлены).",
                            explanation=f"Действует особый режим ({'; '.join(sr_titles)}): требование оценивает эксперт. "
                                        f"По общему нормативу — {general}.")
+        if "error" in outcomes:
+            return Finding(**common, status="error", missing_inputs=missing,
+                           explanation="Движок правил вернул неполный результат по элементам: часть элементов не "
+                                       "подтверждена и не отклонена. Проверка требует повторения.")
         if "not_met" in outcomes:
             failed = next(c for c in checks if c.outcome == "failed") if any(c.outcome == "failed" for c in checks) else None
             sf = self.shortfall_of(variant, failed) if failed else None
             parts = [f"{c.fact.label}: {c.fact.text}; норматив — {c.norm.text}" for c in checks if c.outcome == "failed"]
+            if rule.combine == "any":
+                parts = [self.alternatives_text(req, rule, per_variant, na_variants, keys)] + \
+                        [f"Ближе всего — «{variant.label or f'вариант {vi + 1}'}»: " + "; ".join(parts)]
             if lacking:
                 parts.append("Нет документов: " + "; ".join(lacking))
             return Finding(**common, status="not_met", shortfall=sf, missing_inputs=missing,
                            explanation="Не выполнено. " + ". ".join(parts) + (f" ({sf.text})" if sf else "") + ".")
         if "met" in outcomes:
             parts = [f"{c.fact.label}: {c.fact.text}; норматив — {c.norm.text}" for c in checks]
+            if rule.combine == "any" and variant.label:
+                parts.insert(0, f"Выполнено условие «{variant.label}»")
             if found:
                 parts.append("представлено: " + "; ".join(found))
             return Finding(**common, status="met", explanation="Выполнено. " + ". ".join(parts) + ".")
@@ -209,6 +224,77 @@ class FindingBuilder:
         return Finding(**common, status="insufficient_data", missing_inputs=missing,
                        explanation="Недостаточно данных: " + ("; ".join(labels) if labels else "нет фактов для проверки") + ".")
 
+    # -- variants: per-item outcomes and alternatives ---------------------------------------------------------------
+    def item_keys(self, req_id: str, vi: int, outcome: str) -> set[str]:
+        return self.item_hits.get(RuleKey(req_id, vi, outcome).name, set())
+
+    def each_items(self, variant: Variant) -> list[dict]:
+        each = variant.each
+        return [i for i in self.item_sets.get(each.items, [])
+                if all(i.get(attr) in allowed for attr, allowed in each.items_where.items())]
+
+    def variant_outcomes(self, req: Requirement, rule: Rule, keys: list[RuleKey]) -> dict[int, set[str]]:
+        """Outcomes per variant; a per-item variant becomes met / not_met from the items the engine named."""
+        per: dict[int, set[str]] = {vi: set() for vi in range(len(rule.variants))}
+        for k in keys:
+            per[k.variant].add(k.outcome)
+        for vi, variant in enumerate(rule.variants):
+            if variant.each is None or ITEMS_CHECKED not in per[vi]:
+                continue
+            ok, fail = self.item_keys(req.id, vi, ITEM_OK), self.item_keys(req.id, vi, ITEM_FAIL)
+            expected = {i["key"] for i in self.each_items(variant)}
+            if fail:
+                per[vi].add("not_met")
+            elif expected and ok == expected:
+                per[vi].add("met")
+            elif expected:  # neither confirmed nor refused: never silently "met"
+                per[vi].add("error")
+        return per
+
+    @staticmethod
+    def combine(rule: Rule, per: dict[int, set[str]], na: set[int], keys: list[RuleKey]) -> tuple[set[str], int]:
+        """The requirement's outcomes and the variant to show. ``all``: any failing variant fails the requirement;
+        ``any``: one met variant suffices, and it fails only when every applicable variant fails."""
+        union = set().union(*per.values()) if per else set()
+        applicable = [vi for vi in per if vi not in na]
+        if rule.combine == "any" and "special_regime" not in union:
+            met = [vi for vi in applicable if "met" in per[vi]]
+            if met:
+                return union - {"not_met"}, met[0]
+            if applicable and all("not_met" in per[vi] for vi in applicable):
+                return union, min(applicable, key=lambda vi: sum(1 for k in keys if k.variant == vi and k.outcome == "not_met"))
+            return union - {"not_met"}, applicable[0] if applicable else 0
+        decided = [vi for vi in applicable if per[vi] - {"not_applicable", "unenforced"}]
+        return union, (decided[0] if decided else (applicable[0] if applicable else 0))
+
+    def alternatives_text(self, req: Requirement, rule: Rule, per, na, keys) -> str:
+        parts = []
+        for vi, variant in enumerate(rule.variants):
+            name = variant.label or f"вариант {vi + 1}"
+            if vi in na:
+                parts.append(f"«{name}» — не применяется")
+                continue
+            failed = [c for c in self.check_results(req, variant, vi, keys) if c.outcome == "failed"]
+            parts.append(f"«{name}» — " + ("не выполнено: " + "; ".join(
+                f"{c.fact.label} {c.fact.text}, норматив {c.norm.text}" for c in failed) if failed else STATUS_RU_SHORT.get(
+                "met" if "met" in per[vi] else "insufficient_data")))
+        return "Условия (достаточно одного): " + "; ".join(parts)
+
+    def each_result(self, req: Requirement, variant: Variant, vi: int, outcomes: set[str]) -> CheckResult:
+        each = variant.each
+        fail = sorted(self.item_keys(req.id, vi, ITEM_FAIL))
+        labels = {i["key"]: i["label"] for i in self.each_items(variant)}
+        items = self.each_items(variant)
+        source = COLLECTION_SOURCES.get(each.items, each.items)
+        fact = FactValue(name=f"{each.items}:{each.related}", label=each.label, value=len(fail) if items else None,
+                         unit="pcs", text=str(len(fail)) if items else "нет данных",
+                         sources=[source, COLLECTION_SOURCES.get(each.related, each.related)],
+                         missing=[] if items else [source], details=[labels.get(k, k) for k in fail])
+        norm = Norm(text="0 (у каждого — хотя бы один)", op="==", value=0, unit="pcs", confidence=req.confidence,
+                    reference=req.clause, source=req.source, needs_confirmation=req.confidence in UNCONFIRMED)
+        outcome = "failed" if fail else ("passed" if "met" in outcomes else "no_data")
+        return CheckResult(fact=fact, norm=norm, outcome=outcome)
+
     def check_results(self, req: Requirement, variant: Variant, vi: int, keys: list[RuleKey]) -> list[CheckResult]:
         failed_parts = {k.part for k in keys if k.outcome == "not_met" and k.variant == vi}
         met = any(k.outcome == "met" and k.variant == vi for k in keys)
@@ -226,8 +312,9 @@ class FindingBuilder:
         return out
 
     def shortfall_of(self, variant: Variant, failed: CheckResult) -> Shortfall | None:
-        ci = next(i for i, c in enumerate(variant.checks) if c.fact == failed.fact.name)
-        return self.shortfall(variant.checks[ci], failed.fact, failed.norm)
+        ci = next((i for i, c in enumerate(variant.checks) if c.fact == failed.fact.name), None)
+        check = variant.checks[ci] if ci is not None else Check(fact=failed.fact.name, op="==", value=0)
+        return self.shortfall(check, failed.fact, failed.norm)
 
     def documents(self, variant: Variant, keys: list[RuleKey]) -> tuple[list[str], list[str]]:
         need = variant.documents

@@ -119,6 +119,13 @@ def render_text(r: Report) -> str:
             out.append(f"[{MARK[f.status]}] {f.requirement_id}  {f.title} — {STATUS_RU[f.status]} "
                        f"({SEVERITY_RU.get(f.severity, f.severity)}; {f.clause})")
             out += [f"      {line}" for line in _finding_lines(f)]
+    if r.calculations:
+        out += ["", "РАСЧЁТЫ", "-" * 7]
+        for c in r.calculations:
+            out.append(f"{c.title}: {c.text}")
+            out += [f"    {line}" for line in c.lines]
+            out += [f"    нет данных: {m}" for m in c.missing]
+            out.append("    Используется в: " + "; ".join(c.used_by))
     out += ["", "ДОКУМЕНТЫ ДЛЯ ЗАЯВКИ", "-" * 20]
     for item in r.documents.items:
         out.append(f"[{MARK[item.status]}] {item.requirement_id}  {item.title} — {STATUS_RU[item.status]}")
@@ -164,6 +171,12 @@ def render_markdown(r: Report) -> str:
             todo = f.remedy if f.status in ("not_met", "insufficient_data") else (f.what_to_check or "")
             out.append(f"| {f.requirement_id} | {_md(f.clause)} | {_md(f.title)} | {_md(norm)} | {_md(fact)} | "
                        f"{_md(status)} | {_md(todo or '')} |")
+    if r.calculations:
+        out += ["", "## Расчёты"]
+        for c in r.calculations:
+            out += ["", f"**{_md(c.title)}: {_md(c.text)}**", ""] + [f"- {_md(line)}" for line in c.lines]
+            out += [f"- нет данных: {_md(m)}" for m in c.missing]
+            out.append(f"- Используется в: {_md('; '.join(c.used_by))}")
     out += ["", "## Документы для заявки", "", "| ID | Документ | Статус | Представлено | Не хватает |", "|---|---|---|---|---|"]
     for item in r.documents.items:
         out.append(f"| {item.requirement_id} | {_md(item.title)} | {STATUS_RU[item.status]} | "

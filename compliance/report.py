@@ -109,6 +109,19 @@ class DocumentChecklist(BaseModel):
     warnings: list[DocumentIssue] = Field(default=[], description="предупреждения о свежести выписок")
 
 
+class Calculation(BaseModel):
+    """A calculation shown in full so a person can check it (FD, shares, per-hectare capacities)."""
+
+    title: str
+    fact: str
+    value: Any
+    unit: str | None = None
+    text: str
+    lines: list[str] = []
+    missing: list[str] = []
+    used_by: list[str] = Field(default=[], description="требования, которые опираются на расчёт, с их статусом")
+
+
 class Applicant(BaseModel):
     name: str
     inn: str
@@ -137,6 +150,7 @@ class Report(BaseModel):
     blocking_gaps: list[str]
     unconfirmed_norms: list[str]
     findings: list[Finding]
+    calculations: list[Calculation] = []
     documents: DocumentChecklist
     engine_error: str | None = None
 
