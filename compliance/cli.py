@@ -164,6 +164,45 @@ def _regimes(app_model: Application, regime: Optional[str]) -> list[str]:
 
 
 @app.command()
+def batch(
+    paths: list[Path] = typer.Argument(..., help="файлы заявок и папки с ними (.json, .yaml, .xlsx)"),
+    output: Path = typer.Option(Path("batch-summary.xlsx"), "--output", "-o", help="сводная таблица .xlsx (рядом — .json)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="дата оценки для всех заявок; по умолчанию — их даты подачи"),
+) -> None:
+    """Проверить много заявок (любые режимы): сводная таблица xlsx и JSON; ошибочный файл не останавливает проверку."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .batch import collect, run_batch, write_summary
+
+    when = _as_of(as_of)
+    if output.suffix.lower() != ".xlsx":
+        _fail([Problem("--output", "сводка пишется в файл .xlsx (JSON — рядом, с тем же именем)")])
+    files, missing = collect(paths)
+    if missing:
+        _fail([Problem("", f"не найден: {m}") for m in missing])
+    if not files:
+        _fail([Problem("", "не найдено ни одного файла заявки (.json, .yaml, .yml, .xlsx)")])
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("Проверка заявок", total=len(files))
+        summary = run_batch(files, when, progress=lambda path: progress.advance(task))
+    try:
+        json_path = write_summary(summary, output)
+    except OSError as exc:
+        _fail([f"не удалось записать сводку {output}: {exc.strerror}"], "Ошибка записи")
+    names = {"conforms": "соответствует", "does_not_conform": "не соответствует", "incomplete": "оценка не завершена",
+             "invalid": "ошибка во входных данных", "error": "ошибка проверки"}
+    sys.stdout.write(f"Проверено файлов: {summary.files}; строк сводки: {len(summary.rows)}\n")
+    for status, n in sorted(summary.counts.items()):
+        sys.stdout.write(f"  {names.get(status, status)}: {n}\n")
+    for row in summary.rows:
+        if row.status in ("invalid", "error"):
+            sys.stdout.write(f"  ✗ {row.file}: {row.problem}\n")
+    sys.stdout.write(f"Сводка: {output} и {json_path}\n")
+    raise typer.Exit(EXIT_OK if set(summary.counts) == {"conforms"} else EXIT_GAPS)
+
+
+@app.command()
 def schema() -> None:
     """Вывести JSON Schema заявки."""
     sys.stdout.write(json.dumps(Application.model_json_schema(), ensure_ascii=False, indent=2) + "\n")
