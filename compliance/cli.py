@@ -219,6 +219,42 @@ def regimes() -> None:
 
 
 @app.command()
+def template(
+    regime: str = typer.Argument(..., help="код режима; шаблон Excel пока есть только для cl779 (промышленные кластеры)"),
+    output: Path = typer.Option(..., "--output", "-o", help="куда записать книгу .xlsx"),
+    from_: Optional[Path] = typer.Option(None, "--from", help="заполнить книгу из заявки (.json, .yaml, .yml или .xlsx)"),
+) -> None:
+    """Записать шаблон заявки в Excel (.xlsx) для заполнения; с --from — заполненный из готовой заявки."""
+    from .excel import REGIME, write_template
+
+    if regime != REGIME:
+        _fail([Problem("", f"шаблона Excel для режима «{regime}» нет: пока он есть только для {REGIME} "
+                           "(промышленные кластеры); для других режимов заявка пишется в JSON или YAML "
+                           "(схема — compliance schema)")])
+    if output.suffix.lower() != ".xlsx":
+        _fail([Problem("--output", f"шаблон пишется в файл .xlsx, а указан «{output.name}»")])
+    source = None
+    if from_ is not None:
+        try:
+            source = load_application(from_)
+        except InputError as exc:
+            _fail(exc.problems)
+        if source.cluster is None:
+            err.print("Внимание: в заявке нет раздела cluster — в книгу перенесены только общие поля и документы.",
+                      highlight=False)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(output.name + ".tmp.xlsx")
+        notes = write_template(tmp, source)
+        tmp.replace(output)  # never leave a half-written workbook behind
+    except OSError as exc:
+        _fail([f"не удалось записать {output}: {exc.strerror}"], "Ошибка записи")
+    for note in notes:
+        err.print(f"Внимание: {note}", highlight=False)
+    err.print(f"Шаблон записан: {output}" + (f" (заполнен из {from_.name})" if from_ else ""), highlight=False)
+
+
+@app.command()
 def catalog(
     regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима; по умолчанию — все"),
     check_: bool = typer.Option(False, "--check", help="проверить каталог: ссылки, даты, тестовые примеры"),

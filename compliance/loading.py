@@ -1,4 +1,4 @@
-"""Read an application file (JSON or YAML) into the validated model; every problem becomes a Russian message
+"""Read an application file (JSON, YAML or an Excel cluster workbook) into the validated model; every problem becomes a Russian message
 with the field path, never a traceback."""
 from __future__ import annotations
 
@@ -141,4 +141,8 @@ def load_application(path: str | Path) -> Application:
         raise InputError([Problem("", f"{path} — это папка, а не файл заявки")])
     if size > MAX_FILE_BYTES:
         raise InputError([Problem("", f"файл {path} слишком велик ({size // 1024 // 1024} МБ; предел {MAX_FILE_BYTES // 1024 // 1024} МБ)")])
+    if path.suffix.lower() == ".xlsx":  # an industrial-cluster application filled in the Excel template
+        from .excel import read_workbook
+
+        return read_workbook(path)
     return validate(parse_document(path.read_bytes(), path.name))
