@@ -181,7 +181,10 @@ def _compile_each(add, req_id: str, vi: int, variant: Variant) -> None:
     ctx = {"ctx": _ctx_applies(variant.applies, {})}
     item = {"p": _and({"t": "item"}, {"set": each.items}, *_where(each.items_where))}
     link = {"$or": [{field: {"p": "key"}} for field in each.match]} if len(each.match) > 1 else {each.match[0]: {"p": "key"}}
-    related = _and({"t": "item"}, {"set": each.related}, *_where(each.related_where), link)
+    # The join condition must come before any $or filter on the related item's own attributes: with the filter
+    # first, durable-rules silently drops the join and any qualifying contract satisfies every participant
+    # (measured: 91 of 150 random clusters wrong; with the join first, 0). Regression: tests/test_engine_pitfalls.py.
+    related = _and({"t": "item"}, {"set": each.related}, link, *_where(each.related_where))
     add(RuleKey(req_id, vi, ITEM_OK), [ctx, item, {"r": related}])
     add(RuleKey(req_id, vi, ITEM_FAIL), [ctx, item, {"r$not": related}])
     add(RuleKey(req_id, vi, ITEMS_CHECKED), [ctx])

@@ -243,12 +243,12 @@ class FindingBuilder:
                 continue
             ok, fail = self.item_keys(req.id, vi, ITEM_OK), self.item_keys(req.id, vi, ITEM_FAIL)
             expected = {i["key"] for i in self.each_items(variant)}
-            if fail:
-                per[vi].add("not_met")
-            elif expected and ok == expected:
-                per[vi].add("met")
-            elif expected:  # neither confirmed nor refused: never silently "met"
+            if (ok & fail) or (expected and (ok | fail) != expected):  # every item exactly once, else never "met"
                 per[vi].add("error")
+            elif fail:
+                per[vi].add("not_met")
+            elif expected:
+                per[vi].add("met")
         return per
 
     @staticmethod
