@@ -168,11 +168,14 @@ class FindingBuilder:
         if "special_regime" in outcomes:
             sr_titles = [s.title for s in self.catalog.decree.special_regimes
                          if any(k.part == f"sr_{s.code}" for k in keys)]
-            if "not_met" in outcomes:
+            alternatives_met = rule.combine == "any" and any("met" in o for o in per_variant.values())
+            if alternatives_met or ("met" in outcomes and "not_met" not in outcomes):
+                general = "выполнено"
+            elif "not_met" in outcomes and rule.combine == "any":
+                general = "не выполнено. " + self.alternatives_text(req, rule, per_variant, na_variants, keys)
+            elif "not_met" in outcomes:
                 general = "не выполнено" + "".join(f" ({c.fact.label}: {c.fact.text}; норматив — {c.norm.text})"
                                                    for c in checks if c.outcome == "failed")
-            elif "met" in outcomes:
-                general = "выполнено"
             else:
                 general = "недостаточно данных"
             return Finding(**common, status="manual_review",

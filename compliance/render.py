@@ -21,7 +21,7 @@ def _header(r: Report) -> list[tuple[str, str]]:
     rows = [
         ("Режим", f"{r.regime_title} — {r.act_citation}"),
         ("Площадка", f"{r.applicant.site_name} ({r.applicant.region})"),
-        ("Управляющая компания", f"{r.applicant.name}, ИНН {r.applicant.inn}"),
+        (r.applicant.role, f"{r.applicant.name}, ИНН {r.applicant.inn}"),
         ("Категория, подтип", f"{r.category}; {r.subtype}"),
         ("Дата оценки", f"{day(r.as_of)} (дата подачи {day(r.filing_date)})"),
         ("Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),

@@ -123,6 +123,7 @@ class Calculation(BaseModel):
 
 
 class Applicant(BaseModel):
+    role: str = "Управляющая компания"
     name: str
     inn: str
     site_name: str
