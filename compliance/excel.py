@@ -433,11 +433,14 @@ def write_template(path: str | Path, application: Application | None = None) -> 
                 dv = validation(col.choice)
                 dv.add(f"{letter}2:{letter}{last_row}")
                 ws.add_data_validation(dv)
-        for item in _get(data, table.path) or []:
-            ws.append([_cell_value(col, item.get(col.field)) for col in table.columns])
+        formats = [(i, _NUMBER_FORMATS[c.kind]) for i, c in enumerate(table.columns, start=1) if c.kind in _NUMBER_FORMATS]
+        for row, item in enumerate(_get(data, table.path) or [], start=2):  # (ws.max_row is slow: it scans all cells)
             for i, col in enumerate(table.columns, start=1):
-                if col.kind in _NUMBER_FORMATS:
-                    ws.cell(ws.max_row, i).number_format = _NUMBER_FORMATS[col.kind]
+                value = _cell_value(col, item.get(col.field))
+                if value is not None:
+                    ws.cell(row, i, value)
+            for i, number_format in formats:
+                ws.cell(row, i).number_format = number_format
         ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}1"
 
     lists = wb.create_sheet(SHEET_LISTS)
@@ -642,6 +645,7 @@ def _convert(col: Column, value: Any) -> Any:
 class _Reader:
     problems: list[CellProblem] = field(default_factory=list)
     missing_columns: set[str] = field(default_factory=set)  # "cluster.participants.inn": no such column on the sheet
+    bad_cells: set[str] = field(default_factory=set)  # model paths of cells that could not be converted
     locations: dict[str, Location] = field(default_factory=dict)
     data: dict = field(default_factory=dict)
 
@@ -656,6 +660,7 @@ class _Reader:
             return True, _convert(col, value)
         except _CellError as exc:
             self.problem(location, str(exc), model_path)
+            self.bad_cells.add(model_path)
             return False, None
 
     # «Кластер»
@@ -771,10 +776,9 @@ class _Reader:
 
     def translate(self, exc: ValidationError) -> None:
         reported = {(p.field, p.message) for p in self.problems}
-        cells_with_problems = {p.field for p in self.problems if p.field}
         for p in problems_from(exc):
-            if p.path in cells_with_problems or (p.path, p.message) in reported:
-                continue
+            if p.path in self.bad_cells or (p.path, p.message) in reported:
+                continue  # the cell's own problem is already reported (a bad value leaves the field out: "missing")
             if re.sub(r"\[\d+\]", "", p.path) in self.missing_columns:
                 continue  # reported once for the whole column
             loc = self.locate(p.path)
