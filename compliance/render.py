@@ -20,7 +20,8 @@ def render_json(report: Report) -> str:
 def _header(r: Report) -> list[tuple[str, str]]:
     rows = [
         ("Режим", f"{r.regime_title} — {r.act_citation}"),
-        ("Площадка", f"{r.applicant.site_name} ({r.applicant.region})"),
+        ("Площадка" if r.applicant.role == "Управляющая компания" else "Кластер",
+         f"{r.applicant.site_name} ({r.applicant.region})"),
         (r.applicant.role, f"{r.applicant.name}, ИНН {r.applicant.inn}"),
         ("Категория, подтип", f"{r.category}; {r.subtype}"),
         ("Дата оценки", f"{day(r.as_of)} (дата подачи {day(r.filing_date)})"),
