@@ -79,6 +79,15 @@ SO_FUNCTIONS = Choice("so_functions", "Функции специализиров
     "expert_analytical": "экспертно-аналитическое сопровождение", "information": "информационное сопровождение",
     "programme_management": "разработка и мониторинг программы развития", "joint_projects": "организация совместных проектов",
 })
+OWNERSHIP = Choice("ownership", "Форма собственности", {
+    "state": "государственная", "municipal": "муниципальная", "private": "частная", "mixed": "смешанная"})
+SERVICES = Choice("services", "Услуги участникам", {
+    "consulting": "консалтинг", "ip_support": "поддержка интеллектуальной собственности", "engineering": "инжиниринг",
+    "shared_equipment": "доступ к оборудованию", "incubation": "инкубация", "prototyping": "прототипирование",
+    "certification": "сертификация", "training": "обучение", "legal": "юридические услуги",
+    "accounting": "бухгалтерские услуги", "marketing": "маркетинг", "logistics": "логистика", "security": "охрана",
+    "maintenance": "техническое обслуживание", "recruitment": "подбор персонала", "other": "иные услуги",
+})
 FUNCTIONS_DOCUMENTED_IN = Choice("functions_documented_in", "Где закреплены функции", {"charter": "устав", "agreement": "соглашение с участниками"})
 DOCUMENT_KIND = Choice("document_kind", "Вид документа", {
     "application": "Заявление",
@@ -155,6 +164,8 @@ CLUSTER_ROWS: tuple[str | Column, ...] = (
     Column("Название кластера", "site_name", required=True, hint="как в заявлении"),
     Column("Субъект РФ", "region", required=True, hint="например: Республика Татарстан"),
     Column("Дата подачи заявки", "filing_date", "date", required=True, hint=_DATE_HINT),
+    Column("Код субъекта РФ", "region_code", hint="две цифры, например 16 или 05"),
+    Column("Адрес", "address", hint="адрес специализированной организации или центра кластера"),
     Column("Отчётный год для функциональной зависимости", "cluster.reporting_year", "int",
            hint="год числом; по умолчанию — год, предшествующий дате оценки"),
     "Специализированная организация",
@@ -164,6 +175,7 @@ CLUSTER_ROWS: tuple[str | Column, ...] = (
     Column("Организационно-правовая форма (ОПФ)", _SO + "legal_form", "choice", LEGAL_FORM),
     Column("Страна регистрации", _SO + "registration_country", "choice", COUNTRY),
     Column("Дата регистрации", _SO + "registration_date", "date", hint=_DATE_HINT),
+    Column("Форма собственности", _SO + "ownership", "choice", OWNERSHIP),
     Column("В процессе ликвидации", _SO + "in_liquidation", "bool", YES_NO),
     Column("В процессе реорганизации", _SO + "in_reorganisation", "bool", YES_NO),
     Column("В процессе банкротства", _SO + "in_bankruptcy", "bool", YES_NO),
@@ -172,6 +184,8 @@ CLUSTER_ROWS: tuple[str | Column, ...] = (
     Column("Функции (через запятую)", _SO + "functions", "list", SO_FUNCTIONS, sep=",",
            hint="из перечня на листе «Инструкция», через запятую"),
     Column("Где закреплены функции", _SO + "functions_documented_in", "choice", FUNCTIONS_DOCUMENTED_IN),
+    Column("Услуги участникам (через запятую)", _SO + "services", "list", SERVICES, sep=",",
+           hint="из перечня на листе «Инструкция», через запятую"),
     "Программа развития кластера",
     Column("Программа развития утверждена", _PROG + "approved", "bool", YES_NO,
            hint="обязательно, если заполнены другие поля программы"),
@@ -230,8 +244,8 @@ DOCUMENTS = Table("Документы", "documents", (
 
 TABLES = (PARTICIPANTS, CONTRACTS, PURCHASES, DOCUMENTS)
 REQUIRED_SHEETS = (SHEET_CLUSTER,) + tuple(t.title for t in TABLES)
-CHOICES = (YES_NO, PARTICIPANT_KIND, PRODUCTS, SPECIAL_TERRITORY, CONTRACT_TYPE, COUNTRY, LEGAL_FORM, SO_FUNCTIONS,
-           FUNCTIONS_DOCUMENTED_IN, DOCUMENT_KIND)
+CHOICES = (YES_NO, PARTICIPANT_KIND, PRODUCTS, SPECIAL_TERRITORY, CONTRACT_TYPE, COUNTRY, LEGAL_FORM, OWNERSHIP,
+           SO_FUNCTIONS, FUNCTIONS_DOCUMENTED_IN, SERVICES, DOCUMENT_KIND)
 _NUMBER_FORMATS = {"id": "@", "text": "@", "date": "DD.MM.YYYY", "number": "#,##0.00", "int": "0"}
 
 
@@ -332,7 +346,8 @@ def _cell_value(col: Column, value: Any) -> Any:
 def _not_exported(app: Application) -> list[str]:
     """Russian notes on what of the application the workbook cannot carry."""
     notes = []
-    shown = {"schema_version", "regimes", "site_name", "region", "filing_date", "cluster", "documents"}
+    shown = {"schema_version", "regimes", "site_name", "region", "region_code", "address", "filing_date", "cluster",
+             "documents"}
     for name, info in Application.model_fields.items():
         if name not in shown and getattr(app, name) != info.get_default(call_default_factory=True):
             notes.append(f"раздел {name} («{field_label(name)}») в шаблон кластера не переносится")
@@ -343,8 +358,6 @@ def _not_exported(app: Application) -> list[str]:
         sos = app.cluster.specialized_organizations
         if len(sos) > 1:
             notes.append(f"в книге помещается одна специализированная организация; ещё {len(sos) - 1} не перенесены")
-        if sos and (sos[0].ownership is not None or sos[0].services):
-            notes.append("форма собственности и услуги специализированной организации в шаблон не переносятся")
         if app.cluster.programme:
             for name in ("goals", "joint_projects", "import_substituting_products", "indicators"):
                 if any(";" in item for item in getattr(app.cluster.programme, name)):

@@ -52,11 +52,11 @@ def cluster_application() -> Application:
         "legal_form": "АНО", "registration_country": "RU", "registration_date": date(2016, 2, 3),
         "in_liquidation": False, "in_reorganisation": False, "in_bankruptcy": False, "has_overdue_tax_debt": False,
         "website": "https://cluster.example.ru", "functions": ["methodological", "information", "joint_projects"],
-        "functions_documented_in": "charter",
+        "functions_documented_in": "charter", "ownership": "private", "services": ["consulting", "engineering"],
     }
     return Application.model_validate({
         "regimes": ["cl779"], "site_name": "Камский автомобильный кластер", "region": "Республика Татарстан",
-        "filing_date": date(2025, 3, 1),
+        "filing_date": date(2025, 3, 1), "region_code": "16", "address": "г. Набережные Челны, пр. Автозаводский, 2",
         "cluster": {
             "participants": participants, "contracts": contracts, "purchases": purchases,
             "specialized_organizations": [so], "reporting_year": 2024,
@@ -125,9 +125,11 @@ def test_rewriting_a_read_workbook_is_stable(filled, tmp_path):
 def test_sections_the_workbook_cannot_carry_are_reported(tmp_path):
     data = cluster_application().model_dump()
     data["regimes"] = ["cl779", "ip794"]
-    data["address"] = "г. Набережные Челны"
+    data["site_type"] = "greenfield"
+    data["cluster"]["specialized_organizations"].append(data["cluster"]["specialized_organizations"][0])
     notes = excel.write_template(tmp_path / "x.xlsx", Application.model_validate(data))
-    assert any("address" in n for n in notes) and any("ip794" in n for n in notes)
+    assert any("site_type" in n for n in notes) and any("ip794" in n for n in notes)
+    assert any("одна специализированная организация" in n for n in notes)
 
 
 @pytest.mark.parametrize("choice, codes", [
@@ -141,6 +143,8 @@ def test_sections_the_workbook_cannot_carry_are_reported(tmp_path):
     (excel.FUNCTIONS_DOCUMENTED_IN,
      get_args(get_args(SpecializedOrganization.model_fields["functions_documented_in"].annotation)[0])),
     (excel.COUNTRY, get_args(get_args(SpecializedOrganization.model_fields["registration_country"].annotation)[0])),
+    (excel.OWNERSHIP, get_args(get_args(SpecializedOrganization.model_fields["ownership"].annotation)[0])),
+    (excel.SERVICES, get_args(get_args(SpecializedOrganization.model_fields["services"].annotation)[0])),
 ])
 def test_labels_cover_every_code_of_the_model(choice, codes):
     assert excel.labels_cover(choice, codes)
@@ -412,3 +416,15 @@ def test_cli_check_of_a_broken_workbook_exits_2(tmp_path):
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     result = runner.invoke(cli_app, ["check", str(path)])
     assert result.exit_code == 2 and "не книга Excel .xlsx" in result.output
+
+
+def test_layout_labels_are_unambiguous():
+    rows = [c for c in excel.CLUSTER_ROWS if isinstance(c, excel.Column)]
+    headings = [c for c in excel.CLUSTER_ROWS if isinstance(c, str)]
+    labels = [excel._norm(c.header) for c in rows] + [excel._norm(h) for h in headings]
+    assert len(labels) == len(set(labels))
+    for table in excel.TABLES:
+        assert len({excel._norm(c.header) for c in table.columns}) == len(table.columns)
+    for col in rows:
+        if col.kind == "list" and col.choice:
+            assert not any(col.sep in label for label in col.choice.labels.values()), col.header
