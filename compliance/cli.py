@@ -62,7 +62,7 @@ def _write(text: str, output: Optional[Path]) -> None:
 
 @app.command()
 def check(
-    application: Path = typer.Argument(..., help="файл заявки: .json, .yaml или .yml"),
+    application: Path = typer.Argument(..., help="файл заявки: .json, .yaml, .yml или .xlsx (кластер)"),
     regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима (ip794, …) или all — матрица по всем подходящим режимам; по умолчанию — режимы из заявки"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="дата оценки (ГГГГ-ММ-ДД); по умолчанию — дата подачи"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="формат отчёта"),

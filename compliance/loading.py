@@ -116,7 +116,7 @@ def parse_document(raw: bytes, name: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" в строке {mark.line + 1}, позиции {mark.column + 1}" if mark else ""
         raise InputError([Problem("", f"ошибка YAML{where}: {getattr(exc, 'problem', exc)}")]) from None
-    raise InputError([Problem("", f"неподдерживаемый формат файла «{suffix or name}»: ожидается .json, .yaml или .yml")])
+    raise InputError([Problem("", f"неподдерживаемый формат файла «{suffix or name}»: ожидается .json, .yaml, .yml или .xlsx")])
 
 
 def validate(data: Any) -> Application:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -95,10 +94,9 @@ def problems_of(path: Path) -> list[str]:
 
 
 def refusal(path: Path) -> str:
-    started = time.monotonic()
+    # speed is measured by `make bench`, not here; what matters is that nothing is decompressed first
     with pytest.raises(InputError) as exc:
         excel.read_workbook(path)
-    assert time.monotonic() - started < 5, "refusal must be quick"
     assert len(exc.value.problems) == 1
     return str(exc.value.problems[0])
 
@@ -368,9 +366,14 @@ def _zip_of_zeros(path: Path, megabytes: int) -> Path:
     return path
 
 
-def test_zip_bomb_is_refused_before_unpacking(tmp_path):
+def test_zip_bomb_is_refused_before_unpacking(tmp_path, monkeypatch):
     path = _zip_of_zeros(tmp_path / "bomb.xlsx", 300)
     assert path.stat().st_size < 2 * 1024 * 1024
+    import openpyxl
+
+    def must_not_open(*args, **kwargs):
+        raise AssertionError("openpyxl must not be reached for a zip bomb")
+    monkeypatch.setattr(openpyxl, "load_workbook", must_not_open)
     message = refusal(path)
     assert "в распакованном виде он занимает 300 МБ (предел 200 МБ)" in message
 
