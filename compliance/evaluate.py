@@ -60,6 +60,9 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     facts = derive(app, as_of, lists)
     flags = catalog.special_flags(app.region, as_of)
     notes = []
+    if as_of < catalog.decree.act.date:
+        notes.append(f"Дата оценки {as_of:%d.%m.%Y} раньше даты акта ({catalog.decree.act.citation}): "
+                     "нормативы, введённые актом, на эту дату не действовали.")
     subtype = app.subtype
     if subtype not in catalog.decree.subtypes:  # e.g. an agrobiotechnopark checked as an industrial park
         notes.append(f"Подтип «{subtype}» режимом не предусмотрен: площадка оценена как объект общего типа.")

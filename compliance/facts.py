@@ -376,14 +376,15 @@ def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
         form = None if absent(app) else get(app).legal_form
         return _result(form, [f"{path}.legal_form"], [] if form else [f"{path}.legal_form"])
 
-    def status(app, as_of):
-        if absent(app):
-            return _result(None, [], [path])
-        org = get(app)
-        fields = {"in_liquidation": "ликвидация", "in_reorganisation": "реорганизация", "in_bankruptcy": "банкротство"}
-        missing = [f"{path}.{f}" for f in fields if getattr(org, f) is None]
-        bad = [ru for f, ru in fields.items() if getattr(org, f)]
-        return _result(not bad, [f"{path}.{f}" for f in fields], missing, bad)
+    def status_of(fields: dict[str, str]):
+        def status(app, as_of):
+            if absent(app):
+                return _result(None, [], [path])
+            org = get(app)
+            missing = [f"{path}.{f}" for f in fields if getattr(org, f) is None]
+            bad = [ru for f, ru in fields.items() if getattr(org, f)]
+            return _result(not bad, [f"{path}.{f}" for f in fields], missing, bad)
+        return status
 
     def tax(app, as_of):
         debt = None if absent(app) else get(app).has_overdue_tax_debt
@@ -398,7 +399,11 @@ def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
 
     fact(f"{prefix}_registered_in_rf", f"{who} — юридическое лицо, зарегистрированное в Российской Федерации", None, "bool")(registered)
     fact(f"{prefix}_legal_form", f"Организационно-правовая форма: {who}", None, "str")(legal_form)
-    fact(f"{prefix}_not_in_liquidation", f"{who} не находится в ликвидации, реорганизации или банкротстве", None, "bool")(status)
+    liquidation, bankruptcy = {"in_liquidation": "ликвидация"}, {"in_bankruptcy": "банкротство"}
+    fact(f"{prefix}_not_in_liquidation", f"{who} не находится в ликвидации, реорганизации или банкротстве", None, "bool")(
+        status_of({**liquidation, "in_reorganisation": "реорганизация", **bankruptcy}))
+    fact(f"{prefix}_not_in_liquidation_or_bankruptcy", f"{who} не находится в ликвидации или банкротстве", None, "bool")(
+        status_of({**liquidation, **bankruptcy}))
     fact(f"{prefix}_no_tax_debt", f"{who}: нет просроченной задолженности по налогам и сборам", None, "bool")(tax)
     fact(f"{prefix}_website_present", f"{who}: есть сайт с информацией о площадке (кластере)", None, "bool")(website)
 

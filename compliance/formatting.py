@@ -75,13 +75,23 @@ FIELD_LABELS = {
     "producing": "ведёт производство", "documents": "документы", "buildings": "здания", "filing_date": "дата подачи",
     "regimes": "режимы", "category": "категория", "subtype": "подтип", "region": "субъект РФ", "value": "значение",
     "unit": "единица измерения", "date": "дата документа", "valid_until": "срок действия", "kind": "вид",
-    "okved": "ОКВЭД", "site_name": "название площадки", "name": "наименование",
+    "okved": "ОКВЭД", "site_name": "название площадки (кластера)", "name": "наименование",
+    "cluster": "кластер", "participants": "участники", "contracts": "договоры", "purchases": "закупки",
+    "specialized_organizations": "специализированная организация", "party_a_inn": "ИНН стороны 1",
+    "party_b_inn": "ИНН стороны 2", "participant_inn": "ИНН участника", "total_inputs_rub": "все закупки, руб.",
+    "inputs_from_participants_rub": "закупки у участников, руб.", "programme": "программа развития",
+    "made_cluster_products_last_period": "выпуск продукции кластера в прошлом периоде", "products": "продукция",
+    "special_territory": "особая территория", "reporting_year": "отчётный год", "functions": "функции",
+    "tech_infrastructure": "объекты технологической инфраструктуры", "partnerships": "партнёрства",
+    "useful_area": "полезная площадь", "useful_area_breakdown": "разбивка полезной площади",
+    "leased_to_residents": "площадь, сданная резидентам", "total_area": "общая площадь",
 }
 
 
 def field_label(path: str) -> str:
     """'land_plots[1].adjacency' -> 'земельные участки № 2 → расположение относительно основного участка'."""
     import re
+    path, bracket, rest = path.partition(" (")  # 'cluster.purchases (ИНН …, 2025 г.)': only the path is split
     parts = []
     for token in path.split("."):
         m = re.match(r"^(\w+)\[(\d+|\*)\]$", token)
@@ -90,4 +100,4 @@ def field_label(path: str) -> str:
             parts.append(base + (f" № {int(m.group(2)) + 1}" if m.group(2) != "*" else ""))
         else:
             parts.append(FIELD_LABELS.get(token, token))
-    return " → ".join(parts)
+    return " → ".join(parts) + (bracket + rest if bracket else "")

@@ -71,3 +71,28 @@ def test_batch_refuses_nothing_to_do(tmp_path):
     assert result.exit_code == 2 and "ни одного файла" in result.output
     result = runner.invoke(cli, ["batch", str(tmp_path / "absent")])
     assert result.exit_code == 2 and "не найден" in result.output
+
+
+def test_regional_batch_folder_gives_every_file_its_intended_outcome(tmp_path):
+    """fixtures/batch: generated clusters (and a park) with a file of intended outcomes, broken files included."""
+    import csv
+    folder = FIXTURES / "batch"
+    expected = {row["file"]: row for row in csv.DictReader((folder / "expected.csv").open(encoding="utf-8"))}
+    out = tmp_path / "summary.xlsx"
+    result = runner.invoke(cli, ["batch", str(folder), "--output", str(out)])
+    assert result.exit_code == 1
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert data["files"] == len(expected) >= 20 + 5
+    seen = {}
+    for row in data["rows"]:
+        seen.setdefault(Path(row["file"]).name, []).append(row)
+    assert set(seen) == set(expected)
+    for name, want in expected.items():
+        (row,) = seen[name]
+        assert row["status"] == want["expected"], (name, row)
+        if want["gaps"] and row["status"] == "does_not_conform":
+            wanted = set(want["gaps"].split(";")) if ";" in want["gaps"] else set(want["gaps"].split())
+            report_gaps = {g.split()[0] for g in row["top_gaps"]}
+            assert report_gaps & {g.strip() for g in wanted}, (name, row["top_gaps"], wanted)
+    broken = [n for n in expected if n.startswith("broken-")]
+    assert len(broken) >= 5 and all(seen[n][0]["problem"] for n in broken)

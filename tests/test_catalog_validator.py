@@ -109,7 +109,7 @@ def test_an_expert_can_change_the_area_norm_with_a_new_effective_date(tree):
     assert after.norm.effective_from == date(2026, 1, 1)
 
 
-@pytest.mark.parametrize("digest, regime", [("794", "ip794"), ("1863", "itp1863"), ("1381", "htp1381")])
+@pytest.mark.parametrize("digest, regime", [("794", "ip794"), ("1863", "itp1863"), ("1381", "htp1381"), ("779", "cl779")])
 def test_coverage_tool_counts_every_id_of_the_digest(digest, regime):
     tool = ROOT.parent / "shared" / "tools" / "catalog_coverage.py"
     if not tool.exists():
@@ -120,6 +120,6 @@ def test_coverage_tool_counts_every_id_of_the_digest(digest, regime):
     assert f"{digest}: {n}/{n} encoded" in proc.stdout, proc.stdout
 
 
-@pytest.mark.parametrize("regime", ["ip794", "itp1863", "htp1381"])
+@pytest.mark.parametrize("regime", ["ip794", "itp1863", "htp1381", "cl779"])
 def test_every_shipped_catalog_is_valid(regime):
     assert check_catalog(load_catalog(regime), ROOT, run_cases=False) == []

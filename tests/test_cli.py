@@ -143,3 +143,19 @@ def test_usage_errors_are_russian_with_exit_2(args, words):
         return
     assert proc.returncode == 2
     assert words in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cluster_from_excel_shows_the_fd_calculation_and_equals_the_json():
+    from compliance.loading import load_application
+    assert load_application(FIXTURES / "cl779-conforming.xlsx") == load_application(FIXTURES / "cl779-conforming.json")
+    result = run("check", str(FIXTURES / "cl779-conforming.xlsx"))
+    assert result.exit_code == 0, result.output
+    assert "Расчёт функциональной зависимости (ФЗ)" in result.output and "Числитель" in result.output
+    gap = run("check", str(FIXTURES / "cl779-contract-gap.json"))
+    assert gap.exit_code == 1
+    import json
+    data = json.loads((FIXTURES / "cl779-contract-gap.json").read_text(encoding="utf-8"))
+    from tests.test_engine_pitfalls import _without_contract
+    (inn,) = _without_contract(data, None)
+    name = next(p["name"] for p in data["cluster"]["participants"] if p["inn"] == inn)
+    assert f"{name} (ИНН {inn})" in gap.output

@@ -139,3 +139,45 @@ def test_concurrent_evaluations_equal_sequential_ones():
         t.join()
     assert not errors
     assert all(results[i] == expected[i % 3] for i in range(24))
+
+
+def _cluster(name: str) -> dict:
+    import json
+    from tests.conftest import FIXTURES
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+QUALIFYING = {"import_substitution_project", "cluster_products_supply", "production_works_services",
+              "special_investment_contract"}
+
+
+def _without_contract(data: dict, as_of) -> set[str]:
+    """Plain-Python answer: participants with no qualifying contract in force with another participant."""
+    from datetime import date
+    as_of = as_of or date.fromisoformat(data["filing_date"])
+    linked = set()
+    for c in data["cluster"]["contracts"]:
+        started = not c.get("date") or date.fromisoformat(c["date"]) <= as_of
+        ends = not c.get("valid_until") or date.fromisoformat(c["valid_until"]) >= as_of
+        if c["type"] in QUALIFYING and started and ends:
+            linked |= {c["party_a_inn"], c["party_b_inn"]}
+    return {p["inn"] for p in data["cluster"]["participants"]} - linked
+
+
+def test_join_is_not_dropped_when_the_related_item_is_filtered_by_several_values():
+    """durable-rules drops a join placed after an $or filter: then ANY qualifying contract satisfies every
+    participant. A participant whose only contract is of a non-qualifying type must still be named."""
+    from compliance.loading import validate
+    data = _cluster("cl779-conforming")
+    victim = data["cluster"]["participants"][3]["inn"]
+    for c in data["cluster"]["contracts"]:
+        if victim in (c["party_a_inn"], c["party_b_inn"]):
+            c["type"] = "other"
+    expected = _without_contract(data, None)  # the victim, and any counterparty left without a contract
+    assert victim in expected
+    report = evaluate(validate(data), "cl779")
+    f = finding(report, "779-C-1")
+    assert f.status == "not_met"
+    (check,) = f.checks
+    assert check.fact.value == len(expected)
+    assert {d.split("ИНН ")[1].rstrip(")") for d in check.fact.details} == expected

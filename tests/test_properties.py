@@ -53,3 +53,30 @@ def test_every_requirement_gets_exactly_one_finding_and_the_verdict_follows_them
                           for f in report.findings)
     assert (report.verdict == "does_not_conform") == blocking_failed
     assert sum(report.counts.values()) == n
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_per_participant_contract_rule_matches_plain_python(data):
+    """Differential test of the engine's join (every participant has a qualifying contract) against Python."""
+    import json
+    from tests.conftest import FIXTURES
+    from tests.test_engine_pitfalls import QUALIFYING, _without_contract
+    from compliance.loading import validate
+
+    base = data.draw(st.sampled_from(["cl779-conforming", "cl779-contract-gap", "cl779-reduced-threshold"]))
+    raw = json.loads((FIXTURES / f"{base}.json").read_text(encoding="utf-8"))
+    types = sorted(QUALIFYING) + ["other"]
+    for c in raw["cluster"]["contracts"]:
+        if data.draw(st.booleans()):
+            c["type"] = data.draw(st.sampled_from(types))
+    keep = data.draw(st.lists(st.booleans(), min_size=len(raw["cluster"]["contracts"]),
+                              max_size=len(raw["cluster"]["contracts"])))
+    raw["cluster"]["contracts"] = [c for c, k in zip(raw["cluster"]["contracts"], keep) if k or data.draw(st.booleans())]
+    rnd = data.draw(st.randoms(use_true_random=False))
+    report = evaluate(validate(raw), "cl779", fact_order=lambda facts: rnd.sample(facts, len(facts)))
+    f = next(x for x in report.findings if x.requirement_id == "779-C-1")
+    expected = _without_contract(raw, None)
+    named = {d.split("ИНН ")[1].rstrip(")") for d in f.checks[0].fact.details}
+    assert named == expected
+    assert f.status == ("not_met" if expected else "met")
