@@ -84,6 +84,16 @@ class Requirement(Strict):
     note: str | None = None
 
 
+class Assessment(Strict):
+    """A conformity assessment with scoring and a conclusion (e.g. GOST R 56425): which severities make a criterion
+    mandatory or recommended, and the wording of each conclusion."""
+
+    mandatory: list[Severity] = ["blocking"]
+    recommended: list[Severity] = ["minor"]
+    conclusions: dict[Literal["conforms", "conforms_with_remarks", "does_not_conform", "incomplete"], str]
+    method: str  # Russian: how the conclusion is reached, printed with it
+
+
 class Decree(Strict):
     regime: str
     title: str
@@ -94,6 +104,7 @@ class Decree(Strict):
     subtypes: dict[str, str]
     blocks: dict[str, str]
     special_regimes: list[SpecialRegime] = []
+    assessment: Assessment | None = None
     # application sections without which the regime cannot be evaluated at all (refused as invalid input)
     requires_inputs: list[str] = []
     # sections whose absence means the site is not this kind of object: --regime all skips the regime

@@ -70,8 +70,10 @@ def check(
     freshness: bool = typer.Option(False, "--freshness", help="предупреждать об устаревших выписках (ЕГРЮЛ, ЕГРН)"),
     set_: list[str] = typer.Option([], "--set", help="что если: ПУТЬ=ЗНАЧЕНИЕ, например land_plots.0.area.value=9.5 (можно несколько)"),
     set_file: Optional[Path] = typer.Option(None, "--set-file", help="что если: файл YAML с разделами set (путь: значение) и delete"),
+    judgements_file: Optional[Path] = typer.Option(None, "--judgements", help="файл оценок эксперта и принятых отклонений (.yaml, .json)"),
 ) -> None:
     """Проверить заявку и вывести отчёт о несоответствиях (или матрицу режимов, или «что если»)."""
+    from .judgements import load_judgements
     from .loading import parse_document
     from .whatif import apply_changes, parse_assignment, parse_override_file
 
@@ -84,10 +86,13 @@ def check(
                 raise InputError([Problem("--set-file", f"файл не найден: {set_file}")])
             changes += parse_override_file(parse_document(set_file.read_bytes(), set_file.name))
         changed_app = apply_changes(app_model, changes) if changes else None
+        judgements = load_judgements(judgements_file) if judgements_file else None
     except InputError as exc:
         _fail(exc.problems)
+    if judgements is not None and regime is None and judgements.regime in app_model.regimes:
+        regime = judgements.regime  # the assessment the file belongs to
     try:
-        text, conforms = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness)
+        text, conforms = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements)
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
     except InputError as exc:  # e.g. a section the regime requires is absent
@@ -96,7 +101,8 @@ def check(
     raise typer.Exit(EXIT_OK if conforms else EXIT_GAPS)
 
 
-def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshness: bool) -> tuple[str, bool]:
+def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshness: bool,
+               judgements=None) -> tuple[str, bool]:
     """Render the check (one regime, several regimes as a matrix, and what-if when changes are given)."""
     from . import render as rd
     from .eligibility import eligibility, regimes_for
@@ -109,8 +115,8 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
         chosen, _ = regimes_for(target, codes if regime != "all" else None)
         if not chosen:
             _fail(["ни один режим не подходит: в заявке нет нужных разделов (земельные участки, здания …)"])
-        after = eligibility(target, when, chosen if regime != "all" else None, freshness)
-        before = eligibility(app_model, when, chosen, freshness) if changed_app else None
+        after = eligibility(target, when, chosen if regime != "all" else None, freshness, judgements)
+        before = eligibility(app_model, when, chosen, freshness, judgements) if changed_app else None
         conforms = all(r.verdict == "conforms" for r in after.reports)
         before_by_regime = {r.regime: r for r in before.reports} if before else {}
         diffs = {a.regime: (before_by_regime[a.regime], a, diff(before_by_regime[a.regime], a))
@@ -132,10 +138,13 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
             parts += [changes_fn(k, changes, d[2], d[0].verdict, d[1].verdict) for k, d in diffs.items()]
         parts.append(rd.render_many(after.reports, fmt.value))
         return "\n".join(parts), conforms
-    report = evaluate(target, codes[0], when, freshness=freshness)
+    if judgements is not None and judgements.regime != codes[0]:
+        raise InputError([Problem("--judgements", f"файл оценок составлен для режима «{judgements.regime}», а проверяется "
+                                                  f"«{codes[0]}»")])
+    report = evaluate(target, codes[0], when, freshness=freshness, judgements=judgements)
     if not changed_app:
         return rd.render_many([report], fmt.value), report.verdict == "conforms"
-    base = evaluate(app_model, codes[0], when, freshness=freshness)
+    base = evaluate(app_model, codes[0], when, freshness=freshness, judgements=judgements)
     changed = diff(base, report)
     if fmt == Fmt.json:
         payload = {"what_if": {"changes": [c.model_dump(mode="json") for c in changes],

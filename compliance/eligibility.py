@@ -63,16 +63,21 @@ def _row(report: Report) -> MatrixRow:
     top = [f"{f.requirement_id} {f.title}: {f.shortfall.text if f.shortfall else 'не выполнено'}" for f in gaps[:3]]
     return MatrixRow(
         regime=report.regime, regime_title=report.regime_title, act_citation=report.act_citation,
-        verdict=report.verdict, verdict_text=report.verdict_text, blocking_not_met=len(gaps),
+        verdict=report.verdict,
+        verdict_text=(f"{report.assessment.conclusion_text} (оценка)" if report.assessment else report.verdict_text),
+        blocking_not_met=len(gaps),
         insufficient_data=report.counts["insufficient_data"], manual_review=report.counts["manual_review"],
         documents_missing=sum(1 for f in report.findings if f.kind == "document" and f.status == "not_met"),
         met=report.counts["met"], top_gaps=top)
 
 
 def eligibility(app: Application, as_of: date | None = None, regimes: list[str] | None = None,
-                freshness: bool = False) -> Eligibility:
+                freshness: bool = False, judgements=None) -> Eligibility:
+    """``judgements`` (a JudgementsFile) applies to the regime it was made for."""
     chosen, skipped = regimes_for(app, regimes)
-    reports = [evaluate(app, code, as_of, freshness=freshness) for code in chosen]
+    reports = [evaluate(app, code, as_of, freshness=freshness,
+                        judgements=judgements if judgements is not None and judgements.regime == code else None)
+               for code in chosen]
     rows = sorted((_row(r) for r in reports),
                   key=lambda r: (VERDICT_RANK[r.verdict], r.blocking_not_met, r.insufficient_data + r.manual_review,
                                  r.documents_missing))

@@ -14,6 +14,8 @@ from .loading import InputError, Problem
 from .findings import FindingBuilder
 from .models import Application
 from .formatting import value as fmt_value
+from .judgements import JudgementsFile, score
+from .judgements import apply as apply_judgements
 from .report import (STATUS_RU, VERDICT_RU, Applicant, Calculation, DocumentChecklist, DocumentItem, Finding, Report,
                      count_statuses, overall_verdict)
 
@@ -48,7 +50,7 @@ def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
 
 def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalog: Catalog | None = None,
              engine: RulesEngine | None = None, fact_order: FactOrder | None = None,
-             freshness: bool = False) -> Report:
+             freshness: bool = False, judgements: "JudgementsFile | None" = None) -> Report:
     catalog = catalog or load_catalog(regime)
     engine = engine or get_engine()
     as_of = as_of or app.filing_date
@@ -77,7 +79,13 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     result = engine.run(compiled, asserted)
     findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception,
                               result.items, item_sets).build()
+    assessor = None
+    if judgements is not None:
+        findings, judgement_notes = apply_judgements(findings, judgements, catalog, as_of)
+        notes += judgement_notes
+        assessor = ", ".join(filter(None, [judgements.assessor, judgements.organisation])) or "эксперт"
     verdict = overall_verdict(findings)
+    assessment = score(findings, catalog)
     mc = app.management_company or first_specialized_organization(app)
     return Report(
         regime=catalog.regime, regime_title=catalog.decree.title, act_citation=catalog.decree.act.citation,
@@ -94,7 +102,8 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking" and f.status != "met"
                        and f.status not in ("not_applicable", "informational")],
         unconfirmed_norms=[f.requirement_id for f in findings if f.needs_confirmation and f.status in ("met", "not_met")],
-        findings=findings, calculations=calculations(catalog, facts, findings),
+        findings=findings, assessment=assessment, judgements_by=assessor,
+        calculations=calculations(catalog, facts, findings),
         documents=checklist(findings, docs), engine_error=result.exception,
     )
 

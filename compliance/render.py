@@ -5,7 +5,7 @@ import json
 import re
 from collections import OrderedDict
 
-from .formatting import day, plural
+from .formatting import day, num, plural
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
 
 MARK = {"met": "✓", "not_met": "✗", "insufficient_data": "?", "not_applicable": "–", "manual_review": "☐",
@@ -83,6 +83,17 @@ def _failed_details(f: Finding) -> list[str]:
 
 def _finding_lines(f: Finding) -> list[str]:
     lines = []
+    if f.judgement:
+        j = f.judgement
+        who = ", ".join(filter(None, [j.assessor, day(j.date) if j.date else None])) or "эксперт"
+        lines.append(f"Оценка эксперта ({who}): {STATUS_RU[j.verdict]} — {j.comment}"
+                     + (f" Основание: {j.evidence}." if j.evidence else "")
+                     + (" [устарела: вынесена по версии каталога " + j.catalog_version + "]" if j.outdated else ""))
+    if f.waiver:
+        w = f.waiver
+        state = "действует" if w.active else ("истекло" if w.expires else "не применено")
+        lines.append(f"Отклонение ({state} до {day(w.expires)}): {w.justification}"
+                     + (f" Утвердил: {w.approved_by}." if w.approved_by else ""))
     if f.norm:
         conf = f" [достоверность: {f.confidence}]"
         lines.append(f"Норматив: {f.norm.text}{conf}")
@@ -91,7 +102,7 @@ def _finding_lines(f: Finding) -> list[str]:
     if f.shortfall:
         lines.append(f"Разрыв: {f.shortfall.text}")
     lines += [f"  • {d}" for d in _failed_details(f)]
-    if f.status != "met" and (f.status != "not_met" or not f.checks):
+    if f.status not in ("met",) and (f.status != "not_met" or not f.checks) and not f.judgement and f.status != "waived":
         lines.append(f.explanation)
     for fv in f.shown_facts if f.status == "manual_review" else []:
         lines.append(f"Факт: {fv.label} — {fv.text}")
@@ -104,10 +115,34 @@ def _finding_lines(f: Finding) -> list[str]:
     return lines
 
 
+def _assessment_lines(r: Report) -> list[str]:
+    a = r.assessment
+    if a is None:
+        return []
+
+    def share(s) -> str:
+        pct = f" ({num(s.share_pct, 2)} %)" if s.share_pct is not None else ""
+        waived = f", отклонения приняты: {s.mandatory_waived}" if s.mandatory_waived else ""
+        rec = f"; рекомендуемые: выполнено {s.recommended_met} из {s.recommended_total}" if s.recommended_total else ""
+        return f"обязательные: выполнено {s.mandatory_met} из {s.mandatory_applicable}{pct}{waived}{rec}"
+
+    out = ["", f"ЗАКЛЮЧЕНИЕ ОЦЕНКИ: {a.conclusion_text.upper()}"]
+    if r.judgements_by:
+        out.append(f"Оценки эксперта: {r.judgements_by}")
+    out += [f"  {s.title}: {share(s)}" for s in a.blocks]
+    out.append(f"  Итого: {share(a.overall)}")
+    out.append(f"Метод: {a.method}")
+    for title, items in (("Несоответствия обязательным критериям", a.gaps), ("Не оценены (обязательные)", a.pending),
+                         ("Замечания", a.remarks), ("Не оценены (рекомендуемые)", a.not_judged_recommended)):
+        if items:
+            out += [f"{title}:"] + [f"  • {x}" for x in items]
+    return out
+
+
 def render_text(r: Report) -> str:
     out = ["ОТЧЁТ О СООТВЕТСТВИИ ТРЕБОВАНИЯМ (предварительная проверка заявки)", ""]
     out += [f"{k}: {v}" for k, v in _header(r)]
-    out += [""] + _summary_lines(r)
+    out += [""] + _summary_lines(r) + _assessment_lines(r)
     blocking = _blocking(r)
     if blocking:
         out += ["", "Критичные требования, не подтверждённые проверкой:"]
@@ -154,6 +189,19 @@ def render_markdown(r: Report) -> str:
     out = [f"# Отчёт о соответствии: {r.applicant.site_name}", ""]
     out += ["| | |", "|---|---|"] + [f"| {k} | {_md(v)} |" for k, v in _header(r)]
     out += ["", "## Итог", ""] + [f"**{_summary_lines(r)[0]}**", ""] + [f"- {x}" for x in _summary_lines(r)[1:]]
+    if r.assessment:
+        a = r.assessment
+        out += ["", f"## Заключение оценки: **{a.conclusion_text}**", "", "| Блок | Обязательные: выполнено | Доля, % | Отклонения приняты | Рекомендуемые: выполнено |",
+                "|---|---|---|---|---|"]
+        for s in a.blocks + [a.overall]:
+            out.append(f"| {_md(s.title)} | {s.mandatory_met} из {s.mandatory_applicable} | "
+                       f"{num(s.share_pct, 2) if s.share_pct is not None else '—'} | {s.mandatory_waived} | "
+                       f"{s.recommended_met} из {s.recommended_total} |")
+        out += ["", f"Метод: {_md(a.method)}"]
+        for title, items in (("Несоответствия обязательным критериям", a.gaps), ("Не оценены (обязательные)", a.pending),
+                             ("Замечания", a.remarks)):
+            if items:
+                out += ["", f"**{title}:**", ""] + [f"- {_md(x)}" for x in items]
     blocking = _blocking(r)
     if blocking:
         out += ["", "### Критичные требования, не подтверждённые проверкой", ""]

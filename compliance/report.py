@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from datetime import date as Date  # for fields named `date`
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -59,6 +60,25 @@ class CheckResult(BaseModel):
     outcome: Literal["passed", "failed", "no_data"]
 
 
+class JudgementRecord(BaseModel):
+    verdict: str
+    comment: str
+    evidence: str | None = None
+    assessor: str | None = None
+    date: Date | None = None
+    catalog_version: str
+    outdated: bool = False  # made under another catalog version: to be reviewed
+    confirms_computed: bool = False
+
+
+class WaiverRecord(BaseModel):
+    justification: str
+    expires: Date
+    approved_by: str | None = None
+    date: Date | None = None
+    active: bool
+
+
 class Finding(BaseModel):
     requirement_id: str
     regime: str
@@ -85,6 +105,8 @@ class Finding(BaseModel):
     documents_found: list[str] = []
     documents_missing: list[str] = []
     rules_fired: list[str] = []
+    judgement: JudgementRecord | None = None
+    waiver: WaiverRecord | None = None
 
 
 class DocumentItem(BaseModel):
@@ -122,6 +144,31 @@ class Calculation(BaseModel):
     used_by: list[str] = Field(default=[], description="требования, которые опираются на расчёт, с их статусом")
 
 
+class BlockScore(BaseModel):
+    block: str
+    title: str
+    mandatory_total: int
+    mandatory_applicable: int
+    mandatory_met: int
+    mandatory_waived: int
+    share_pct: float | None = Field(None, description="доля выполненных обязательных критериев из применимых, %")
+    recommended_total: int
+    recommended_met: int
+    recommended_not_met: int
+
+
+class AssessmentResult(BaseModel):
+    blocks: list[BlockScore]
+    overall: BlockScore
+    conclusion: Literal["conforms", "conforms_with_remarks", "does_not_conform", "incomplete"]
+    conclusion_text: str
+    method: str
+    gaps: list[str] = []
+    pending: list[str] = []
+    remarks: list[str] = []
+    not_judged_recommended: list[str] = []
+
+
 class Applicant(BaseModel):
     role: str = "Управляющая компания"
     name: str
@@ -151,6 +198,8 @@ class Report(BaseModel):
     blocking_gaps: list[str]
     unconfirmed_norms: list[str]
     findings: list[Finding]
+    assessment: AssessmentResult | None = None
+    judgements_by: str | None = None
     calculations: list[Calculation] = []
     documents: DocumentChecklist
     engine_error: str | None = None
