@@ -99,8 +99,8 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         subtype=catalog.decree.subtypes.get(subtype, subtype), notes=notes,
         special_regimes=[s.title for s in catalog.decree.special_regimes if flags.get(f"sr_{s.code}")],
         verdict=verdict, verdict_text=VERDICT_RU[verdict], counts=count_statuses(findings),
-        blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking" and f.status != "met"
-                       and f.status not in ("not_applicable", "informational")],
+        blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking"
+                       and f.status not in ("met", "not_applicable", "informational", "waived")],
         unconfirmed_norms=[f.requirement_id for f in findings if f.needs_confirmation and f.status in ("met", "not_met")],
         findings=findings, assessment=assessment, judgements_by=assessor,
         calculations=calculations(catalog, facts, findings),

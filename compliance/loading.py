@@ -25,7 +25,8 @@ class Problem:
     def __str__(self) -> str:
         if not self.path:
             return self.message
-        return f"{self.path} ({field_label(self.path)}): {self.message}"
+        label = field_label(self.path)
+        return f"{self.path} ({label}): {self.message}" if label != self.path else f"{self.path}: {self.message}"
 
 
 class InputError(Exception):

@@ -39,7 +39,8 @@ def _counts(r: Report) -> str:
 
 def _summary_lines(r: Report) -> list[str]:
     gaps = [f for f in r.findings if f.status == "not_met"]
-    lines = [f"ИТОГ: {r.verdict_text.upper()}", _counts(r)]
+    headline = f"{r.assessment.conclusion_text.upper()} (заключение оценки)" if r.assessment else r.verdict_text.upper()
+    lines = [f"ИТОГ: {headline}", _counts(r)]
     if gaps:
         lines.append("Выявлено " + plural(len(gaps), "несоответствие", "несоответствия", "несоответствий") + ".")
     if r.unconfirmed_norms:
@@ -91,9 +92,14 @@ def _finding_lines(f: Finding) -> list[str]:
                      + (" [устарела: вынесена по версии каталога " + j.catalog_version + "]" if j.outdated else ""))
     if f.waiver:
         w = f.waiver
-        state = "действует" if w.active else ("истекло" if w.expires else "не применено")
-        lines.append(f"Отклонение ({state} до {day(w.expires)}): {w.justification}"
-                     + (f" Утвердил: {w.approved_by}." if w.approved_by else ""))
+        if w.active:
+            state = f"принято, действует до {day(w.expires)}"
+        elif f.status == "not_met":
+            state = f"истекло {day(w.expires)}, не применяется"
+        else:
+            state = "не применено: критерий не в статусе «не выполнено»"
+        lines.append(f"Отклонение ({state}): {w.justification.rstrip('.')}"
+                     + (f"; утвердил: {w.approved_by}" if w.approved_by else ""))
     if f.norm:
         conf = f" [достоверность: {f.confidence}]"
         lines.append(f"Норматив: {f.norm.text}{conf}")
@@ -126,7 +132,7 @@ def _assessment_lines(r: Report) -> list[str]:
         rec = f"; рекомендуемые: выполнено {s.recommended_met} из {s.recommended_total}" if s.recommended_total else ""
         return f"обязательные: выполнено {s.mandatory_met} из {s.mandatory_applicable}{pct}{waived}{rec}"
 
-    out = ["", f"ЗАКЛЮЧЕНИЕ ОЦЕНКИ: {a.conclusion_text.upper()}"]
+    out = ["", "ОЦЕНКА ПО БЛОКАМ"]
     if r.judgements_by:
         out.append(f"Оценки эксперта: {r.judgements_by}")
     out += [f"  {s.title}: {share(s)}" for s in a.blocks]
@@ -257,7 +263,7 @@ def _cell(text: str, width: int) -> str:
 def render_matrix_text(e) -> str:
     out = [f"МАТРИЦА ПРИМЕНИМОСТИ РЕЖИМОВ: {e.site_name} (дата оценки {day(e.as_of)})", ""]
     head = ["Режим", "Итог", "Не вып.", "Нет данных", "Эксперт", "Нет док."]
-    widths = [44, 30, 8, 11, 8, 8]
+    widths = [44, 40, 8, 11, 8, 8]
     out.append(" ".join(_cell(h, w) for h, w in zip(head, widths)))
     out.append(" ".join("-" * w for w in widths))
     for r in e.rows:
