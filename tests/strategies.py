@@ -44,3 +44,42 @@ def applications(draw):
 def applications_with_regime(draw):
     app = draw(applications())
     return app, draw(st.sampled_from(app.regimes))
+
+
+CLUSTERS = ["cl779-conforming", "cl779-contract-gap", "cl779-below-10-industrial", "cl779-reduced-threshold"]
+CONTRACT_TYPES = ["import_substitution_project", "cluster_products_supply", "production_works_services",
+                  "special_investment_contract", "other"]
+
+
+@st.composite
+def clusters(draw):
+    import json
+    from tests.conftest import FIXTURES
+    raw = json.loads((FIXTURES / f"{draw(st.sampled_from(CLUSTERS))}.json").read_text(encoding="utf-8"))
+    c = raw["cluster"]
+    for p in c["participants"]:
+        if draw(st.integers(0, 5)) == 0:
+            p["kind"] = draw(st.sampled_from(["industrial", "education", "science", "other"]))
+        if draw(st.integers(0, 5)) == 0:
+            p["special_territory"] = draw(st.sampled_from([None, "monotown", "geostrategic"]))
+        if draw(st.integers(0, 6)) == 0:
+            p["made_cluster_products_last_period"] = draw(st.sampled_from([True, False, None]))
+    for k in c["contracts"]:
+        if draw(st.integers(0, 4)) == 0:
+            k["type"] = draw(st.sampled_from(CONTRACT_TYPES))
+    for row in c["purchases"]:
+        if draw(st.booleans()):
+            row["inputs_from_participants_rub"] = row["total_inputs_rub"] * draw(st.floats(0, 1))
+    if draw(st.integers(0, 5)) == 0:
+        raw["region"] = draw(st.sampled_from(["Запорожская область", "Самарская область"]))
+    return validate(raw)
+
+
+@st.composite
+def any_regime_application(draw):
+    """A random application of any regime, with the regime to check it under (GOST for technoparks too)."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(clusters()), "cl779"
+    app = draw(applications())
+    regimes = list(app.regimes) + (["gost56425"] if app.buildings else [])
+    return app, draw(st.sampled_from(regimes))
