@@ -1,0 +1,22 @@
+"""Service settings (environment variables with the prefix COMPLIANCE_, or a .env file)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COMPLIANCE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field("sqlite:///./compliance.db",
+                              description="адрес базы данных SQLAlchemy: SQLite-файл или postgresql+psycopg://…")
+    max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="предел размера тела запроса и загружаемого файла")
+    max_batch: int = Field(200, ge=1, description="наибольшее число заявок в пакетной проверке")
+    migrate_on_start: bool = Field(True, description="применять миграции Alembic при запуске")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,186 @@
+"""Storage of the service: organisations, API tokens (only their SHA-256 at rest), applications with every version,
+stored checks (input hash, catalog version and hash, as-of date, judgements, full report) and the audit log.
+
+SQLAlchemy 2; SQLite by default (WAL mode on every connection) or PostgreSQL by URL. The schema is created by the
+Alembic migrations in ``migrations/`` (``upgrade(url)`` runs them programmatically).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event,
+                        select)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN_PREFIX = "cmp_"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex; the token itself is never stored
+    hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell tokens apart in the audit log
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StoredApplication(Base):
+    __tablename__ = "applications"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    site_name: Mapped[str] = mapped_column(String(500))
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApplicationVersion(Base):
+    __tablename__ = "application_versions"
+    __table_args__ = (UniqueConstraint("application_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict] = mapped_column(JSON)  # the validated application, as JSON
+    input_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(300))  # "json" or the uploaded file name
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), nullable=True)
+
+
+class StoredCheck(Base):
+    __tablename__ = "checks"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    application_version: Mapped[int] = mapped_column(Integer)
+    evaluation_id: Mapped[str] = mapped_column(String(64))
+    regimes: Mapped[list] = mapped_column(JSON)
+    requested_regime: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    catalog_version: Mapped[str] = mapped_column(String(200))
+    catalog_hash: Mapped[str] = mapped_column(String(64))
+    catalogs: Mapped[dict] = mapped_column(JSON)  # regime -> {"version", "hash"}
+    input_hash: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[date] = mapped_column(Date)
+    judgements: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    verdicts: Mapped[dict] = mapped_column(JSON)  # regime -> verdict
+    result: Mapped[dict] = mapped_column(JSON)  # {"reports": [...], "matrix": [...], "skipped": [...]}
+    replay_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True, nullable=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- engine and migrations --------------------------------------------------------------------------------------
+def make_engine(url: str) -> Engine:
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+    return engine
+
+
+def upgrade(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema (``alembic upgrade head``)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
+
+
+def session_factory(url: str, migrate: bool = True) -> sessionmaker[Session]:
+    if migrate:
+        upgrade(url)
+    return sessionmaker(make_engine(url), expire_on_commit=False)
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def input_hash(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def organisation(session: Session, name: str) -> Organisation:
+    org = session.scalar(select(Organisation).where(Organisation.name == name))
+    if org is None:
+        org = Organisation(name=name)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def create_token(session: Session, org_name: str) -> tuple[str, ApiToken]:
+    """A new token for the organisation (created if new): the token is returned once; only its hash is stored."""
+    org = organisation(session, org_name)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(organisation_id=org.id, token_hash=hash_token(token), hint=token[:10])
+    session.add(row)
+    session.flush()
+    audit(session, org.id, row.id, "token.create", "token", str(row.id))
+    return token, row
+
+
+def token_owner(session: Session, token: str) -> ApiToken | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    return row
+
+
+def audit(session: Session, org_id: int | None, token_id: int | None, action: str, object_type: str,
+          object_id: str | None = None, detail: str | None = None) -> None:
+    session.add(AuditEntry(organisation_id=org_id, token_id=token_id, action=action, object_type=object_type,
+                           object_id=object_id, detail=detail))
