@@ -261,13 +261,16 @@ class CaseBook(Strict):
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same result, faster
+
+
 class CatalogError(Exception):
     """A catalog file is unreadable or invalid; message in Russian."""
 
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except FileNotFoundError:
         raise CatalogError(f"файл каталога не найден: {path}") from None
     except yaml.YAMLError as exc:
@@ -318,7 +321,7 @@ def available_regimes(root: Path = ROOT) -> list[str]:
     return sorted(p.stem for p in (root / "decrees").glob("*.yaml") if (root / "rules" / p.name).exists())
 
 
-_CACHE: dict[tuple[str, str], Catalog] = {}
+_CACHE: dict[tuple[str, str], tuple[Catalog, list[tuple[Path, bytes]]]] = {}
 
 
 def load_catalog(regime: str, root: Path = ROOT) -> Catalog:
@@ -328,19 +331,25 @@ def load_catalog(regime: str, root: Path = ROOT) -> Catalog:
         raise CatalogError(f"неизвестный режим «{regime}»; доступны: {known}")
     if not rules_path.exists():
         raise CatalogError(f"для режима «{regime}» нет файла правил rules/{regime}.yaml")
+    # cached by the bytes of the decree and rules files; the list files a catalog uses are re-read and compared,
+    # the cases file too, so an edit of any of them gives a fresh catalog (and a new content hash)
+    raw = decree_path.read_bytes() + b"\0" + rules_path.read_bytes()
+    key = (str(root), hashlib.sha256(raw).hexdigest())
+    cached = _CACHE.get(key)
+    if cached and all(p.exists() and p.read_bytes() == b for p, b in cached[1]):
+        return cached[0]
     rulebook = _parse(RuleBook, rules_path)
     lists: dict[str, NamedList] = {}
-    raw = decree_path.read_bytes() + b"\0" + rules_path.read_bytes()
+    dependencies: list[tuple[Path, bytes]] = []
     for role, stem in sorted(rulebook.lists.items()):
         path = root / "decrees" / "lists" / f"{stem}.yaml"
         lists[role] = _parse(NamedList, path)
-        raw += b"\0" + path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    key = (str(root), digest)
-    if key in _CACHE:
-        return _CACHE[key]
+        dependencies.append((path, path.read_bytes()))
+        raw += b"\0" + dependencies[-1][1]
     decree = _parse(Decree, decree_path)
     cases = _parse(CaseBook, cases_path) if cases_path.exists() else None
-    catalog = Catalog(decree, rulebook, cases, digest, lists)
-    _CACHE[key] = catalog
+    if cases_path.exists():
+        dependencies.append((cases_path, cases_path.read_bytes()))
+    catalog = Catalog(decree, rulebook, cases, hashlib.sha256(raw).hexdigest(), lists)
+    _CACHE[key] = (catalog, dependencies)
     return catalog
