@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FIXTURE := fixtures/ip794-created-gaps.yaml
 
-.PHONY: demo test setup clean coverage
+.PHONY: demo test setup clean coverage bench
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Нужен Python 3.11 или 3.12 (durable-rules 2.0.28 не работает на 3.13+): установите его и повторите."; exit 2; }
@@ -28,6 +28,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/compliance catalog --check
 	$(BIN)/python -m pytest -q
+
+# Speed, memory and correctness figures (bench/results.json); BENCH_SCALE=0.05 for a quick look.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 coverage: $(STAMP)
 	$(BIN)/python ../shared/tools/catalog_coverage.py --project .
