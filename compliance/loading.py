@@ -101,23 +101,24 @@ def problems_from(exc: ValidationError) -> list[Problem]:
 
 
 def parse_document(raw: bytes, name: str) -> Any:
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".json", ".yaml", ".yml"):
+        raise InputError([Problem("", f"неподдерживаемый формат файла «{suffix or name}»: ожидается .json, .yaml, .yml "
+                                      "или .xlsx")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError([Problem("", f"файл «{name}» не в кодировке UTF-8 (байт {exc.start}); сохраните его в UTF-8")]) from None
-    suffix = Path(name).suffix.lower()
     try:
-        if suffix == ".json":
-            return json.loads(text)
-        if suffix in (".yaml", ".yml"):
-            return yaml.safe_load(text)
+        return json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except RecursionError:
+        raise InputError([Problem("", f"файл «{name}» слишком глубоко вложен: заявка не бывает такой структуры")]) from None
     except json.JSONDecodeError as exc:
         raise InputError([Problem("", f"ошибка JSON в строке {exc.lineno}, позиции {exc.colno}: {exc.msg}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" в строке {mark.line + 1}, позиции {mark.column + 1}" if mark else ""
         raise InputError([Problem("", f"ошибка YAML{where}: {getattr(exc, 'problem', exc)}")]) from None
-    raise InputError([Problem("", f"неподдерживаемый формат файла «{suffix or name}»: ожидается .json, .yaml, .yml или .xlsx")])
 
 
 def validate(data: Any) -> Application:
