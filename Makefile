@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FIXTURE := fixtures/ip794-created-gaps.yaml
 
-.PHONY: demo test setup clean coverage bench
+.PHONY: demo test setup clean coverage serve bench
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Нужен Python 3.11 или 3.12 (durable-rules 2.0.28 не работает на 3.13+): установите его и повторите."; exit 2; }
@@ -32,6 +32,12 @@ test: $(STAMP)
 # Speed, memory and correctness figures (bench/results.json); BENCH_SCALE=0.05 for a quick look.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The web service on SQLite (./compliance.db unless COMPLIANCE_DATABASE_URL is set); HOST/PORT override the address.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: $(STAMP)
+	$(BIN)/compliance serve --host $(HOST) --port $(PORT)
 
 coverage: $(STAMP)
 	$(BIN)/python ../shared/tools/catalog_coverage.py --project .

@@ -28,6 +28,11 @@ class Fmt(str, Enum):
     text = "text"
     json = "json"
     md = "md"
+    docx = "docx"  # Word: a binary file, written only with --output
+
+
+DOCX_NEEDS_OUTPUT = ("формат docx — файл Word, его нельзя вывести на экран: укажите, куда записать документ, "
+                     "например --output отчёт.docx")
 
 
 def _fail(problems: list[Problem] | list[str], title: str = "Ошибка во входных данных") -> None:
@@ -46,14 +51,17 @@ def _as_of(value: Optional[str]) -> Optional[date]:
         _fail([Problem("--as-of", str(exc))])
 
 
-def _write(text: str, output: Optional[Path]) -> None:
+def _write(text: str | bytes, output: Optional[Path]) -> None:
     if output is None:
         sys.stdout.write(text)
         return
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         tmp = output.with_name(output.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):  # a Word document
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
         tmp.replace(output)  # never leave a half-written report behind
     except OSError as exc:
         _fail([f"не удалось записать {output}: {exc.strerror}"], "Ошибка записи")
@@ -78,6 +86,8 @@ def check(
     from .whatif import apply_changes, parse_assignment, parse_override_file
 
     when = _as_of(as_of)
+    if fmt == Fmt.docx and output is None:
+        _fail([Problem("--output", DOCX_NEEDS_OUTPUT)])
     try:
         app_model = load_application(application)
         changes = [parse_assignment(s) for s in set_]
@@ -102,7 +112,7 @@ def check(
 
 
 def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshness: bool,
-               judgements=None) -> tuple[str, bool]:
+               judgements=None) -> tuple[str | bytes, bool]:
     """Render the check (one regime, several regimes as a matrix, and what-if when changes are given)."""
     from . import render as rd
     from .eligibility import eligibility, regimes_for
@@ -121,6 +131,12 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
         before_by_regime = {r.regime: r for r in before.reports} if before else {}
         diffs = {a.regime: (before_by_regime[a.regime], a, diff(before_by_regime[a.regime], a))
                  for a in after.reports if a.regime in before_by_regime}
+        if fmt == Fmt.docx:  # one document: the matrix, then every report
+            from .word import report_docx
+            for a in after.reports:
+                if a.regime in diffs:
+                    a.notes += _what_if_notes(changes, diffs[a.regime][2], diffs[a.regime][0].verdict, a.verdict)
+            return report_docx(after.reports, after), conforms
         if fmt == Fmt.json:
             payload = {"matrix": [r.model_dump(mode="json") for r in after.rows],
                        "skipped": [s.model_dump(mode="json") for s in after.skipped],
@@ -143,9 +159,16 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
                                                   f"«{codes[0]}»")])
     report = evaluate(target, codes[0], when, freshness=freshness, judgements=judgements)
     if not changed_app:
+        if fmt == Fmt.docx:
+            from .word import report_docx
+            return report_docx([report]), report.verdict == "conforms"
         return rd.render_many([report], fmt.value), report.verdict == "conforms"
     base = evaluate(app_model, codes[0], when, freshness=freshness, judgements=judgements)
     changed = diff(base, report)
+    if fmt == Fmt.docx:
+        from .word import report_docx
+        report.notes += _what_if_notes(changes, changed, base.verdict, report.verdict)
+        return report_docx([report]), report.verdict == "conforms"
     if fmt == Fmt.json:
         payload = {"what_if": {"changes": [c.model_dump(mode="json") for c in changes],
                                "changed": [c.model_dump(mode="json") for c in changed],
@@ -155,6 +178,13 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
     changes_fn = rd.render_changes_markdown if fmt == Fmt.md else rd.render_changes_text
     return (changes_fn(codes[0], changes, changed, base.verdict, report.verdict) + "\n"
             + rd.render_many([report], fmt.value)), report.verdict == "conforms"
+
+
+def _what_if_notes(changes, changed, before_verdict: str, after_verdict: str) -> list[str]:
+    """What-if in a Word report: the changes and what they change, as notes of the report."""
+    from .render import render_changes_text
+    lines = render_changes_text("", changes, changed, before_verdict, after_verdict).splitlines()
+    return ["Что если: отчёт построен по заявке с изменениями. " + "; ".join(x.strip() for x in lines[1:] if x.strip())]
 
 
 def _regimes(app_model: Application, regime: Optional[str]) -> list[str]:
@@ -267,11 +297,25 @@ def template(
 def catalog(
     regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима; по умолчанию — все"),
     check_: bool = typer.Option(False, "--check", help="проверить каталог: ссылки, даты, тестовые примеры"),
-    fmt: Fmt = typer.Option(Fmt.text, "--format", "-f"),
+    fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="text, json или docx — документ для экспертной сверки каталога (нужны --regime и --output)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="куда записать (для docx обязательно)"),
 ) -> None:
     """Показать каталог требований (ID, вид, достоверность) или проверить его (--check)."""
     from .catalog_check import check_all
 
+    if fmt == Fmt.docx and not check_:
+        if output is None:
+            _fail([Problem("--output", DOCX_NEEDS_OUTPUT.replace("отчёт.docx", "сверка.docx"))])
+        if not regime:
+            _fail([Problem("--regime", "документ для экспертной сверки составляется по одному режиму: укажите "
+                                       f"--regime (доступны: {', '.join(available_regimes())})")])
+        from .word import catalog_docx
+        try:
+            data = catalog_docx(load_catalog(regime))
+        except CatalogError as exc:
+            _fail(str(exc).splitlines(), "Ошибка каталога требований")
+        _write(data, output)
+        return
     codes = [regime] if regime else available_regimes()
     if check_:
         results = check_all(codes)
@@ -300,13 +344,15 @@ def catalog(
                          "needs_confirmation": r.confidence in UNCONFIRMED,
                          "severity": rule.severity if rule else None, "clause": r.clause, "title": r.title})
     if fmt == Fmt.json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        _write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", output)
         return
     kinds = {"automated": "автоматически", "manual": "экспертно", "informational": "для сведения", "document": "документ"}
+    lines = []
     for row in rows:
         mark = " ⚠" if row["needs_confirmation"] else ""
-        sys.stdout.write(f"{row['id']:<14} {kinds[row['kind']]:<14} {row['confidence']} "
-                         f"({CONFIDENCE_RU[row['confidence']]}){mark}  {row['title']}\n")
+        lines.append(f"{row['id']:<14} {kinds[row['kind']]:<14} {row['confidence']} "
+                     f"({CONFIDENCE_RU[row['confidence']]}){mark}  {row['title']}\n")
+    _write("".join(lines), output)
 
 
 EXIT_INTERNAL = 3
@@ -329,6 +375,44 @@ def _usage_error_ru(exc: Exception) -> str:
         detail = f": «{m.group(1)}»; допустимо: {m.group(2).replace(chr(39), '')}" if m else ""
         return f"недопустимое значение параметра {name}{detail}"
     return "ошибка в команде: " + exc.format_message()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="адрес, на котором слушать"),
+    port: int = typer.Option(8000, "--port", help="порт"),
+) -> None:
+    """Запустить веб-сервис (FastAPI): база — COMPLIANCE_DATABASE_URL, по умолчанию файл SQLite ./compliance.db."""
+    import uvicorn
+
+    from api.app import create_app
+    from .settings import get_settings
+
+    settings = get_settings()
+    err.print(f"Сервис: http://{host}:{port}/docs (база данных: {settings.database_url})", highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+token_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                        help="Токены доступа к веб-сервису.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(org: str = typer.Option(..., "--org", help="название организации (создаётся, если её ещё нет)")) -> None:
+    """Создать токен организации и напечатать его (один раз: хранится только его хеш)."""
+    from .settings import get_settings
+    from .storage import create_token, session_factory
+
+    name = org.strip()
+    if not name:
+        _fail([Problem("--org", "название организации не может быть пустым")])
+    sessions = session_factory(get_settings().database_url)
+    with sessions() as s:
+        token, _ = create_token(s, name)
+        s.commit()
+    err.print(f"Токен организации «{name}» (сохраните его: повторно он не показывается):", highlight=False)
+    sys.stdout.write(token + "\n")
 
 
 def main() -> None:
