@@ -1,0 +1,1240 @@
+"""Word (.docx) documents, all text in Russian:
+
+* ``report_docx(reports, matrix)`` — the gap report (for a regime with an assessment, e.g. GOST R 56425, the
+  assessment conclusion instead); several reports go into one document after the eligibility matrix;
+* ``catalog_docx(catalog)`` — the expert review of a regime's catalog: every requirement with what the program
+  checks, the norm values with their dates and sources, the test cases that pin it and empty columns for the
+  expert's confirmation.
+
+Renderings of the same Report as render.py (same content and wording); typography follows Russian business
+documents: Times New Roman 12 pt (tables 10 pt), black headings, A4, margins 2/1.5/2/2 cm, page numbers in the
+footer from page 2.
+"""
+from __future__ import annotations
+
+import io
+import re
+from collections import OrderedDict
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
+
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
+from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
+from .render import STATUS_ORDER, natural_id
+from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .eligibility import Eligibility
+
+FONT = "Times New Roman"
+BODY_PT, TABLE_PT, SMALL_PT = 12, 10, 9
+PAGE_W, PAGE_H = Cm(21.0), Cm(29.7)
+MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_LEFT = Cm(2), Cm(1.5), Cm(2), Cm(2)
+TEXT_WIDTH_CM = 21.0 - 2 - 1.5  # portrait; landscape pages (wide tables): 29.7 - 2 - 1.5
+WIDE_WIDTH_CM = 29.7 - 2 - 1.5
+AUTHOR = "Программа предварительной проверки соответствия требованиям Минпромторга"
+TABLE_TEXT = "Table Text"  # paragraph style of table cells (10 pt)
+HEADER_FILL = "D9D9D9"
+
+# How many requirements are in a status, with the right Russian plural form (1 / 2–4 / 5+; 11–14 are «many»).
+STATUS_FORMS: dict[str, tuple[str, str, str]] = {
+    "not_met": ("несоответствие", "несоответствия", "несоответствий"),
+    "error": ("ошибка проверки", "ошибки проверки", "ошибок проверки"),
+    "insufficient_data": ("требование без достаточных данных", "требования без достаточных данных",
+                          "требований без достаточных данных"),
+    "manual_review": ("требование для экспертной оценки", "требования для экспертной оценки",
+                      "требований для экспертной оценки"),
+    "met": ("требование выполнено", "требования выполнены", "требований выполнено"),
+    "waived": ("принятое отклонение", "принятых отклонения", "принятых отклонений"),
+    "informational": ("требование для сведения", "требования для сведения", "требований для сведения"),
+    "not_applicable": ("требование не применяется", "требования не применяются", "требований не применяется"),
+}
+KIND_RU = {"automated": "автоматически", "manual": "экспертно", "informational": "для сведения", "document": "документ"}
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def status_count_text(status: str, n: int) -> str:
+    """status_count_text('not_met', 2) -> '2 несоответствия'."""
+    return plural(n, *STATUS_FORMS[status])
+
+
+def _clean(text: Any) -> str:
+    """Text as Word can store it: characters XML forbids (control characters from pasted data) are dropped."""
+    return _XML_INVALID.sub("", "" if text is None else str(text))
+
+
+# --- content model: a cell or a list item is text, or paragraphs of runs -------------------------------------------
+class R:
+    """A run of text with its formatting."""
+
+    __slots__ = ("text", "bold", "italic", "size")
+
+    def __init__(self, text: str, bold: bool = False, italic: bool = False, size: float | None = None):
+        self.text, self.bold, self.italic, self.size = text, bold, italic, size
+
+
+Para = Union[str, R, Sequence[R]]
+Cell = Union[str, R, Sequence[Para]]
+
+
+# --- the document and its typography -------------------------------------------------------------------------------
+def _rfonts(rpr) -> None:
+    """Times New Roman for every script; theme fonts (which win over explicit names) removed."""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    _rfonts_element(fonts)
+
+
+def _rfonts_element(fonts) -> None:
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attr), FONT)
+
+
+def _lang(rpr) -> None:
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "ru-RU")
+    lang.set(qn("w:eastAsia"), "ru-RU")
+    lang.set(qn("w:bidi"), "ar-SA")
+
+
+def _style_font(style, size: float | None = None, bold: bool | None = None, black: bool = False) -> None:
+    font = style.font
+    font.name = FONT
+    _rfonts(style.element.get_or_add_rPr())
+    if size is not None:
+        font.size = Pt(size)
+    if bold is not None:
+        font.bold = bold
+    if black:
+        font.color.rgb = RGBColor(0, 0, 0)  # replaces the theme colour (w:themeColor is dropped with it)
+
+
+class _Doc:
+    """A python-docx Document with the house style and small helpers for headings, paragraphs, lists, tables."""
+
+    def __init__(self, title: str, subject: str = "", keywords: str = "", created: datetime | None = None):
+        self.doc = doc = Document()
+        styles = doc.styles
+        defaults = styles.element.find(qn("w:docDefaults"))
+        if defaults is not None:
+            rpr = defaults.find(qn("w:rPrDefault") + "/" + qn("w:rPr"))
+            if rpr is not None:
+                _rfonts(rpr)
+                _lang(rpr)
+        normal = styles["Normal"]
+        _style_font(normal, BODY_PT)
+        _lang(normal.element.get_or_add_rPr())
+        fmt = normal.paragraph_format
+        fmt.space_before, fmt.space_after, fmt.line_spacing = Pt(0), Pt(4), 1.0
+        for name, size in (("Heading 1", 14), ("Heading 2", 13), ("Heading 3", 12), ("Title", 16), ("Subtitle", 13)):
+            st = styles[name]
+            _style_font(st, size, bold=True, black=True)
+            st.font.italic = False
+            st.paragraph_format.space_before = Pt(12 if name == "Heading 1" else 8)
+            st.paragraph_format.space_after = Pt(6)
+            st.paragraph_format.keep_with_next = True
+            if name in ("Title", "Subtitle"):
+                st.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                _no_border(st)
+        names = {s.name for s in styles}
+        for level in range(4, 10):  # unused deeper levels too: a user adding one gets the house style
+            _style_font(styles[f"Heading {level}"], BODY_PT, bold=True, black=True)
+        for name in [f"Heading {n} Char" for n in range(1, 10)] + ["Title Char", "Subtitle Char"]:
+            if name in names:
+                _style_font(styles[name], bold=True, black=True)
+        for fonts in styles.element.iter(qn("w:rFonts")):  # no theme font left anywhere: it wins over the name
+            _rfonts_element(fonts)
+        for name in ("List Bullet", "Header", "Footer", "Table Grid", "Normal Table"):
+            try:
+                _style_font(styles[name])
+            except KeyError:  # pragma: no cover - every python-docx template has them
+                pass
+        table_text = styles.add_style(TABLE_TEXT, WD_STYLE_TYPE.PARAGRAPH)
+        table_text.base_style = normal
+        _style_font(table_text, TABLE_PT)
+        table_text.paragraph_format.space_after = Pt(2)
+        table_text.paragraph_format.space_before = Pt(0)
+        # style ids, set directly: python-docx looks a style name up by scanning every style (slow in big tables)
+        self.style_ids = {name: styles[name].style_id for name in (TABLE_TEXT, "List Bullet")}
+
+        section = doc.sections[0]
+        _page_setup(section, landscape=False)
+        section.different_first_page_header_footer = True  # no number on the title page
+        first = section.first_page_footer
+        first.is_linked_to_previous = False
+        footer = section.footer
+        footer.is_linked_to_previous = False
+        para = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _page_field(para)
+
+        props = doc.core_properties
+        props.title = _clean(title)[:250]
+        props.author = AUTHOR
+        props.last_modified_by = AUTHOR
+        props.subject = _clean(subject)[:250]
+        props.keywords = _clean(keywords)[:250]
+        props.language = "ru-RU"
+        props.comments = "Документ сформирован автоматически; формулировки нормативов предварительные — см. раздел о сверке."
+        when = (created or datetime.now(timezone.utc)).replace(tzinfo=None, microsecond=0)
+        props.created = props.modified = when
+        props.revision = 1
+
+    # -- text ------------------------------------------------------------------------------------------------------
+    def heading(self, text: str, level: int = 1):
+        return self.doc.add_heading(_clean(text), level)
+
+    def title(self, text: str, sub: str | None = None) -> None:
+        p = self.doc.add_paragraph(style="Title")
+        p.add_run(_clean(text))
+        if sub:
+            s = self.doc.add_paragraph(style="Subtitle")
+            s.add_run(_clean(sub))
+
+    def para(self, content: Para, *, bold: bool = False, italic: bool = False, size: float | None = None,
+             align: str | None = None, style: str | None = None, space_after: float | None = None):
+        p = self.doc.add_paragraph(style=style)
+        _fill(p, content, bold=bold, italic=italic, size=size)
+        if align == "center":
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        elif align == "right":
+            p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        elif align == "justify":
+            p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+        if space_after is not None:
+            p.paragraph_format.space_after = Pt(space_after)
+        return p
+
+    def bullets(self, items: Iterable[Para]) -> None:
+        for item in items:
+            p = self.doc.add_paragraph()
+            _set_style(p, self.style_ids["List Bullet"])
+            _fill(p, item)
+            p.paragraph_format.space_after = Pt(2)
+
+    def page_break(self) -> None:
+        self.doc.add_page_break()
+
+    def new_section(self, landscape: bool) -> None:
+        """A new page in landscape (wide tables) or back in portrait; page numbers continue in the footer."""
+        section = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        section.different_first_page_header_footer = False  # only the title page goes without a number
+        _page_setup(section, landscape)
+
+    # -- tables ----------------------------------------------------------------------------------------------------
+    def table(self, headers: Sequence[str] | None, widths_cm: Sequence[float], rows: Iterable[Sequence[Cell]],
+              *, grid: bool = True, bold_rows: set[int] | None = None, shade_first_col: bool = False):
+        """A table with fixed column widths; the header row (if any) repeats on every page (w:tblHeader)."""
+        ncols = len(widths_cm)
+        table = self.doc.add_table(rows=0, cols=ncols)
+        if grid:
+            table.style = self.doc.styles["Table Grid"]
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        _fixed_layout(table, widths_cm, margins_cm=0.1)
+        for i, w in enumerate(widths_cm):
+            table.columns[i].width = Cm(w)
+        if headers is not None:
+            row = table.add_row()
+            mark_header_row(row)
+            for cell, text in zip(row.cells, headers):
+                _cell(cell, R(text, bold=True), self.style_ids[TABLE_TEXT])
+                _shade(cell, HEADER_FILL)
+        for n, values in enumerate(rows):
+            row = table.add_row()
+            bold = bold_rows is not None and n in bold_rows
+            for ci, (cell, content) in enumerate(zip(row.cells, values)):
+                _cell(cell, content, self.style_ids[TABLE_TEXT], bold=bold)
+                if shade_first_col and ci == 0:
+                    _shade(cell, "F2F2F2")
+        self.doc.add_paragraph().paragraph_format.space_after = Pt(2)  # air after the table
+        return table
+
+    def kv_table(self, rows: Sequence[tuple[str, Cell]], widths_cm: Sequence[float] = (5.0, TEXT_WIDTH_CM - 5.0)):
+        """Label: value lines (the title block), without borders."""
+        return self.table(None, widths_cm, ([R(k, bold=True), v] for k, v in rows), grid=False)
+
+    def save(self) -> bytes:
+        buf = io.BytesIO()
+        self.doc.save(buf)
+        return buf.getvalue()
+
+
+def _page_setup(section, landscape: bool) -> None:
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (PAGE_H, PAGE_W) if landscape else (PAGE_W, PAGE_H)
+    section.top_margin, section.right_margin = MARGIN_TOP, MARGIN_RIGHT
+    section.bottom_margin, section.left_margin = MARGIN_BOTTOM, MARGIN_LEFT
+    section.header_distance = section.footer_distance = Cm(1.0)
+
+
+def _no_border(style) -> None:
+    ppr = style.element.get_or_add_pPr()
+    border = ppr.find(qn("w:pBdr"))
+    if border is not None:
+        ppr.remove(border)
+
+
+def _page_field(paragraph) -> None:
+    """A PAGE field as fldChar runs (begin, instruction, separator, shown value, end)."""
+    def run_with(child):
+        r = OxmlElement("w:r")
+        rpr = OxmlElement("w:rPr")
+        fonts = OxmlElement("w:rFonts")
+        for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+            fonts.set(qn(attr), FONT)
+        rpr.append(fonts)
+        sz = OxmlElement("w:sz")
+        sz.set(qn("w:val"), str(BODY_PT * 2))
+        rpr.append(sz)
+        r.append(rpr)
+        r.append(child)
+        paragraph._p.append(r)
+
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    run_with(begin)
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = " PAGE "
+    run_with(instr)
+    sep = OxmlElement("w:fldChar")
+    sep.set(qn("w:fldCharType"), "separate")
+    run_with(sep)
+    shown = OxmlElement("w:t")
+    shown.text = "2"
+    run_with(shown)
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    run_with(end)
+
+
+def mark_header_row(row) -> None:
+    """Repeat the row at the top of every page the table runs onto; never split it."""
+    tr_pr = row._tr.get_or_add_trPr()
+    for tag in ("w:cantSplit", "w:tblHeader"):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), "true")
+        tr_pr.append(el)
+
+
+def _fixed_layout(table, widths_cm: Sequence[float], margins_cm: float) -> None:
+    """Fixed layout (python-docx's autofit = False), the total width, narrow cell margins; elements inserted in
+    the order the schema requires (Word refuses a document whose table properties are out of order)."""
+    table.autofit = False
+    tbl_pr = table._tbl.tblPr
+    width = tbl_pr.find(qn("w:tblW"))
+    if width is None:  # pragma: no cover - python-docx always writes one
+        width = OxmlElement("w:tblW")
+        tbl_pr.insert_element_before(width, "w:jc", "w:tblCellSpacing", "w:tblInd", "w:tblBorders", "w:shd",
+                                     "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription")
+    width.set(qn("w:w"), str(int(sum(widths_cm) * 567)))
+    width.set(qn("w:type"), "dxa")
+    mar = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:w"), str(int(margins_cm * 567)))
+        el.set(qn("w:type"), "dxa")
+        mar.append(el)
+    tbl_pr.insert_element_before(mar, "w:tblLook", "w:tblCaption", "w:tblDescription")
+
+
+def _shade(cell, fill: str) -> None:
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().append(shd)
+
+
+def _runs(content: Para) -> list[R]:
+    if isinstance(content, str):
+        return [R(content)]
+    if isinstance(content, R):
+        return [content]
+    return list(content)
+
+
+def _fill(paragraph, content: Para, *, bold: bool = False, italic: bool = False, size: float | None = None) -> None:
+    for r in _runs(content):
+        run = paragraph.add_run(_clean(r.text))
+        if r.bold or bold:
+            run.bold = True
+        if r.italic or italic:
+            run.italic = True
+        if r.size or size:
+            run.font.size = Pt(r.size or size)
+
+
+def _set_style(paragraph, style_id: str) -> None:
+    paragraph._p.get_or_add_pPr().style = style_id
+
+
+def _cell(cell, content: Cell, style_id: str, bold: bool = False) -> None:
+    if isinstance(content, (str, R)):
+        paras: list[Para] = [content]
+    else:
+        paras = list(content) or [""]  # a list is paragraphs; one paragraph of several runs is a nested list
+    first = cell.paragraphs[0]
+    _set_style(first, style_id)
+    _fill(first, paras[0], bold=bold)
+    for p in paras[1:]:
+        para = cell.add_paragraph()
+        _set_style(para, style_id)
+        _fill(para, p, bold=bold)
+
+
+# --- the gap report ------------------------------------------------------------------------------------------------
+def _severity(f: Finding, mandatory: set[str] | None = None) -> str:
+    if mandatory is not None:
+        return "обязательный" if f.severity in mandatory else "рекомендуемый"
+    return SEVERITY_RU.get(f.severity, f.severity)
+
+
+def _confidence_text(code: str) -> str:
+    return f"{code} — {CONFIDENCE_RU.get(code, code)}" + (" (требует сверки)" if code in UNCONFIRMED else "")
+
+
+def _title_block(d: _Doc, r: Report, extra: Sequence[tuple[str, Cell]] = ()) -> None:
+    site_label = "Площадка" if r.applicant.role == "Управляющая компания" else "Кластер"
+    n_unconfirmed = len(r.unconfirmed_norms)
+    if n_unconfirmed:
+        confirmation = (f"{plural(n_unconfirmed, 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} на "
+                        "нормативах, которые требуют сверки с официальным текстом (перечень — в разделе «Нормативы, "
+                        "требующие сверки»)")
+    else:
+        confirmation = "все вердикты основаны на нормативах, сверенных с текстом акта или вторичным источником"
+    rows: list[tuple[str, Cell]] = [
+        (r.applicant.role, r.applicant.name),
+        ("ИНН", r.applicant.inn),
+        (site_label, f"{r.applicant.site_name} ({r.applicant.region})"),
+        ("Режим", r.regime_title),
+        ("Акт", r.act_citation),
+        ("Категория, подтип", f"{r.category}; {r.subtype}"),
+        ("Дата оценки", f"{day_long(r.as_of)} (дата подачи {day_long(r.filing_date)})"),
+        ("Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),
+        ("Сверка нормативов", confirmation),
+    ]
+    if r.special_regimes:
+        rows.append(("Особый режим", "; ".join(r.special_regimes)))
+    rows += list(extra)
+    rows.append(("Документ сформирован", day_long(r.generated_at.date())))
+    d.kv_table(rows)
+
+
+def _count_lines(r: Report) -> list[str]:
+    return [status_count_text(s, r.counts[s]) for s in STATUS_ORDER if r.counts.get(s)]
+
+
+def _blocking(r: Report) -> list[Finding]:
+    ids = set(r.blocking_gaps)
+    order = ["blocking", "major", "minor", "info"]
+    return sorted((f for f in r.findings if f.requirement_id in ids),
+                  key=lambda f: (order.index(f.severity) if f.severity in order else 9, natural_id(f.requirement_id)))
+
+
+def _by_block(findings: Iterable[Finding], documents: bool = False) -> "OrderedDict[str, list[Finding]]":
+    groups: OrderedDict[str, list[Finding]] = OrderedDict()
+    for f in findings:
+        if f.kind == "document" and not documents:
+            continue
+        groups.setdefault(f.block_title, []).append(f)
+    return groups
+
+
+def failed_details(f: Finding) -> list[str]:
+    """Which items make a check fail (e.g. the participants without a qualifying contract)."""
+    if f.status != "not_met":
+        return []
+    return [d for c in f.checks if c.outcome == "failed" for d in c.fact.details]
+
+
+def _judgement_paras(f: Finding) -> list[Para]:
+    out: list[Para] = []
+    if f.judgement:
+        j = f.judgement
+        who = ", ".join(filter(None, [j.assessor, day(j.date) if j.date else None])) or "эксперт"
+        out.append([R(f"Оценка эксперта ({who}): ", bold=True), R(f"{STATUS_RU.get(j.verdict, j.verdict)} — {j.comment}")])
+        if j.evidence:
+            out.append([R("Основание: ", italic=True), R(j.evidence)])
+        if j.outdated:
+            out.append(R(f"Оценка устарела: вынесена по версии каталога {j.catalog_version}", italic=True))
+    if f.waiver:
+        w = f.waiver
+        if w.active:
+            state = f"принято, действует до {day(w.expires)}"
+        elif f.status == "not_met":
+            state = f"истекло {day(w.expires)}, не применяется"
+        else:
+            state = "не применено: критерий не в статусе «не выполнено»"
+        out.append([R(f"Отклонение ({state}): ", bold=True), R(w.justification.rstrip(".")
+                                                               + (f"; утвердил: {w.approved_by}" if w.approved_by else ""))])
+    return out
+
+
+def _fact_paras(f: Finding) -> list[Para]:
+    """The «Факт» column: measured facts, failing items, and the explanation where the status needs one."""
+    out: list[Para] = list(_judgement_paras(f))
+    if f.fact and f.status in ("met", "not_met", "insufficient_data", "manual_review"):
+        out.append(f"{f.fact.label} — {f.fact.text}")
+    details = failed_details(f)
+    shown = details[:50]
+    out += [f"• {x}" for x in shown]
+    if len(details) > len(shown):
+        out.append(f"… и ещё {len(details) - len(shown)}")
+    if f.status != "met" and (f.status != "not_met" or not f.checks) and not f.judgement and f.status != "waived":
+        out.append(R(f.explanation, italic=True))
+    if f.status == "manual_review":
+        out += [f"{fv.label} — {fv.text}" for fv in f.shown_facts]
+    return out or ["—"]
+
+
+def _norm_paras(f: Finding) -> list[Para]:
+    if not f.norm:
+        return ["—"]
+    out: list[Para] = [f.norm.text, R(f"достоверность: {f.confidence}", italic=True, size=SMALL_PT)]
+    if f.needs_confirmation and f.status in ("met", "not_met"):
+        out.append(R(UNCONFIRMED_NOTE, italic=True, size=SMALL_PT))
+    return out
+
+
+def _status_paras(f: Finding, severity: str | None = None) -> list[Para]:
+    out: list[Para] = [R(STATUS_RU[f.status], bold=f.status in ("not_met", "error"))]
+    if f.shortfall:
+        out.append(f.shortfall.text)
+    if severity:
+        out.append(R(severity, italic=True, size=SMALL_PT))
+    return out
+
+
+def _todo(f: Finding) -> str:
+    if f.status in ("not_met", "insufficient_data") and f.remedy:
+        return f.remedy
+    if f.status == "manual_review" and f.what_to_check:
+        return "Что проверить: " + f.what_to_check
+    if f.status == "waived" and f.remedy:
+        return "До окончания срока отклонения: " + f.remedy
+    return ""
+
+
+FINDINGS_HEADERS = ["ID", "Пункт", "Требование", "Норматив", "Факт", "Статус", "Что сделать"]
+FINDINGS_WIDTHS = [2.0, 3.0, 3.2, 4.4, 5.0, 2.6, 6.0]  # a landscape page
+
+
+def _findings_tables(d: _Doc, r: Report, level: int) -> None:
+    for block, items in _by_block(r.findings).items():
+        d.heading(block, level)
+        d.table(FINDINGS_HEADERS, FINDINGS_WIDTHS,
+                ([R(f.requirement_id, bold=True), f.clause, f.title, _norm_paras(f), _fact_paras(f),
+                  _status_paras(f, _severity(f)), _todo(f) or "—"] for f in items))
+
+
+def _documents_section(d: _Doc, r: Report, level: int) -> None:
+    docs = r.documents
+    if docs.items:
+        d.table(["ID", "Документ", "Статус", "Представлено", "Не хватает"], [1.9, 4.0, 2.2, 5.0, 4.4],
+                ([R(i.requirement_id, bold=True), [i.title, R(i.needed, italic=True, size=SMALL_PT)],
+                  R(STATUS_RU[i.status], bold=i.status == "not_met"), list(i.provided) or "—", list(i.missing) or "—"]
+                 for i in docs.items))
+    else:
+        d.para("Документных требований в каталоге режима нет.")
+    if docs.not_counted:
+        d.heading("Документы, не учтённые на дату оценки", level + 1)
+        d.bullets(f"{x.document}: {x.problem}" for x in docs.not_counted)
+    if docs.warnings:
+        d.heading("Предупреждения о свежести документов", level + 1)
+        d.bullets(f"{x.document}: {x.problem}" for x in docs.warnings)
+
+
+def _calculations_section(d: _Doc, r: Report) -> None:
+    for c in r.calculations:
+        d.para([R(f"{c.title}: ", bold=True), R(c.text, bold=True)], space_after=2)
+        d.bullets(list(c.lines) + [f"нет данных: {m}" for m in c.missing])
+        d.para([R("Используется в: ", italic=True), R("; ".join(c.used_by) or "—")])
+
+
+def _unconfirmed_rows(r: Report) -> list[list[Cell]]:
+    by_id = {f.requirement_id: f for f in r.findings}
+    rows = []
+    for rid in r.unconfirmed_norms:
+        f = by_id.get(rid)
+        if f is None:
+            continue
+        norms = [c.norm for c in f.checks if c.norm.needs_confirmation] or ([f.norm] if f.norm else [])
+        values: list[Para] = [f.norm.text] if f.norm else [f.text]
+        refs: list[Para] = []
+        for n in norms:
+            if isinstance(n.value, (int, float, list)) and not isinstance(n.value, bool):
+                shown = n.text + (f" (с {day(n.effective_from)})" if n.effective_from else "")
+                if shown not in values:
+                    values.append(R(shown, italic=True))
+            ref = "; ".join(filter(None, [n.reference, f"источник: {n.source}" if n.source else None]))
+            if ref and ref not in refs:
+                refs.append(ref)
+        rows.append([R(rid, bold=True), f.title, values, _confidence_text(f.confidence), refs or [f.clause]])
+    return rows
+
+
+def _unconfirmed_section(d: _Doc, r: Report) -> None:
+    if not r.unconfirmed_norms:
+        d.para("Все вердикты основаны на нормативах, сверенных с текстом акта или вторичным источником.")
+        return
+    d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} на "
+           "нормативах с достоверностью A (по аналогии), M (по памяти) или U (значение неизвестно). До сверки с "
+           "официальным текстом акта эти вердикты предварительные.", align="justify")
+    d.table(["ID", "Требование", "Норматив", "Достоверность", "Ссылка и источник"], [1.9, 3.3, 4.6, 3.0, 4.7],
+            _unconfirmed_rows(r))
+
+
+def _notes_section(d: _Doc, r: Report) -> None:
+    notes = list(r.notes)
+    if r.engine_error:
+        notes.append("При проверке произошла ошибка движка правил; затронутые требования помечены «ошибка проверки».")
+    if notes:
+        d.bullets(notes)
+    else:
+        d.para("Примечаний нет.")
+    d.para([R("Обозначения достоверности нормативов: ", italic=True),
+            R("T — текст акта; S — вторичный источник; A — по аналогии; M — по памяти, не подтверждено; "
+              "U — значение неизвестно. A, M и U требуют сверки с официальным текстом.", italic=True)], size=SMALL_PT)
+
+
+def _evaluation_id(d: _Doc, r: Report) -> None:
+    d.para([R("Идентификатор проверки: ", bold=True), R(r.evaluation_id)], size=SMALL_PT)
+
+
+def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
+    d.title("ОТЧЁТ О СООТВЕТСТВИИ ТРЕБОВАНИЯМ", "предварительная проверка заявки")
+    _title_block(d, r)
+
+    d.heading("1. Итог проверки", base)
+    d.para(r.verdict_text.upper(), bold=True, size=14)
+    d.bullets(_count_lines(r))
+    gaps = r.counts.get("not_met", 0)
+    if gaps:
+        d.para("Выявлено " + status_count_text("not_met", gaps) + ".")
+    if r.unconfirmed_norms:
+        d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} "
+               f"на нормативах, которые требуют сверки с официальным текстом: {', '.join(r.unconfirmed_norms)}.")
+    blocking = _blocking(r)
+    if blocking:
+        d.heading("Критичные требования, не подтверждённые проверкой", base + 1)
+        d.bullets([R(f"{f.requirement_id} ", bold=True),
+                   R(f"{f.title} — {f.shortfall.text if f.shortfall else STATUS_RU[f.status]}")] for f in blocking)
+
+    d.new_section(landscape=True)
+    d.heading("2. Результаты проверки по требованиям", base)
+    _findings_tables(d, r, base + 1)
+
+    d.new_section(landscape=False)
+    d.heading("3. Документы для заявки", base)
+    _documents_section(d, r, base + 1)
+
+    n = 4
+    if r.calculations:
+        d.heading(f"{n}. Расчёты", base)
+        _calculations_section(d, r)
+        n += 1
+    d.heading(f"{n}. Нормативы, требующие сверки с официальным текстом", base)
+    _unconfirmed_section(d, r)
+    d.heading(f"{n + 1}. Примечания", base)
+    _notes_section(d, r)
+    _evaluation_id(d, r)
+
+
+# --- the assessment conclusion (GOST R 56425) ----------------------------------------------------------------------
+def _mandatory_severities(r: Report) -> set[str]:
+    try:
+        assessment = load_catalog(r.regime).decree.assessment
+    except CatalogError:
+        assessment = None
+    return set(assessment.mandatory) if assessment else {"blocking"}
+
+
+def _share(s) -> str:
+    return num(s.share_pct, 2) if s.share_pct is not None else "—"
+
+
+def _criterion_reason(f: Finding) -> list[Para]:
+    out = list(_judgement_paras(f))
+    if not f.judgement:
+        if f.norm:
+            out.append([R("Норматив: ", italic=True), R(f.norm.text)])
+        if f.fact and f.status in ("met", "not_met", "insufficient_data", "manual_review"):
+            out.append([R("Факт: ", italic=True), R(f"{f.fact.label} — {f.fact.text}")])
+        out += [f"• {x}" for x in failed_details(f)[:50]]
+        if f.status in ("insufficient_data", "not_applicable", "informational", "error", "manual_review"):
+            out.append(R(f.explanation, italic=True))
+        if f.status == "manual_review":
+            out += [f"{fv.label} — {fv.text}" for fv in f.shown_facts]
+    if f.documents_found and f.status in ("met", "waived"):
+        out.append([R("Представлено: ", italic=True), R("; ".join(f.documents_found))])
+    if f.documents_missing:
+        out.append([R("Нет документов: ", italic=True), R("; ".join(f.documents_missing))])
+    return out or ["—"]
+
+
+def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
+    a = r.assessment
+    assert a is not None
+    mandatory = _mandatory_severities(r)
+    d.title("ЗАКЛЮЧЕНИЕ ОБ ОЦЕНКЕ СООТВЕТСТВИЯ", r.act_citation)
+    extra: list[tuple[str, Cell]] = [("Оценку провёл", r.judgements_by or "—")]
+    _title_block(d, r, extra)
+
+    d.heading("1. Заключение", base)
+    p = d.para([R("Заключение: ", bold=True, size=16), R(a.conclusion_text, bold=True, size=16)], space_after=6)
+    p.paragraph_format.keep_with_next = True
+    o = a.overall
+    d.para(f"Обязательные критерии: выполнено {o.mandatory_met} из {o.mandatory_applicable} применимых "
+           f"({_share(o)} %)" + (f", отклонения приняты: {o.mandatory_waived}" if o.mandatory_waived else "")
+           + (f"; рекомендуемые: выполнено {o.recommended_met} из {o.recommended_total}" if o.recommended_total else "")
+           + ".")
+    d.bullets(_count_lines(r))
+
+    d.heading("2. Оценка по блокам", base)
+    blocks = list(a.blocks) + [a.overall]
+    d.table(["Блок", "Обязательные: выполнено из применимых", "Доля, %", "Отклонения приняты",
+             "Рекомендуемые: выполнено из всех"], [5.3, 3.6, 2.2, 2.6, 3.8],
+            ([s.title, f"{s.mandatory_met} из {s.mandatory_applicable}", _share(s), str(s.mandatory_waived),
+              f"{s.recommended_met} из {s.recommended_total}"] for s in blocks),
+            bold_rows={len(blocks) - 1})
+
+    d.heading("3. Несоответствия, замечания и неоценённые критерии", base)
+    by_id = {f.requirement_id: f for f in r.findings}
+    lists = (("Несоответствия обязательным критериям", a.gaps, "Несоответствий обязательным критериям нет."),
+             ("Не оценены (обязательные)", a.pending, "Все обязательные критерии оценены."),
+             ("Замечания", a.remarks, "Замечаний нет."),
+             ("Не оценены (рекомендуемые)", a.not_judged_recommended, None))
+    for title, items, empty in lists:
+        if not items and empty is None:
+            continue
+        d.heading(title, base + 1)
+        if not items:
+            d.para(empty)
+            continue
+        entries: list[Para] = []
+        for text in items:
+            entry: list[R] = [R(text)]
+            rid = text.split(" ", 1)[0]
+            f = by_id.get(rid)
+            todo = _todo(f) if f is not None else ""
+            if todo and todo not in text:
+                own_prefix = todo.startswith(("Что проверить", "До окончания"))
+                sep = "" if text.rstrip().endswith(".") else "."
+                entry.append(R(sep + (" " if own_prefix else " Что сделать: "), italic=True))
+                entry.append(R(todo))
+            entries.append(entry)
+        d.bullets(entries)
+
+    d.heading("4. Принятые отклонения", base)
+    waived = [f for f in r.findings if f.waiver]
+    if waived:
+        rows = []
+        for f in waived:
+            w = f.waiver
+            state = ("действует" if w.active else
+                     (f"истекло {day(w.expires)}" if f.status == "not_met" else "не применено"))
+            rows.append([R(f.requirement_id, bold=True), f.title, w.justification, day_long(w.expires),
+                         w.approved_by or "—", state])
+        d.table(["ID", "Критерий", "Обоснование", "Действует до", "Утвердил", "Состояние"],
+                [1.8, 3.0, 5.5, 2.8, 2.4, 2.0], rows)
+    else:
+        d.para("Отклонений не принято.")
+
+    d.new_section(landscape=True)
+    d.heading("5. Оценка по критериям", base)
+    for block, items in _by_block(r.findings, documents=True).items():
+        d.heading(block, base + 1)
+        d.table(["ID", "Критерий", "Вердикт", "Обоснование, оценка эксперта и основание", "Что сделать"],
+                [2.0, 5.0, 2.6, 10.1, 6.5],
+                ([R(f.requirement_id, bold=True),
+                  [f.title, R(_severity(f, mandatory), italic=True, size=SMALL_PT), R(f.clause, size=SMALL_PT)],
+                  _status_paras(f), _criterion_reason(f), _todo(f) or "—"] for f in items))
+
+    d.new_section(landscape=False)
+    n = 6
+    if r.calculations:
+        d.heading(f"{n}. Расчёты", base)
+        _calculations_section(d, r)
+        n += 1
+    d.heading(f"{n}. Нормативы, требующие сверки с официальным текстом", base)
+    _unconfirmed_section(d, r)
+    d.heading(f"{n + 1}. Метод оценки", base)
+    d.para(a.method, align="justify")
+    d.para(f"Каталог критериев: версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}.")
+    d.heading(f"{n + 2}. Примечания", base)
+    _notes_section(d, r)
+    _evaluation_id(d, r)
+    signatures(d)
+
+
+def signatures(d: _Doc, roles: Sequence[str] = ("Эксперт", "Руководитель")) -> None:
+    d.heading("Подписи", 2)
+    rows: list[list[Cell]] = []
+    for role in roles:
+        rows.append([R(role, bold=True), "_______________________", "/ _______________________ /"])
+        rows.append(["", R("(подпись)", italic=True, size=SMALL_PT), R("(фамилия, инициалы)", italic=True, size=SMALL_PT)])
+    rows.append([R("Дата", bold=True), "«____» ______________ 20___ г.", ""])
+    d.table(None, [4.0, 6.0, 7.5], rows, grid=False)
+
+
+# --- the eligibility matrix ----------------------------------------------------------------------------------------
+def _matrix_section(d: _Doc, e: "Eligibility") -> None:
+    d.title("МАТРИЦА ПРИМЕНИМОСТИ РЕЖИМОВ", e.site_name)
+    d.para(f"Дата оценки: {day_long(e.as_of)}", align="center")
+    d.table(["Режим", "Акт", "Итог", "Критичных несоответствий", "Нет данных", "Экспертная оценка",
+             "Нет документов", "Главные разрывы"], [4.0, 4.2, 3.6, 2.2, 1.8, 2.2, 2.0, 6.2],  # a landscape page
+            ([[R(row.regime, bold=True), row.regime_title] + ([R("► ближайший статус", bold=True)] if row.closest else []),
+              row.act_citation, row.verdict_text, str(row.blocking_not_met), str(row.insufficient_data),
+              str(row.manual_review), str(row.documents_missing), [f"• {g}" for g in row.top_gaps] or "—"]
+             for row in e.rows))
+    d.para("«Критичных несоответствий» — невыполненных критичных требований; «Нет данных» — требований без данных; "
+           "«Экспертная оценка» — требований для экспертной оценки; «Нет документов» — недостающих документов. "
+           "«► ближайший статус» — режим, к которому площадка ближе всего. Ниже — полные отчёты по каждому режиму в "
+           "том же порядке.", size=SMALL_PT, italic=True)
+    if e.skipped:
+        d.heading("Не оценивались", 2)
+        d.bullets(f"{s.regime} {s.regime_title} — {s.reason}." for s in e.skipped)
+
+
+def report_docx(reports: list[Report], matrix: "Eligibility | None" = None) -> bytes:
+    """One .docx: the matrix first (if given), then each report — a gap report, or the assessment conclusion for a
+    regime with an assessment — each on a new page."""
+    reports = list(reports)
+    if not reports and matrix is not None:
+        reports = list(matrix.reports)
+    if not reports and matrix is None:
+        raise ValueError("нет отчётов для документа Word")
+    first = reports[0] if reports else None
+    site = first.applicant.site_name if first else matrix.site_name  # type: ignore[union-attr]
+    if len(reports) == 1 and matrix is None:
+        kind = "Заключение об оценке соответствия" if first.assessment else "Отчёт о соответствии"
+        title = f"{kind}: {site}"
+    else:
+        title = f"Отчёты о соответствии: {site}"
+    created = first.generated_at if first else None
+    d = _Doc(title, subject="; ".join(f"{r.regime_title} — {r.act_citation}" for r in reports),
+             keywords=", ".join(r.regime for r in reports) + ", соответствие, отчёт", created=created)
+    if matrix is not None:
+        _page_setup(d.doc.sections[0], landscape=True)
+        _matrix_section(d, matrix)
+    for i, r in enumerate(reports):
+        if i or matrix is not None:
+            d.new_section(landscape=False)
+        if r.assessment is not None:
+            _assessment_report(d, r)
+        else:
+            _gap_report(d, r)
+    return d.save()
+
+
+# --- the expert review of a catalog --------------------------------------------------------------------------------
+ITEM_RU = {"participant": "участник кластера", "contract": "договор между участниками"}
+FIELD_RU = {"party_a": "сторона 1", "party_b": "сторона 2", "type": "вид договора", "active": "действует на дату оценки",
+            "kind": "вид участника", "products": "продукция кластера"}
+CODE_RU = {
+    "import_substitution_project": "совместный проект по производству импортозамещающей продукции",
+    "cluster_products_supply": "поставка продукции кластера",
+    "production_works_services": "работы (услуги) производственного характера",
+    "special_investment_contract": "участие в специальном инвестиционном контракте",
+    "industrial": "промышленность", "education": "образование", "science": "наука", "other": "иное",
+    "final": "конечная", "intermediate": "промежуточная", "none": "нет", "unknown": "не указана",
+}
+CHECK_OP_RU = dict(OP_RU, **{"==": "должно быть", "!=": "не должно быть", "in": "одно из:"})
+
+
+def _code(v: Any) -> str:
+    if isinstance(v, bool):
+        return "да" if v else "нет"
+    return CODE_RU.get(str(v), str(v))
+
+
+def _plural_adjective(name: str) -> str:
+    """'создаваемый' -> 'создаваемых', 'действующий' -> 'действующих'."""
+    for end, repl in (("ый", "ых"), ("ий", "их"), ("ой", "ых")):
+        if name.endswith(end):
+            return name[: -len(end)] + repl
+    return f"«{name}»"
+
+
+def _applies_text(catalog: Catalog, applies: dict[str, list[Any]]) -> str:
+    d = catalog.decree
+    parts = []
+    for attr, allowed in applies.items():
+        if attr == "category":
+            parts.append("для " + " и ".join(_plural_adjective(d.categories.get(v, v)) for v in allowed))
+        elif attr == "subtype":
+            parts.append("для подтипа " + " или ".join(f"«{d.subtypes.get(v, v)}»" for v in allowed))
+        elif attr == "has_residents":
+            parts.append("если есть резиденты (без планируемых)" if True in allowed else "если резидентов нет")
+        elif attr == "has_partnerships":
+            parts.append("если в заявке есть партнёрства с вузами или научными организациями" if True in allowed
+                         else "если партнёрств с вузами и научными организациями нет")
+        elif attr.startswith("sr_"):
+            sr = next((s for s in d.special_regimes if f"sr_{s.code}" == attr), None)
+            title = sr.title if sr else attr
+            parts.append(f"при действии особого режима «{title}»" if True in allowed else f"вне особого режима «{title}»")
+        else:
+            parts.append(f"если {attr}: " + ", ".join(_code(v) for v in allowed))
+    return "; ".join(parts)
+
+
+def _param_values_text(catalog: Catalog, name: str, unit: str | None = None) -> str:
+    """'8 га (с 04.08.2015)'; several dated values joined; a repeal shown as such; A/M/U marked."""
+    param = catalog.rulebook.parameters.get(name)
+    if param is None:
+        return f"(параметр {name} не найден)"
+    unit = param.unit or unit
+    parts = []
+    for v in sorted(param.values, key=lambda v: v.start):
+        mark = ", требует сверки" if v.confidence in UNCONFIRMED else ""
+        if v.value is None:
+            parts.append(f"норматив отменён с {day(v.start)}")
+        else:
+            parts.append(f"{_value_text(v.value, unit)} (с {day(v.start)}; {v.confidence}{mark})")
+    return "; ".join(parts)
+
+
+def _value_text(v: Any, unit: str | None) -> str:
+    if isinstance(v, list):
+        return ", ".join(_code(x) for x in v)
+    if isinstance(v, bool):
+        return "да" if v else "нет"
+    if isinstance(v, (int, float)) and unit == "pcs":
+        return num(v)
+    return fmt_value(v, unit)
+
+
+def _fact_label(name: str) -> str:
+    from .facts import REGISTRY
+    spec = REGISTRY.get(name)
+    return spec.label if spec else name
+
+
+def check_text(catalog: Catalog, check: Check) -> str:
+    """«Суммарная площадь земельных участков — не менее 8 га (с 04.08.2015; S)»."""
+    from .facts import REGISTRY
+    spec = REGISTRY.get(check.fact)
+    label = spec.label if spec else check.fact
+    unit = spec.unit if spec else None
+    if check.param:
+        norm = _param_values_text(catalog, check.param, unit)
+        param = catalog.rulebook.parameters.get(check.param)
+        values = [v.value for v in param.values] if param else []
+        if values and all(isinstance(v, bool) for v in values if v is not None) and check.op in ("==", "!="):
+            return f"{label}: {CHECK_OP_RU[check.op]} «{norm}»"
+        return f"{label} — {CHECK_OP_RU[check.op]} {norm}"
+    if isinstance(check.value, bool):
+        wanted = check.value if check.op == "==" else not check.value
+        return f"{label}: должно быть «{'да' if wanted else 'нет'}»"
+    return f"{label} — {CHECK_OP_RU[check.op]} {_value_text(check.value, unit)}"
+
+
+def _substitute(catalog: Catalog, text: str, rule: Rule | None = None, on: date | None = None) -> str:
+    """A report text as the report prints it on a date (today by default): parameters by their value in force,
+    facts by their label in brackets (the value is the site's)."""
+    on = on or date.today()
+
+    def param(m: re.Match) -> str:
+        p = catalog.rulebook.parameters.get(m.group(1))
+        pv = p.at(on) if p else None
+        return "(норматив не действует)" if pv is None else _value_text(pv.value, p.unit)
+
+    text = re.sub(r"\{param:(\w+)\}", param, text)
+    text = re.sub(r"\{fact:(\w+)\}", lambda m: f"[{_fact_label(m.group(1))}]", text)
+    if rule is not None and rule.deadline_years_param:
+        text = text.replace("{deadline}", "[дата оценки + " + param(re.match(r"(\w+)", rule.deadline_years_param)) + "]")
+    return " ".join(text.split())
+
+
+def _each_text(each) -> list[str]:
+    from .facts import COLLECTION_SOURCES
+    item = ITEM_RU.get(each.items, each.items)
+    related = ITEM_RU.get(each.related, each.related)
+    item_src = field_label(COLLECTION_SOURCES.get(each.items, each.items))
+    rel_src = field_label(COLLECTION_SOURCES.get(each.related, each.related))
+    match = " или ".join(FIELD_RU.get(m, m) for m in each.match)
+    lines = [f"Проверка каждого элемента: у каждого элемента «{item}» ({item_src}) должна найтись хотя бы одна "
+             f"запись «{related}» ({rel_src}), в которой {match} — этот элемент."]
+    if each.items_where:
+        lines.append("Проверяются только элементы, у которых " + "; ".join(
+            f"{FIELD_RU.get(k, k)} — {', '.join(_code(v) for v in vals)}" for k, vals in each.items_where.items()) + ".")
+    if each.related_where:
+        lines.append("Учитываются только записи, у которых " + "; ".join(
+            f"{FIELD_RU.get(k, k)} — {', '.join(_code(v) for v in vals)}" for k, vals in each.related_where.items()) + ".")
+    lines.append(f"Каждый элемент, не выполняющий условие, называется в отчёте поимённо: «{each.label}».")
+    return lines
+
+
+def _documents_text(catalog: Catalog, need) -> list[str]:
+    from .documents import kind_title
+    out = []
+    if need.all_of:
+        out.append("Документы (нужны все): " + "; ".join(f"«{kind_title(catalog, k)}»" for k in need.all_of) + ".")
+    if need.any_of:
+        out.append("Документы (достаточно одного из): " + "; ".join(f"«{kind_title(catalog, k)}»" for k in need.any_of) + ".")
+    return out
+
+
+def _variant_lines(catalog: Catalog, variant: Variant) -> list[str]:
+    lines = [check_text(catalog, c) for c in variant.checks]
+    if variant.documents:
+        lines += _documents_text(catalog, variant.documents)
+    if variant.each:
+        lines += _each_text(variant.each)
+    if variant.norm_text:
+        lines.append("Норматив в отчёте: " + _substitute(catalog, variant.norm_text))
+    return lines
+
+
+def what_it_checks(catalog: Catalog, req: Requirement) -> list[str]:
+    """What the program checks for a requirement, in plain Russian, generated from its rule."""
+    rule = catalog.rules.get(req.id)
+    if rule is None:
+        return ["Правила для требования нет: требование не проверяется."]
+    out: list[str] = []
+    if req.kind == "manual":
+        out.append("Экспертная оценка: программа не выносит вердикт сама, а показывает эксперту факты площадки.")
+    elif req.kind == "informational":
+        out.append("Для сведения: вердикт не выносится, в отчёте выводится пояснение.")
+    elif req.kind == "document":
+        out.append("Проверяется наличие документов, действующих на дату оценки (выданы не позже её и не истекли).")
+    variants = rule.variants
+    several = len(variants) > 1
+    if rule.combine == "any" and several:
+        out.append("Достаточно выполнить любое из условий (альтернативы):")
+    for i, v in enumerate(variants):
+        lines = _variant_lines(catalog, v)
+        when = _applies_text(catalog, v.applies)
+        if several or when:
+            name = f"«{v.label}»" if v.label else f"вариант {i + 1}"
+            head = (f"{name}" + (f" ({when})" if when else "")) if rule.combine == "any" and several else \
+                (when[:1].upper() + when[1:] if when else name)
+            out.append(head + (":" if lines else ": требование применяется."))
+            out += [f"— {x}" for x in lines]
+        else:
+            out += lines
+    if rule.what_to_check:
+        out.append("Что проверить эксперту: " + " ".join(rule.what_to_check.split()))
+    if rule.show:
+        out.append("Эксперту показываются факты: " + "; ".join(_fact_label(n) for n in rule.show) + ".")
+    if rule.message:
+        out.append("Текст в отчёте: " + _substitute(catalog, rule.message, rule))
+    if any(v.applies for v in variants):
+        out.append("Если площадка не подходит ни под одно из условий применимости — «не применяется».")
+    return out
+
+
+def _cited_params(rule: Rule) -> list[str]:
+    names: list[str] = []
+    for v in rule.variants:
+        names += [c.param for c in v.checks if c.param]
+        names += re.findall(r"\{param:(\w+)\}", v.norm_text or "")
+    names += re.findall(r"\{param:(\w+)\}", rule.message or "")
+    if rule.deadline_years_param:
+        names.append(rule.deadline_years_param)
+    return list(dict.fromkeys(names))
+
+
+def norms_text(catalog: Catalog, req: Requirement) -> list[Para]:
+    """Every norm value the requirement depends on: dates, confidence, reference, source."""
+    rule = catalog.rules.get(req.id)
+    out: list[Para] = []
+    for name in _cited_params(rule) if rule else []:
+        param = catalog.rulebook.parameters.get(name)
+        if param is None:
+            continue
+        out.append(R(f"{param.title} ({name})", bold=True))
+        unit = param.unit
+        for v in sorted(param.values, key=lambda v: v.start):
+            shown = "отменён (null)" if v.value is None else _value_text(v.value, unit)
+            runs = [R(f"с {day(v.start)}: {shown}; достоверность {v.confidence} ({CONFIDENCE_RU[v.confidence]})")]
+            if v.confidence in UNCONFIRMED:
+                runs.append(R(" — требует сверки", bold=True))
+            runs.append(R(f"; ссылка: {v.reference}"))
+            if v.source:
+                runs.append(R(f"; источник: {v.source}"))
+            if v.note:
+                runs.append(R(f". Примечание: {' '.join(v.note.split())}", italic=True))
+            out.append(runs)
+    fixed = [c for v in (rule.variants if rule else []) for c in v.checks if c.param is None]
+    if fixed:
+        out.append(R("Значения, заданные в самом правиле:", bold=True))
+        out += [f"{_fact_label(c.fact)}: {CHECK_OP_RU[c.op]} {_value_text(c.value, None)}" for c in fixed]
+    runs = [R("Формулировка требования: ", bold=True),
+            R(f"достоверность {req.confidence} ({CONFIDENCE_RU[req.confidence]})")]
+    if req.confidence in UNCONFIRMED:
+        runs.append(R(" — требует сверки", bold=True))
+    runs.append(R(f"; источник: {req.source}"))
+    out.append(runs)
+    if req.note:
+        out.append(R("Примечание: " + " ".join(req.note.split()), italic=True))
+    return out
+
+
+def special_text(catalog: Catalog, req: Requirement) -> list[str]:
+    out = []
+    for sr in catalog.decree.special_regimes:
+        if req.id in sr.affects:
+            regions = ", ".join(r.name for r in sr.regions)
+            out.append(f"«{sr.title}» ({regions}; с {day(sr.start)} до {day(sr.until)}; достоверность {sr.confidence}; "
+                       f"{sr.reference}): пока режим действует, требование оценивает эксперт, а общий норматив "
+                       "показывается для сравнения.")
+    return out
+
+
+def cases_for(catalog: Catalog, req_id: str) -> list[tuple[str, str]]:
+    """(case name, expected status in Russian) for the test cases that pin a requirement."""
+    if catalog.cases is None:
+        return []
+    out = []
+    for c in catalog.cases.cases:
+        if req_id in c.expect:
+            status = STATUS_RU.get(c.expect[req_id], c.expect[req_id])
+            out.append((c.name, status + (f" (дата оценки {day(c.as_of)})" if c.as_of else "")))
+    return out
+
+
+def _severity_text(catalog: Catalog, rule: Rule | None) -> str:
+    if rule is None:
+        return "—"
+    a = catalog.decree.assessment
+    if a is not None:
+        role = ("обязательный критерий" if rule.severity in a.mandatory else
+                "рекомендуемый критерий" if rule.severity in a.recommended else "критерий")
+        return f"{role} ({SEVERITY_RU.get(rule.severity, rule.severity)})"
+    return SEVERITY_RU.get(rule.severity, rule.severity)
+
+
+REVIEW_HEADERS = ["Элемент", "Содержание каталога", "Подтверждение эксперта", "Комментарий"]
+REVIEW_WIDTHS = [3.0, 8.5, 2.8, 3.2]
+
+
+def _requirement_section(d: _Doc, catalog: Catalog, req: Requirement) -> None:
+    rule = catalog.rules.get(req.id)
+    d.heading(f"{req.id}. {req.title}", 2)
+    cases = cases_for(catalog, req.id)
+    rows: list[list[Cell]] = [
+        [R("Пункт акта", bold=True), req.clause, "", ""],
+        [R("Наша формулировка", bold=True), req.text, "", ""],
+        [R("Вид проверки", bold=True), KIND_RU.get(req.kind, req.kind), "", ""],
+        [R("Критичность", bold=True), _severity_text(catalog, rule), "", ""],
+        [R("Что проверяет программа", bold=True), what_it_checks(catalog, req), "", ""],
+        [R("Нормативы, ссылки, источники, достоверность", bold=True), norms_text(catalog, req), "", ""],
+    ]
+    special = special_text(catalog, req)
+    if special:
+        rows.append([R("Особые режимы", bold=True), special, "", ""])
+    if rule is not None and rule.remedy:
+        rows.append([R("Что сделать (текст для заявителя)", bold=True), " ".join(rule.remedy.split()), "", ""])
+    rows.append([R("Тестовые примеры", bold=True),
+                 [[R(f"«{name}»"), R(f" — ожидается: {status}", italic=True)] for name, status in cases]
+                 or [R("тестовых примеров нет", italic=True)], "", ""])
+    d.table(REVIEW_HEADERS, REVIEW_WIDTHS, rows, shade_first_col=True)
+
+
+def _worst_confidence_text(catalog: Catalog, req: Requirement) -> str:
+    """The least certain of the wording and the norm values it depends on: 'S', 'M (нормативы), требует сверки'."""
+    order = "TSAMU"
+    rule = catalog.rules.get(req.id)
+    params = catalog.rulebook.parameters
+    codes = [v.confidence for name in (_cited_params(rule) if rule else []) if name in params for v in params[name].values]
+    worst = max([req.confidence] + codes, key=order.index)
+    text = worst + (" (нормативы)" if worst != req.confidence and order.index(worst) > order.index(req.confidence) else "")
+    return text + (", требует сверки" if worst in UNCONFIRMED else "")
+
+
+def _needs_confirmation(catalog: Catalog, req: Requirement) -> bool:
+    """The wording or any norm value the requirement depends on is A, M or U."""
+    if req.confidence in UNCONFIRMED:
+        return True
+    rule = catalog.rules.get(req.id)
+    params = catalog.rulebook.parameters
+    return rule is not None and any(v.confidence in UNCONFIRMED for name in _cited_params(rule) if name in params
+                                    for v in params[name].values)
+
+
+def catalog_docx(catalog: Catalog) -> bytes:
+    """The expert review document of one regime's catalog."""
+    dec = catalog.decree
+    today = date.today()
+    d = _Doc(f"Каталог требований на экспертизу: {dec.title}", subject=f"{dec.title} — {dec.act.citation}",
+             keywords=f"{catalog.regime}, каталог требований, экспертиза")
+    d.title("КАТАЛОГ ТРЕБОВАНИЙ ДЛЯ ЭКСПЕРТНОЙ СВЕРКИ", dec.title)
+    n_reqs = len(dec.requirements)
+    n_cases = len(catalog.cases.cases) if catalog.cases else 0
+    unconfirmed = [r for r in dec.requirements if _needs_confirmation(catalog, r)]
+    d.kv_table([
+        ("Режим", f"{dec.title} ({catalog.regime})"),
+        ("Акт", dec.act.citation),
+        ("Название акта", dec.act.title),
+        ("Правовое основание", dec.act.legal_basis or "—"),
+        ("Каталог", f"версия {dec.catalog_version}, контрольная сумма {catalog.content_hash[:12]}"),
+        ("Состав", f"{plural(n_reqs, 'требование', 'требования', 'требований')}, "
+                   f"{plural(n_cases, 'тестовый пример', 'тестовых примера', 'тестовых примеров')}; "
+                   f"требуют сверки: {len(unconfirmed)}"),
+        ("Дата документа", day_long(today)),
+    ])
+
+    d.heading("Пояснение для эксперта", 1)
+    for text in (
+        "Программа проверяет заявку площадки по каталогу требований: формулировки и пункты акта (файл "
+        f"decrees/{catalog.regime}.yaml), числовые нормативы с датами вступления в силу и правила проверки "
+        f"(rules/{catalog.regime}.yaml), тестовые примеры (rules/cases/{catalog.regime}.yaml). Каталог составлен без "
+        "доступа к официальному тексту части актов, поэтому его нужно сверить.",
+        "Для каждого требования ниже приведены: пункт акта, наша формулировка, вид проверки, что именно проверяет "
+        "программа (сформировано из правила), нормативы со ссылками, источниками и степенью достоверности, "
+        "особые режимы и тестовые примеры, которые закрепляют вывод программы.",
+        "В графе «Подтверждение эксперта» укажите «верно», «неверно» или «уточнить»; в графе «Комментарий» — "
+        "правильное значение, дату вступления в силу и пункт акта. Изменение норматива вносится новым датированным "
+        "значением, старое значение не удаляется.",
+        "Степень достоверности: T — текст акта; S — вторичный источник; A — по аналогии; M — по памяти, не "
+        "подтверждено; U — значение неизвестно (требование оценивает эксперт). Значения A, M и U отмечены "
+        "«требует сверки» — их следует проверить в первую очередь.",
+    ):
+        d.para(text, align="justify")
+
+    if dec.amendments:
+        d.heading("Редакции акта", 1)
+        d.table(["Акт", "Опубликован", "Вступил в силу", "Содержание", "Достоверность"], [4.0, 2.2, 2.2, 7.1, 2.0],
+                ([a.act, day(a.published), day(a.effective), " ".join(a.summary.split()), a.confidence]
+                 for a in dec.amendments))
+    if dec.special_regimes:
+        d.heading("Особые режимы", 1)
+        d.bullets(f"«{s.title}»: {', '.join(r.name for r in s.regions)}; с {day(s.start)} до {day(s.until)}; "
+                  f"достоверность {s.confidence}; {s.reference}; затрагивает: {', '.join(s.affects)}"
+                  for s in dec.special_regimes)
+
+    d.heading("Перечень требований", 1)
+    d.table(["ID", "Требование", "Вид", "Досто­верность", "Приме­ров", "Подтверждение эксперта", "Комментарий"],
+            [2.2, 4.7, 2.2, 2.2, 1.7, 2.4, 2.1],
+            ([R(r.id, bold=True), r.title, KIND_RU.get(r.kind, r.kind),
+              _worst_confidence_text(catalog, r),
+              str(len(cases_for(catalog, r.id))), "", ""] for r in dec.requirements))
+
+    groups: OrderedDict[str, list[Requirement]] = OrderedDict()
+    for r in dec.requirements:
+        groups.setdefault(r.block, []).append(r)
+    for block, reqs in groups.items():
+        d.heading("Требования: " + dec.blocks.get(block, block), 1)
+        for r in reqs:
+            _requirement_section(d, catalog, r)
+    signatures(d, ("Эксперт",))
+    return d.save()
