@@ -240,8 +240,10 @@ class _Doc:
 
     # -- tables ----------------------------------------------------------------------------------------------------
     def table(self, headers: Sequence[str] | None, widths_cm: Sequence[float], rows: Iterable[Sequence[Cell]],
-              *, grid: bool = True, bold_rows: set[int] | None = None, shade_first_col: bool = False):
-        """A table with fixed column widths; the header row (if any) repeats on every page (w:tblHeader)."""
+              *, grid: bool = True, bold_rows: set[int] | None = None, shade_first_col: bool = False,
+              keep_rows: bool = False):
+        """A table with fixed column widths; the header row (if any) repeats on every page (w:tblHeader);
+        ``keep_rows``: a row is not split across pages (for rows well shorter than a page)."""
         ncols = len(widths_cm)
         table = self.doc.add_table(rows=0, cols=ncols)
         if grid:
@@ -258,6 +260,8 @@ class _Doc:
                 _shade(cell, HEADER_FILL)
         for n, values in enumerate(rows):
             row = table.add_row()
+            if keep_rows and _short(values):
+                _cant_split(row)
             bold = bold_rows is not None and n in bold_rows
             for ci, (cell, content) in enumerate(zip(row.cells, values)):
                 _cell(cell, content, self.style_ids[TABLE_TEXT], bold=bold)
@@ -323,6 +327,22 @@ def _page_field(paragraph) -> None:
     end = OxmlElement("w:fldChar")
     end.set(qn("w:fldCharType"), "end")
     run_with(end)
+
+
+def _short(values: Sequence[Cell]) -> bool:
+    """A row that surely fits on a page (so keeping it whole never clips it): few paragraphs, little text."""
+    for content in values:
+        paras = [content] if isinstance(content, (str, R)) else list(content)
+        chars = sum(len(r.text) for p in paras for r in _runs(p))
+        if len(paras) > 15 or chars > 1200:
+            return False
+    return True
+
+
+def _cant_split(row) -> None:
+    el = OxmlElement("w:cantSplit")
+    el.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(el)
 
 
 def mark_header_row(row) -> None:
@@ -542,7 +562,7 @@ def _findings_tables(d: _Doc, r: Report, level: int) -> None:
         d.heading(block, level)
         d.table(FINDINGS_HEADERS, FINDINGS_WIDTHS,
                 ([R(f.requirement_id, bold=True), f.clause, f.title, _norm_paras(f), _fact_paras(f),
-                  _status_paras(f, _severity(f)), _todo(f) or "—"] for f in items))
+                  _status_paras(f, _severity(f)), _todo(f) or "—"] for f in items), keep_rows=True)
 
 
 def _documents_section(d: _Doc, r: Report, level: int) -> None:
@@ -766,7 +786,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
                 [2.0, 5.0, 2.6, 10.1, 6.5],
                 ([R(f.requirement_id, bold=True),
                   [f.title, R(_severity(f, mandatory), italic=True, size=SMALL_PT), R(f.clause, size=SMALL_PT)],
-                  _status_paras(f), _criterion_reason(f), _todo(f) or "—"] for f in items))
+                  _status_paras(f), _criterion_reason(f), _todo(f) or "—"] for f in items), keep_rows=True)
 
     d.new_section(landscape=False)
     n = 6

@@ -196,6 +196,29 @@ def test_gap_report_has_documents_calculations_unconfirmed_norms_and_notes():
     assert "Примечания" in text
 
 
+def test_document_warnings_not_counted_documents_notes_and_special_regime():
+    from datetime import date
+    application = load_application(FIXTURES / "ip794-operating-conforming.yaml")
+    stale = evaluate(application, "ip794", as_of=date(2027, 6, 1), freshness=True)
+    assert stale.documents.warnings
+    text = all_text(open_docx(report_docx([stale])))
+    assert "Предупреждения о свежести документов" in text
+    for w in stale.documents.warnings:
+        assert f"{w.document}: {w.problem}" in text
+    early = evaluate(application, "ip794", as_of=date(2015, 6, 1))
+    assert early.notes and early.documents.not_counted
+    text = all_text(open_docx(report_docx([early])))
+    assert "Документы, не учтённые на дату оценки" in text
+    for d in early.documents.not_counted:
+        assert f"{d.document}: {d.problem}" in text
+    for note in early.notes:
+        assert note in text
+    eco = report_for("ip794-eco-new-region.yaml", "ip794")
+    assert eco.special_regimes
+    text = all_text(open_docx(report_docx([eco])))
+    assert "Особый режим" in text and eco.special_regimes[0] in text
+
+
 def test_findings_header_row_repeats_on_every_page():
     document = open_docx(gaps_docx())
     data_tables = [t for t in document.tables if cell_text(t.rows[0].cells[0]) == "ID"]
