@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from compliance.catalog import available_regimes, load_catalog
-from compliance.eligibility import Eligibility, MatrixRow, Skipped, eligibility, regimes_for
+from compliance.eligibility import Eligibility, MatrixRow, Skipped, eligibility, regimes_for, requested_regimes
 from compliance.evaluate import evaluate
 from compliance.judgements import JudgementsFile
 from compliance.loading import InputError, Problem, problems_from
@@ -28,25 +28,9 @@ def parse_judgements(data: dict[str, Any] | None) -> JudgementsFile | None:
                           for p in problems_from(exc)]) from None
 
 
-def chosen_regimes(app: Application, regime: str | None) -> list[str]:
-    known = available_regimes()
-    if regime is None:
-        wanted = list(app.regimes)
-    elif regime == "all":
-        wanted = [r for r in app.regimes if r in known] or known
-    else:
-        wanted = [regime]
-    unknown = [r for r in wanted if r not in known]
-    if unknown:
-        raise InputError([Problem("regime" if regime else "regimes",
-                                  f"для режима «{r}» нет каталога требований; доступны: {', '.join(known)}")
-                          for r in unknown])
-    return wanted
-
-
 def run(app: Application, regime: str | None, as_of: date | None, judgements: JudgementsFile | None) -> dict[str, Any]:
     """{"reports": [Report JSON…], "matrix": [row…] | None, "skipped": […]} — as `compliance check --format json`."""
-    codes = chosen_regimes(app, regime)
+    codes = requested_regimes(app, regime)
     if regime == "all" or len(codes) > 1:
         chosen, _ = regimes_for(app, codes if regime != "all" else None)
         if not chosen:

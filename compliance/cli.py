@@ -188,18 +188,11 @@ def _what_if_notes(changes, changed, before_verdict: str, after_verdict: str) ->
 
 
 def _regimes(app_model: Application, regime: Optional[str]) -> list[str]:
-    known = available_regimes()
-    if regime is None:
-        wanted = list(app_model.regimes)
-    elif regime == "all":
-        wanted = [r for r in app_model.regimes if r in known] or known
-    else:
-        wanted = [regime]
-    unknown = [r for r in wanted if r not in known]
-    if unknown:
-        _fail([Problem("--regime" if regime else "regimes",
-                       f"для режима «{r}» нет каталога требований; доступны: {', '.join(known)}") for r in unknown])
-    return wanted
+    from .eligibility import requested_regimes
+    try:
+        return requested_regimes(app_model, regime, "--regime")
+    except InputError as exc:
+        _fail(exc.problems)
 
 
 @app.command()

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from .catalog import available_regimes, load_catalog
 from .evaluate import evaluate
+from .loading import InputError, Problem
 from .models import Application
 from .render import natural_id
 from .report import Report
@@ -41,6 +42,24 @@ class Eligibility(BaseModel):
     rows: list[MatrixRow]
     skipped: list[Skipped]
     reports: list[Report]
+
+
+def requested_regimes(app: Application, regime: str | None, option: str = "regime") -> list[str]:
+    """The regimes a check covers: the application's own (no regime given), the named one, or with ``all`` the
+    application's regimes that have a catalog (every catalog if none has). Unknown regimes: InputError."""
+    known = available_regimes()
+    if regime is None:
+        wanted = list(app.regimes)
+    elif regime == "all":
+        wanted = [r for r in app.regimes if r in known] or known
+    else:
+        wanted = [regime]
+    unknown = [r for r in wanted if r not in known]
+    if unknown:
+        raise InputError([Problem(option if regime else "regimes",
+                                  f"для режима «{r}» нет каталога требований; доступны: {', '.join(known)}")
+                          for r in unknown])
+    return wanted
 
 
 def regimes_for(app: Application, wanted: list[str] | None = None) -> tuple[list[str], list[Skipped]]:
