@@ -1013,8 +1013,20 @@ def _documents_text(catalog: Catalog, need) -> list[str]:
     return out
 
 
+def _list_line(catalog: Catalog, fact: str) -> str | None:
+    """The catalog list a fact is counted against (e.g. the Order 3221 types), for the expert to check too."""
+    from .facts import REGISTRY
+    spec = REGISTRY.get(fact)
+    lst = catalog.lists.get(spec.needs_list) if spec is not None and spec.needs_list else None
+    if lst is None:
+        return None
+    return (f"Перечень для подсчёта: «{lst.title}» ({lst.act}; достоверность {lst.confidence}; "
+            f"{plural(len(lst.items), 'позиция', 'позиции', 'позиций')})")
+
+
 def _variant_lines(catalog: Catalog, variant: Variant) -> list[str]:
     lines = [check_text(catalog, c) for c in variant.checks]
+    lines += list(dict.fromkeys(x for x in (_list_line(catalog, c.fact) for c in variant.checks) if x))
     if variant.documents:
         lines += _documents_text(catalog, variant.documents)
     if variant.each:
