@@ -190,7 +190,8 @@ def _no_title_doc(app, as_of):
 UTILITY_ALIASES = {"electricity": ("electricity", "электр"), "gas": ("gas", "газ"), "heat": ("heat", "тепл"),
                    "water": ("water", "водоснаб"), "sewage": ("sewage", "водоотвед", "канализ")}
 UTILITY_KIND_RU = {"electricity": "электроснабжение", "gas": "газоснабжение", "heat": "теплоснабжение",
-                   "water": "водоснабжение", "sewage": "водоотведение"}
+                   "water": "водоснабжение", "sewage": "водоотведение", "storm_sewage": "ливневая канализация",
+                   "communications": "связь"}
 
 
 def _utilities_without(app, as_of, doc_kinds: tuple[str, ...], what: str):
@@ -279,7 +280,7 @@ def _presence(app, as_of, kinds_groups: list[set[str]], statuses: set[str]):
                  and not (ut.valid_until and ut.valid_until < as_of and ut.status != "connected")]
         for ut in found:
             cap = f", {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}" if ut.capacity else ""
-            details.append(f"{ut.kind}: {_STATUS_RU[ut.status]}{cap}")
+            details.append(f"{UTILITY_KIND_RU.get(ut.kind, ut.kind)}: {_STATUS_RU[ut.status]}{cap}")
         ok = ok and bool(found)
     return _result(ok, ["utilities[*].kind", "utilities[*].status"], details=details)
 
