@@ -1,7 +1,6 @@
 """Batch validation: many applications (any regime, mixed) in one run; a bad file is reported, never fatal."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable

@@ -3,7 +3,7 @@ and, for regimes with an assessment section (GOST R 56425), block scores and the
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 

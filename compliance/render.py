@@ -61,15 +61,17 @@ def _priority(f: Finding) -> tuple:
     return (sev, natural_id(f.requirement_id))
 
 
-def _blocking(r: Report) -> list[Finding]:
+def blocking_findings(r: Report) -> list[Finding]:
+    """The report's blocking gaps, most severe first, IDs in natural order."""
     ids = set(r.blocking_gaps)
     return sorted((f for f in r.findings if f.requirement_id in ids), key=_priority)
 
 
-def _by_block(r: Report) -> "OrderedDict[str, list[Finding]]":
+def findings_by_block(findings, documents: bool = False) -> "OrderedDict[str, list[Finding]]":
+    """Findings grouped by block title in catalog order (document items only when asked)."""
     groups: OrderedDict[str, list[Finding]] = OrderedDict()
-    for f in r.findings:
-        if f.kind == "document":
+    for f in findings:
+        if f.kind == "document" and not documents:
             continue
         groups.setdefault(f.block_title, []).append(f)
     return groups
@@ -149,13 +151,13 @@ def render_text(r: Report) -> str:
     out = ["ОТЧЁТ О СООТВЕТСТВИИ ТРЕБОВАНИЯМ (предварительная проверка заявки)", ""]
     out += [f"{k}: {v}" for k, v in _header(r)]
     out += [""] + _summary_lines(r) + _assessment_lines(r)
-    blocking = _blocking(r)
+    blocking = blocking_findings(r)
     if blocking:
         out += ["", "Критичные требования, не подтверждённые проверкой:"]
         for f in blocking:
             tail = f" — {f.shortfall.text}" if f.shortfall else f" — {STATUS_RU[f.status]}"
             out.append(f"  {MARK[f.status]} {f.requirement_id} {f.title}{tail}")
-    for block, items in _by_block(r).items():
+    for block, items in findings_by_block(r.findings).items():
         out += ["", block.upper(), "-" * min(len(block), 100)]
         for f in items:
             out.append(f"[{MARK[f.status]}] {f.requirement_id}  {f.title} — {STATUS_RU[f.status]} "
@@ -208,12 +210,12 @@ def render_markdown(r: Report) -> str:
                              ("Замечания", a.remarks)):
             if items:
                 out += ["", f"**{title}:**", ""] + [f"- {_md(x)}" for x in items]
-    blocking = _blocking(r)
+    blocking = blocking_findings(r)
     if blocking:
         out += ["", "### Критичные требования, не подтверждённые проверкой", ""]
         out += [f"- **{f.requirement_id}** {f.title} — {f.shortfall.text if f.shortfall else STATUS_RU[f.status]}"
                 for f in blocking]
-    for block, items in _by_block(r).items():
+    for block, items in findings_by_block(r.findings).items():
         out += ["", f"## {block}", "", "| ID | Пункт | Требование | Норматив | Факт | Статус | Что сделать |",
                 "|---|---|---|---|---|---|---|"]
         for f in items:

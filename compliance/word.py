@@ -29,7 +29,7 @@ from docx.shared import Cm, Pt, RGBColor
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
 from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
-from .render import STATUS_ORDER, natural_id
+from .render import STATUS_ORDER, blocking_findings, findings_by_block
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -462,22 +462,6 @@ def _count_lines(r: Report) -> list[str]:
     return [status_count_text(s, r.counts[s]) for s in STATUS_ORDER if r.counts.get(s)]
 
 
-def _blocking(r: Report) -> list[Finding]:
-    ids = set(r.blocking_gaps)
-    order = ["blocking", "major", "minor", "info"]
-    return sorted((f for f in r.findings if f.requirement_id in ids),
-                  key=lambda f: (order.index(f.severity) if f.severity in order else 9, natural_id(f.requirement_id)))
-
-
-def _by_block(findings: Iterable[Finding], documents: bool = False) -> "OrderedDict[str, list[Finding]]":
-    groups: OrderedDict[str, list[Finding]] = OrderedDict()
-    for f in findings:
-        if f.kind == "document" and not documents:
-            continue
-        groups.setdefault(f.block_title, []).append(f)
-    return groups
-
-
 def failed_details(f: Finding) -> list[str]:
     """Which items make a check fail (e.g. the participants without a qualifying contract)."""
     if f.status != "not_met":
@@ -558,7 +542,7 @@ FINDINGS_WIDTHS = [2.0, 3.0, 3.2, 4.4, 5.0, 2.6, 6.0]  # a landscape page
 
 
 def _findings_tables(d: _Doc, r: Report, level: int) -> None:
-    for block, items in _by_block(r.findings).items():
+    for block, items in findings_by_block(r.findings).items():
         d.heading(block, level)
         d.table(FINDINGS_HEADERS, FINDINGS_WIDTHS,
                 ([R(f.requirement_id, bold=True), f.clause, f.title, _norm_paras(f), _fact_paras(f),
@@ -652,7 +636,7 @@ def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
     if r.unconfirmed_norms:
         d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} "
                f"на нормативах, которые требуют сверки с официальным текстом: {', '.join(r.unconfirmed_norms)}.")
-    blocking = _blocking(r)
+    blocking = blocking_findings(r)
     if blocking:
         d.heading("Критичные требования, не подтверждённые проверкой", base + 1)
         d.bullets([R(f"{f.requirement_id} ", bold=True),
@@ -780,7 +764,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
 
     d.new_section(landscape=True)
     d.heading("5. Оценка по критериям", base)
-    for block, items in _by_block(r.findings, documents=True).items():
+    for block, items in findings_by_block(r.findings, documents=True).items():
         d.heading(block, base + 1)
         d.table(["ID", "Критерий", "Вердикт", "Обоснование, оценка эксперта и основание", "Что сделать"],
                 [2.0, 5.0, 2.6, 10.1, 6.5],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+
 
 from compliance.catalog import Catalog, Variant, load_catalog
 from compliance.facts import collections, context, derive

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compliance.evaluate import evaluate
-from tests.conftest import statuses
-from tests.strategies import applications, applications_with_regime
+
+from tests.strategies import applications_with_regime
 
 
 def _summary(report):
