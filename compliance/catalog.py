@@ -6,6 +6,7 @@ Nothing here names a regime: a regime is the set of files that carry its code.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -305,6 +306,18 @@ class Catalog:
     @cached_property
     def rules(self) -> dict[str, Rule]:
         return {r.requirement: r for r in self.rulebook.rules}
+
+    @cached_property
+    def facts_used_by(self) -> dict[str, list[str]]:
+        """Fact name -> the requirements whose checks, shown facts or texts read it."""
+        used: dict[str, list[str]] = {}
+        for rule in self.rulebook.rules:
+            names = {c.fact for v in rule.variants for c in v.checks} | set(rule.show)
+            texts = " ".join(filter(None, [rule.message] + [v.norm_text for v in rule.variants]))
+            names |= set(re.findall(r"\{fact:(\w+)\}", texts))
+            for name in names:
+                used.setdefault(name, []).append(rule.requirement)
+        return used
 
     def params_at(self, as_of: date) -> dict[str, ParamValue | None]:
         return {name: p.at(as_of) for name, p in self.rulebook.parameters.items()}

@@ -1,7 +1,6 @@
 """One direction of flow: validated application -> facts -> rules (durable-rules) -> findings -> report."""
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime, timezone
 from typing import Any, Callable
@@ -111,12 +110,7 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
 def calculations(catalog: Catalog, facts: dict[str, Fact], findings: list[Finding]) -> list[Calculation]:
     """The calculation facts this regime's rules read, with every step and the requirements that use them."""
     status = {f.requirement_id: f for f in findings}
-    used: dict[str, list[str]] = {}
-    for rule in catalog.rulebook.rules:
-        names = {c.fact for v in rule.variants for c in v.checks} | set(rule.show)
-        names |= set(re.findall(r"\{fact:(\w+)\}", " ".join(filter(None, [rule.message] + [v.norm_text for v in rule.variants]))))
-        for name in names:
-            used.setdefault(name, []).append(rule.requirement)
+    used = catalog.facts_used_by
     out = []
     for name, spec in REGISTRY.items():
         if not spec.calculation or name not in used:
