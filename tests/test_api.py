@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import sqlite3
 import threading
 import warnings
@@ -42,10 +43,28 @@ def comparable(report: dict) -> dict:
     return {k: v for k, v in report.items() if k not in ("evaluation_id", "generated_at")}
 
 
+POSTGRES_URL = os.environ.get("COMPLIANCE_TEST_POSTGRES_URL")  # e.g. postgresql+psycopg://user:pw@127.0.0.1/db
+
+
+def _reset_postgres(url: str) -> None:
+    """A clean schema for each test (the migrations run again at start-up)."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    with engine.begin() as con:
+        con.execute(text("DROP SCHEMA public CASCADE"))
+        con.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 class Service:
-    def __init__(self, tmp_path: Path):
-        self.db = tmp_path / "service.db"
-        self.app = create_app(Settings(database_url=f"sqlite:///{self.db}", max_body_bytes=LIMIT))
+    def __init__(self, tmp_path: Path, database: str = "sqlite"):
+        if database == "postgresql":
+            _reset_postgres(POSTGRES_URL)
+            self.db, url = None, POSTGRES_URL
+        else:
+            self.db = tmp_path / "service.db"
+            url = f"sqlite:///{self.db}"
+        self.app = create_app(Settings(database_url=url, max_body_bytes=LIMIT))
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self.token_a = self.token("Управляющая компания А")
         self.token_b = self.token("Министерство Б")
@@ -72,13 +91,16 @@ class Service:
         return r.json()
 
 
-@pytest.fixture
-def svc(tmp_path) -> Service:
-    return Service(tmp_path)
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+def svc(tmp_path, request) -> Service:
+    """The service on a real SQLite file; also on PostgreSQL when COMPLIANCE_TEST_POSTGRES_URL is set."""
+    return Service(tmp_path, request.param)
 
 
 # --- storage, tokens, migrations --------------------------------------------------------------------------------
 def test_migrated_sqlite_in_wal_mode_and_tokens_hashed_at_rest(svc):
+    if svc.db is None:
+        pytest.skip("проверка файла SQLite")
     con = sqlite3.connect(svc.db)
     try:
         tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
