@@ -8,7 +8,6 @@ import logging
 import tempfile
 from contextlib import asynccontextmanager
 from datetime import date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterator
 
@@ -29,7 +28,7 @@ from compliance.settings import Settings, get_settings
 from compliance.storage import (ApplicationVersion, AuditEntry, StoredApplication, StoredCheck, audit, input_hash,
                                 session_factory, token_owner, utcnow)
 
-from . import checking
+from . import checking, workers
 from .errors import ApiError, Guard, install, not_found
 
 log = logging.getLogger("compliance.api")
@@ -304,9 +303,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     sessions = session_factory(settings.database_url,
                                migrate=settings.migrate_on_start if migrate is None else migrate)
 
+    pool = workers.EvaluationPool(settings.max_workers)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        pool.shutdown()
         sessions.kw["bind"].dispose()
 
     app = FastAPI(
@@ -324,15 +326,32 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     )
     app.state.settings = settings
     app.state.sessions = sessions
-    # One evaluation at a time, off the event loop: durable-rules is never entered from two threads and never holds
-    # more than one live session (the engine's own lock and its 1024-session guard stay as a second line).
-    app.state.engine_limiter = anyio.CapacityLimiter(1)
+    app.state.evaluation_pool = pool
+    # Evaluations run off the event loop, at most `max_workers` at once, each in a worker process with its own
+    # durable-rules engine ("process"); or one at a time in a thread of this process ("thread": durable-rules is never
+    # entered from two threads; the engine's own lock and its 1024-session guard stay as a second line).
+    in_process = settings.evaluation_mode == "process"
+    app.state.engine_limiter = anyio.CapacityLimiter(settings.max_workers if in_process else 1)
     install(app)
     app.add_middleware(Guard, limit=settings.max_body_bytes)
     limit = settings.max_body_bytes
 
-    async def in_engine_slot(fn: Callable[[], Any]) -> Any:
-        return await anyio.to_thread.run_sync(fn, limiter=app.state.engine_limiter)
+    async def evaluate_in_slot(body: dict[str, Any], regime: str | None, as_of: date | None,
+                               judgements: dict[str, Any] | None) -> dict[str, Any]:
+        """The result JSON of `checking.run`; InputError → 422; a crashed worker → 503 and nothing is stored."""
+        day = as_of.isoformat() if as_of else None
+        async with app.state.engine_limiter:
+            if in_process:
+                try:
+                    out = await pool.evaluate(body, regime, day, judgements)
+                except workers.WorkerCrashed:
+                    raise ApiError(503, workers.CRASH_MESSAGE) from None
+            else:
+                out = await anyio.to_thread.run_sync(workers.evaluate_json, body, regime, day, judgements)
+        return workers.result_of(out)
+
+    async def in_thread(fn: Callable[[], Any]) -> Any:
+        return await anyio.to_thread.run_sync(fn)
 
     r = APIRouter(prefix="/api/v1")
 
@@ -478,23 +497,29 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                 for v in vers]
 
     # -- checks ------------------------------------------------------------------------------------------------
-    def check_work(who: Caller, app_id: str, req: CheckRequest) -> CheckOut:
-        with sessions() as s:
-            row = _own_app(s, who, app_id)
-            ver = _version(s, row.id, req.version or row.current_version)
-            if ver is None:
-                raise ApiError(404, f"у заявки нет версии {req.version}")
-            model = validate(ver.body)
-            jf = checking.parse_judgements(req.judgements)
-            result = checking.run(model, req.regime, req.as_of, jf)
-            stored = _store_check(s, who, row, ver, req.regime, req.judgements, result)
-            s.commit()
-            return _check_out(stored)
+    async def check_flow(who: Caller, app_id: str, req: CheckRequest) -> CheckOut:
+        """Read the application (thread), evaluate (worker), store the check (thread) — only after a result."""
+        def source() -> tuple[StoredApplication, ApplicationVersion]:
+            with sessions() as s:
+                row = _own_app(s, who, app_id)
+                ver = _version(s, row.id, req.version or row.current_version)
+                if ver is None:
+                    raise ApiError(404, f"у заявки нет версии {req.version}")
+                return row, ver
+        row, ver = await in_thread(source)
+        result = await evaluate_in_slot(ver.body, req.regime, req.as_of, req.judgements)
+
+        def store() -> CheckOut:
+            with sessions() as s:
+                stored = _store_check(s, who, row, ver, req.regime, req.judgements, result)
+                s.commit()
+                return _check_out(stored)
+        return await in_thread(store)
 
     @r.post("/applications/{app_id}/checks", tags=["проверки"], status_code=201, response_model=CheckOut,
             summary="Проверить заявку (режим или all, дата оценки, оценки эксперта); проверка сохраняется")
     async def run_check(who: Auth, app_id: ID, req: CheckRequest | None = None) -> CheckOut:
-        return await in_engine_slot(partial(check_work, who, app_id, req or CheckRequest()))
+        return await check_flow(who, app_id, req or CheckRequest())
 
     @r.get("/applications/{app_id}/checks", tags=["проверки"], response_model=list[CheckSummary],
            summary="Проверки заявки")
@@ -522,8 +547,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         checks, errors = [], []
         for app_id in req.application_ids:
             try:
-                out = await in_engine_slot(partial(check_work, who, app_id,
-                                                   CheckRequest(regime=req.regime, as_of=req.as_of)))
+                out = await check_flow(who, app_id, CheckRequest(regime=req.regime, as_of=req.as_of))
                 checks.append(CheckSummary(**out.model_dump(include=set(CheckSummary.model_fields))))
             except InputError as exc:
                 errors.append(BatchItemError(application_id=app_id, status=422, detail="ошибка во входных данных",
@@ -539,25 +563,26 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         s.commit()
         return _check_out(c)
 
-    def replay_work(who: Caller, check_id: str) -> Replay:
-        with sessions() as s:
-            c = _own_check(s, who, check_id)
-            row = _own_app(s, who, c.application_id)
-            ver = _version(s, row.id, c.application_version)
-            model = validate(ver.body)
-            jf = checking.parse_judgements(c.judgements)
-            result = checking.run(model, c.requested_regime, c.as_of, jf)
-            stored = _store_check(s, who, row, ver, c.requested_regime, c.judgements, result, replay_of=c.id)
-            s.commit()
-            regimes = checking.compare(c.result, result)
-            return Replay(before=c.id, after=stored.id, same=all(x["same_findings"] for x in regimes),
-                          catalog_changed=c.catalogs != stored.catalogs, regimes=regimes,
-                          check=_check_summary(stored))
-
     @r.post("/checks/{check_id}/replay", tags=["проверки"], response_model=Replay,
             summary="Повторить проверку: та же версия заявки, дата оценки и оценки эксперта; сравнение находок")
     async def replay(who: Auth, check_id: ID) -> Replay:
-        return await in_engine_slot(partial(replay_work, who, check_id))
+        def source() -> tuple[StoredCheck, StoredApplication, ApplicationVersion]:
+            with sessions() as s:
+                c = _own_check(s, who, check_id)
+                row = _own_app(s, who, c.application_id)
+                return c, row, _version(s, row.id, c.application_version)
+        c, row, ver = await in_thread(source)
+        result = await evaluate_in_slot(ver.body, c.requested_regime, c.as_of, c.judgements)
+
+        def store() -> Replay:
+            with sessions() as s:
+                stored = _store_check(s, who, row, ver, c.requested_regime, c.judgements, result, replay_of=c.id)
+                s.commit()
+                regimes = checking.compare(c.result, result)
+                return Replay(before=c.id, after=stored.id, same=all(x["same_findings"] for x in regimes),
+                              catalog_changed=c.catalogs != stored.catalogs, regimes=regimes,
+                              check=_check_summary(stored))
+        return await in_thread(store)
 
     @r.get("/checks/{check_id}/diff/{other_id}", tags=["проверки"], response_model=Comparison,
            summary="Что изменилось в находках между двумя проверками")

@@ -1,6 +1,6 @@
 """Evaluations for the service: the same choices as `compliance check` (one regime, several, or all as a matrix),
-replay of a stored check and the difference of findings between two checks. Everything here is synchronous and
-runs in a worker thread behind the single-slot limiter (see api.app)."""
+replay of a stored check and the difference of findings between two checks. Everything here is synchronous; `run`
+is called from api.workers, in a worker process or (mode "thread") in a thread behind the engine limiter (api.app)."""
 from __future__ import annotations
 
 from datetime import date

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="предел размера тела запроса и загружаемого файла")
     max_batch: int = Field(200, ge=1, description="наибольшее число заявок в пакетной проверке")
     migrate_on_start: bool = Field(True, description="применять миграции Alembic при запуске")
+    evaluation_mode: Literal["process", "thread"] = Field(
+        "process", description="где идут проверки: process — в рабочих процессах (сбой движка правил не останавливает "
+                               "сервис), thread — в потоке процесса сервиса (быстрее запуск; для тестов)")
+    max_workers: int = Field(1, ge=1, le=64, description="рабочих процессов проверки (и одновременных проверок)")
 
 
 @lru_cache

@@ -64,7 +64,7 @@ class Service:
         else:
             self.db = tmp_path / "service.db"
             url = f"sqlite:///{self.db}"
-        self.app = create_app(Settings(database_url=url, max_body_bytes=LIMIT))
+        self.app = create_app(Settings(database_url=url, max_body_bytes=LIMIT, evaluation_mode="thread"))
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self.token_a = self.token("Управляющая компания А")
         self.token_b = self.token("Министерство Б")
@@ -130,7 +130,7 @@ def test_cli_token_create_prints_a_working_token_once(tmp_path, monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     token = [line for line in result.stdout.splitlines() if line.startswith("cmp_")][0]
-    client = TestClient(create_app(Settings(database_url=url)), raise_server_exceptions=False)
+    client = TestClient(create_app(Settings(database_url=url, evaluation_mode="thread")), raise_server_exceptions=False)
     assert client.get(f"{V1}/applications", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 

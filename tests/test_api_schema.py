@@ -19,7 +19,7 @@ EXAMPLES = 15  # per operation; a modest number keeps `make test` quick
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     db = tmp_path_factory.mktemp("schemathesis") / "service.db"
-    app = create_app(Settings(database_url=f"sqlite:///{db}", max_body_bytes=256 * 1024))
+    app = create_app(Settings(database_url=f"sqlite:///{db}", max_body_bytes=256 * 1024, evaluation_mode="thread"))
     with app.state.sessions() as s:
         token, _ = create_token(s, "Схема")
         s.commit()
