@@ -84,6 +84,16 @@ def _failed_details(f: Finding) -> list[str]:
     return [d for c in f.checks if c.outcome == "failed" for d in c.fact.details][:20]
 
 
+def waiver_state(f: Finding) -> str:
+    """How a finding's waiver stands: in force, expired, or not applied (the criterion is not «не выполнено»)."""
+    w = f.waiver
+    if w.active:
+        return f"принято, действует до {day(w.expires)}"
+    if f.status == "not_met":
+        return f"истекло {day(w.expires)}, не применяется"
+    return "не применено: критерий не в статусе «не выполнено»"
+
+
 def _finding_lines(f: Finding) -> list[str]:
     lines = []
     if f.judgement:
@@ -94,12 +104,7 @@ def _finding_lines(f: Finding) -> list[str]:
                      + (" [устарела: вынесена по версии каталога " + j.catalog_version + "]" if j.outdated else ""))
     if f.waiver:
         w = f.waiver
-        if w.active:
-            state = f"принято, действует до {day(w.expires)}"
-        elif f.status == "not_met":
-            state = f"истекло {day(w.expires)}, не применяется"
-        else:
-            state = "не применено: критерий не в статусе «не выполнено»"
+        state = waiver_state(f)
         lines.append(f"Отклонение ({state}): {w.justification.rstrip('.')}"
                      + (f"; утвердил: {w.approved_by}" if w.approved_by else ""))
     if f.norm:

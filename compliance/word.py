@@ -29,7 +29,7 @@ from docx.shared import Cm, Pt, RGBColor
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
 from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
-from .render import STATUS_ORDER, blocking_findings, findings_by_block
+from .render import STATUS_ORDER, blocking_findings, findings_by_block, waiver_state
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -481,12 +481,7 @@ def _judgement_paras(f: Finding) -> list[Para]:
             out.append(R(f"Оценка устарела: вынесена по версии каталога {j.catalog_version}", italic=True))
     if f.waiver:
         w = f.waiver
-        if w.active:
-            state = f"принято, действует до {day(w.expires)}"
-        elif f.status == "not_met":
-            state = f"истекло {day(w.expires)}, не применяется"
-        else:
-            state = "не применено: критерий не в статусе «не выполнено»"
+        state = waiver_state(f)
         out.append([R(f"Отклонение ({state}): ", bold=True), R(w.justification.rstrip(".")
                                                                + (f"; утвердил: {w.approved_by}" if w.approved_by else ""))])
     return out
