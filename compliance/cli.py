@@ -99,8 +99,8 @@ def check(
         judgements = load_judgements(judgements_file) if judgements_file else None
     except InputError as exc:
         _fail(exc.problems)
-    if judgements is not None and regime is None and judgements.regime in app_model.regimes:
-        regime = judgements.regime  # the assessment the file belongs to
+    if judgements is not None and regime is None:
+        regime = judgements.regime  # the assessment the file belongs to (e.g. GOST on a technopark's data)
     try:
         text, conforms = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements)
     except CatalogError as exc:

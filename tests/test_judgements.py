@@ -161,3 +161,9 @@ def test_cli_prints_block_scores_and_conclusion_and_the_matrix_shows_it():
     assert load_judgements(HTP_J).regime == "gost56425"
     with pytest.raises(InputError):
         load_judgements(FIXTURES / "absent.yaml")
+
+
+def test_the_judgements_file_selects_its_regime_when_none_is_given():
+    result = runner.invoke(cli, ["check", str(FIXTURES / f"{HTP}.yaml"), "--judgements", str(HTP_J)])
+    assert result.exit_code == 0, result.output
+    assert "ИТОГ: СООТВЕТСТВУЕТ С ЗАМЕЧАНИЯМИ (заключение оценки)" in result.output
