@@ -645,16 +645,21 @@ def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
     d.heading("3. Документы для заявки", base)
     _documents_section(d, r, base + 1)
 
-    n = 4
+    n = _annexes(d, r, base, 4)
+    d.heading(f"{n}. Примечания", base)
+    _notes_section(d, r)
+    _evaluation_id(d, r)
+
+
+def _annexes(d: _Doc, r: Report, base: int, n: int) -> int:
+    """The numbered calculations (if any) and unconfirmed-norms sections; returns the next section number."""
     if r.calculations:
         d.heading(f"{n}. Расчёты", base)
         _calculations_section(d, r)
         n += 1
     d.heading(f"{n}. Нормативы, требующие сверки с официальным текстом", base)
     _unconfirmed_section(d, r)
-    d.heading(f"{n + 1}. Примечания", base)
-    _notes_section(d, r)
-    _evaluation_id(d, r)
+    return n + 1
 
 
 # --- the assessment conclusion (GOST R 56425) ----------------------------------------------------------------------
@@ -768,17 +773,11 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
                   _status_paras(f), _criterion_reason(f), _todo(f) or "—"] for f in items), keep_rows=True)
 
     d.new_section(landscape=False)
-    n = 6
-    if r.calculations:
-        d.heading(f"{n}. Расчёты", base)
-        _calculations_section(d, r)
-        n += 1
-    d.heading(f"{n}. Нормативы, требующие сверки с официальным текстом", base)
-    _unconfirmed_section(d, r)
-    d.heading(f"{n + 1}. Метод оценки", base)
+    n = _annexes(d, r, base, 6)
+    d.heading(f"{n}. Метод оценки", base)
     d.para(a.method, align="justify")
     d.para(f"Каталог критериев: версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}.")
-    d.heading(f"{n + 2}. Примечания", base)
+    d.heading(f"{n + 1}. Примечания", base)
     _notes_section(d, r)
     _evaluation_id(d, r)
     signatures(d)
