@@ -36,8 +36,9 @@ bench: $(STAMP)
 # The web service on SQLite (./compliance.db unless COMPLIANCE_DATABASE_URL is set); HOST/PORT override the address.
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DEMO_ORG ?= Демонстрационная управляющая компания
 serve: $(STAMP)
-	$(BIN)/compliance serve --host $(HOST) --port $(PORT)
+	$(BIN)/compliance serve --host $(HOST) --port $(PORT) --demo-org "$(DEMO_ORG)"
 
 coverage: $(STAMP)
 	$(BIN)/python ../shared/tools/catalog_coverage.py --project .

@@ -314,5 +314,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                          object_id=e.object_id, detail=e.detail) for e in rows]
 
     app.include_router(r)
+    from .web import install_web
+
+    install_web(app)
     return app
 

@@ -2,6 +2,7 @@
 guard (413) and a last line of defence that never lets a traceback reach the client."""
 from __future__ import annotations
 
+import html
 import json
 import logging
 import uuid
@@ -9,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from compliance.catalog import CatalogError
@@ -100,39 +101,60 @@ def validation_problems(errors: list[dict[str, Any]]) -> list[Problem]:
     return out
 
 
+JSON_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json")
+
+
+def is_page(path: str) -> bool:
+    """A web page (errors as a Russian HTML page) rather than the JSON API."""
+    return not path.startswith(JSON_PREFIXES)
+
+
+def reply(request: Request, status: int, detail: str, problems: list[Problem] | None = None,
+          headers: dict[str, str] | None = None) -> Response:
+    pages = getattr(request.app.state, "html_errors", None)
+    if pages is not None and is_page(request.url.path):
+        return pages(request, status, detail, problems or [], headers)
+    return respond(status, detail, problems, headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return respond(exc.status, exc.detail, exc.problems, exc.headers)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return reply(request, exc.status, exc.detail, exc.problems, exc.headers)
 
     @app.exception_handler(InputError)
-    async def _input_error(_: Request, exc: InputError) -> JSONResponse:
-        return respond(422, "ошибка во входных данных", exc.problems)
+    async def _input_error(request: Request, exc: InputError) -> Response:
+        return reply(request, 422, "ошибка во входных данных", exc.problems)
 
     @app.exception_handler(RequestValidationError)
-    async def _request_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return respond(422, "ошибка во входных данных", validation_problems(list(exc.errors())))
+    async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
+        return reply(request, 422, "ошибка во входных данных", validation_problems(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) and any("а" <= c <= "я" for c in exc.detail.lower()) \
             else STATUS_RU.get(exc.status_code, "ошибка запроса")
-        return respond(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return reply(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(EngineBusy)
-    async def _busy(_: Request, exc: EngineBusy) -> JSONResponse:
-        return respond(503, "движок правил занят: повторите запрос позже", headers={"Retry-After": "1"})
+    async def _busy(request: Request, exc: EngineBusy) -> Response:
+        return reply(request, 503, "движок правил занят: повторите запрос позже", headers={"Retry-After": "1"})
 
     @app.exception_handler(CatalogError)
-    async def _catalog(_: Request, exc: CatalogError) -> JSONResponse:
+    async def _catalog(request: Request, exc: CatalogError) -> Response:
         log.error("catalog error: %s", exc)
-        return respond(503, "каталог требований на сервере содержит ошибки: проверка невозможна")
+        return reply(request, 503, "каталог требований на сервере содержит ошибки: проверка невозможна")
 
     @app.exception_handler(Exception)
-    async def _any(_: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - Guard answers first
+    async def _any(request: Request, exc: Exception) -> Response:  # pragma: no cover - Guard answers first
         incident = uuid.uuid4().hex[:12]
         log.error("unhandled error, incident %s", incident, exc_info=exc)
-        return respond(500, f"внутренняя ошибка сервиса; номер обращения {incident}")
+        return reply(request, 500, f"внутренняя ошибка сервиса; номер обращения {incident}")
+
+
+PLAIN_PAGE = ("<!doctype html><html lang=\"ru\"><meta charset=\"utf-8\"><title>{title}</title>"
+              "<body style=\"font-family:sans-serif;max-width:40rem;margin:3rem auto\"><h1>{title}</h1><p>{detail}</p>"
+              "<p><a href=\"/applications\">Вернуться к заявкам</a></p></body></html>")
 
 
 class Guard:
@@ -149,10 +171,16 @@ class Guard:
             return
         started = False
 
+        page = is_page(scope.get("path", ""))
+
         async def send_json(status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            if page:  # a browser gets a readable page, not JSON
+                data = PLAIN_PAGE.format(title=STATUS_RU.get(status, "ошибка"), detail=html.escape(payload["detail"]))
+                data, kind = data.encode("utf-8"), b"text/html; charset=utf-8"
+            else:
+                data, kind = json.dumps(payload, ensure_ascii=False).encode("utf-8"), b"application/json"
             await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                        "headers": [(b"content-type", kind), (b"content-length", str(len(data)).encode()),
                                     (b"connection", b"close")]})
             await send({"type": "http.response.body", "body": data})
 

@@ -374,16 +374,34 @@ def _usage_error_ru(exc: Exception) -> str:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="адрес, на котором слушать"),
     port: int = typer.Option(8000, "--port", help="порт"),
+    demo_org: str | None = typer.Option(None, "--demo-org", help="выдать при запуске токен этой организации (создаётся, "
+                                                                 "если её нет) и напечатать ссылку для входа"),
 ) -> None:
-    """Запустить веб-сервис (FastAPI): база — COMPLIANCE_DATABASE_URL, по умолчанию файл SQLite ./compliance.db."""
+    """Запустить веб-сервис (FastAPI): страницы для браузера и API; база — COMPLIANCE_DATABASE_URL, по умолчанию файл
+    SQLite ./compliance.db."""
     import uvicorn
 
     from api.app import create_app
     from .settings import get_settings
 
     settings = get_settings()
-    err.print(f"Сервис: http://{host}:{port}/docs (база данных: {settings.database_url})", highlight=False)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    address = f"http://{shown}:{port}"
+    err.print(f"База данных: {settings.database_url}", highlight=False)
+    if demo_org and demo_org.strip():
+        from .storage import create_token
+
+        with app.state.sessions() as s:
+            token, _ = create_token(s, demo_org.strip())
+            s.commit()
+        err.print(f"\nОткройте в браузере: {address}/sign-in#{token}\n"
+                  f"(вход от имени организации «{demo_org.strip()}»; токен для API и повторного входа: {token})\n",
+                  highlight=False, soft_wrap=True)
+    else:
+        err.print(f"Страницы: {address}/  ·  API: {address}/docs  ·  вход — с токеном организации "
+                  "(compliance token create --org …)", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 token_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,

@@ -1,0 +1,20 @@
+"""Web pages of the service (server-rendered Jinja2, plain forms, no front-end build), all text in Russian.
+
+The pages use the same `Service` as the JSON routes; the browser signs in with the organisation's token, which is
+kept in an HttpOnly cookie and checked on every request exactly like a Bearer token. Every form carries a CSRF field.
+Modules: `common` (templates, sign-in, CSRF, errors as pages), `pages` (sign-in, list, application, upload),
+`editor` (the application form), `results` (checks, reports, downloads, diff), `assessment` (GOST judgements).
+"""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from . import assessment, common, editor, pages, results
+
+
+def install_web(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=common.STATIC), name="static")
+    common.install(app)
+    for module in (pages, editor, results, assessment):
+        app.include_router(module.router)

@@ -1,0 +1,171 @@
+"""What every web page shares: the Jinja2 templates and their filters, sign-in by the organisation's token (kept in an
+HttpOnly cookie), the CSRF field of every form, and errors shown as a Russian page instead of JSON."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from compliance import __version__
+from compliance.catalog import available_regimes, load_catalog
+from compliance.formatting import field_label, num
+from compliance.loading import Problem
+from compliance.report import SEVERITY_RU, STATUS_RU, VERDICT_RU
+from compliance.storage import Organisation, token_owner
+
+from ..errors import ApiError
+from ..service import Caller, Service
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+COOKIE = "compliance_session"
+SESSION_SECONDS = 8 * 3600
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+REGIME_SHORT = {"ip794": "Индустриальный парк (ПП № 794)", "itp1863": "Промышленный технопарк (ПП № 1863)",
+                "htp1381": "Технопарк в сфере высоких технологий (ПП № 1381)",
+                "cl779": "Промышленный кластер (ПП № 779)", "gost56425": "Технопарк по ГОСТ Р 56425"}
+CATEGORY_RU = {"created": "создаваемый", "operating": "действующий"}
+VERDICT_SHORT = {"conforms": "соответствует", "does_not_conform": "не соответствует", "incomplete": "не завершена"}
+
+
+def regime_title(code: str) -> str:
+    if code in REGIME_SHORT:
+        return REGIME_SHORT[code]
+    if code in available_regimes():
+        return load_catalog(code).decree.title
+    return code
+
+
+def day(value: date | str | None) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return value.strftime("%d.%m.%Y")
+
+
+def moment(value: datetime | None) -> str:
+    """A stored UTC timestamp as Moscow time: 26.11.2026 09:21 МСК."""
+    if value is None:
+        return "—"
+    return value.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M") + " МСК"
+
+
+def number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "—" if value is None else str(value)
+    return num(value).replace(".", ",")
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+templates.env.filters.update(day=day, moment=moment, number=number, label=field_label, regime=regime_title)
+templates.env.globals.update(STATUS_RU=STATUS_RU, VERDICT_RU=VERDICT_RU, VERDICT_SHORT=VERDICT_SHORT,
+                             SEVERITY_RU=SEVERITY_RU, CATEGORY_RU=CATEGORY_RU, REGIME_SHORT=REGIME_SHORT,
+                             version=__version__)
+
+
+# --- sign-in ------------------------------------------------------------------------------------------------------
+class SignInRequired(Exception):
+    def __init__(self, next_url: str):
+        self.next_url = next_url
+
+
+def service_of(request: Request) -> Service:
+    return request.app.state.service
+
+
+def safe_next(url: str | None) -> str:
+    """Only a path of this site (no scheme, no //host): nothing to redirect a user elsewhere."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/applications"
+    return url
+
+
+def web_caller(request: Request) -> Caller:
+    """The signed-in organisation (from the cookie), or a redirect to the sign-in page."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise SignInRequired(target if request.method == "GET" else "/applications")
+    with service_of(request).sessions() as s:
+        row = token_owner(s, token)
+        if row is None:
+            raise SignInRequired(target if request.method == "GET" else "/applications")
+        org = s.get(Organisation, row.organisation_id)
+        request.state.org_name = org.name if org else ""
+        return Caller(org_id=row.organisation_id, token_id=row.id)
+
+
+WebAuth = Annotated[Caller, Depends(web_caller)]
+
+
+def csrf_token(request: Request) -> str:
+    """Bound to the session's token: a page of another site cannot know it."""
+    token = request.cookies.get(COOKIE, "")
+    return hmac.new(token.encode("utf-8"), b"compliance-web-form", hashlib.sha256).hexdigest()[:40]
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, after its CSRF field is checked (403 with a Russian page otherwise)."""
+    form = await request.form()
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(request)):
+        raise ApiError(403, "Форма устарела или отправлена не с этой страницы. Обновите страницу и повторите.")
+    return form
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("org_name", getattr(request.state, "org_name", None))
+    context.setdefault("csrf", csrf_token(request) if request.cookies.get(COOKIE) else "")
+    context.setdefault("upload_limit_mb", number(round(service_of(request).settings.max_body_bytes / 2**20, 1)))
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def problems_view(problems: list[Problem]) -> list[dict[str, str]]:
+    """Problems with the Russian label of their field, for templates."""
+    out = []
+    for p in problems:
+        label = field_label(p.path) if p.path else ""
+        out.append({"path": p.path, "label": label if label != p.path else p.path, "message": p.message})
+    return out
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+ERROR_TITLES = {400: "Некорректный запрос", 401: "Нужно войти", 403: "Действие не разрешено",
+                404: "Не найдено", 405: "Действие не поддерживается", 413: "Файл слишком большой",
+                422: "Ошибка во входных данных", 500: "Внутренняя ошибка", 503: "Сервис временно недоступен"}
+
+
+def error_page(request: Request, status: int, detail: str, problems: list[Problem],
+               headers: dict[str, str] | None = None) -> HTMLResponse:
+    response = render(request, "error.html", status=status, title=ERROR_TITLES.get(status, "Ошибка"), detail=detail,
+                      problems=problems_view(problems), status_code=status)
+    for key, value in (headers or {}).items():
+        if key.lower() != "www-authenticate":
+            response.headers[key] = value
+    return response
+
+
+def install(app: FastAPI) -> None:
+    app.state.html_errors = error_page
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(_: Request, exc: SignInRequired) -> RedirectResponse:
+        return redirect(f"/sign-in?next={quote(exc.next_url, safe='/')}")
