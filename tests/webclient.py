@@ -1,0 +1,66 @@
+"""A signed-in browser-like client of the web pages (FastAPI TestClient over a real SQLite file), for the web tests."""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+warnings.filterwarnings("ignore", message=".*httpx.*")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from compliance.settings import Settings  # noqa: E402
+from compliance.storage import create_token  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+_CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+@dataclass
+class Web:
+    client: TestClient
+    token: str
+    app: object
+
+    def csrf(self, page: str = "/applications") -> str:
+        """The CSRF value of this session, read from a page's form as a browser would."""
+        m = _CSRF.search(self.client.get(page).text)
+        assert m, f"no CSRF field on {page}"
+        return m.group(1)
+
+    def post(self, url: str, data: dict | list | None = None, files=None, follow: bool = False):
+        fields = list(data.items()) if isinstance(data, dict) else list(data or [])
+        fields.append(("csrf", self.csrf()))
+        return self.client.post(url, data=fields, files=files, follow_redirects=follow)
+
+    def upload(self, name: str, app_id: str | None = None) -> str:
+        """Upload a fixture file; the new application's id."""
+        path = FIXTURES / name
+        url = f"/applications/{app_id}/upload" if app_id else "/applications/upload"
+        r = self.post(url, files={"file": (path.name, path.read_bytes())})
+        assert r.status_code == 303, r.text[:2000]
+        return r.headers["location"].split("?")[0].rsplit("/", 1)[1]
+
+
+def web_client(tmp_path: Path, org: str = "УК «Тест»", **settings) -> Web:
+    settings.setdefault("evaluation_mode", "thread")
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'web.db'}", **settings))
+    with app.state.sessions() as s:
+        token, _ = create_token(s, org)
+        s.commit()
+    client = TestClient(app)
+    r = client.post("/sign-in", data={"token": token, "next": "/applications"}, follow_redirects=False)
+    assert r.status_code == 303
+    return Web(client, token, app)
+
+
+def second_org(web: Web, org: str = "Другая организация") -> TestClient:
+    """A client of another organisation on the same service."""
+    with web.app.state.sessions() as s:
+        token, _ = create_token(s, org)
+        s.commit()
+    client = TestClient(web.app)
+    client.post("/sign-in", data={"token": token}, follow_redirects=False)
+    return client
