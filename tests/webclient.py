@@ -31,8 +31,12 @@ class Web:
         return m.group(1)
 
     def post(self, url: str, data: dict | list | None = None, files=None, follow: bool = False):
-        fields = list(data.items()) if isinstance(data, dict) else list(data or [])
-        fields.append(("csrf", self.csrf()))
+        """Post a form with this session's CSRF field; `data` is a dict or a list of (name, value) pairs (a name may
+        repeat, as checkboxes do)."""
+        pairs = list(data.items()) if isinstance(data, dict) else list(data or [])
+        fields: dict[str, list[str]] = {}
+        for name, value in pairs + [("csrf", self.csrf())]:
+            fields.setdefault(name, []).extend(value if isinstance(value, list) else [value])
         return self.client.post(url, data=fields, files=files, follow_redirects=follow)
 
     def upload(self, name: str, app_id: str | None = None) -> str:
