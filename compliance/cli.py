@@ -426,6 +426,43 @@ def token_create(org: str = typer.Option(..., "--org", help="название о
     sys.stdout.write(token + "\n")
 
 
+@token_app.command("list")
+def token_list(org: str = typer.Option(..., "--org", help="название организации")) -> None:
+    """Токены организации: номер, начало токена, когда выдан и отозван ли (сами токены не хранятся)."""
+    from sqlalchemy import select
+
+    from .settings import get_settings
+    from .storage import ApiToken, Organisation, session_factory
+
+    sessions = session_factory(get_settings().database_url)
+    with sessions() as s:
+        org_row = s.scalar(select(Organisation).where(Organisation.name == org.strip()))
+        if org_row is None:
+            _fail([Problem("--org", f"организации «{org.strip()}» нет")])
+        rows = s.scalars(select(ApiToken).where(ApiToken.organisation_id == org_row.id).order_by(ApiToken.id)).all()
+    for row in rows:
+        state = f"отозван {row.revoked_at:%d.%m.%Y %H:%M} UTC" if row.revoked_at else "действует"
+        sys.stdout.write(f"{row.id}\t{row.hint}…\tвыдан {row.created_at:%d.%m.%Y %H:%M} UTC\t{state}\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., help="номер токена (compliance token list --org …)")) -> None:
+    """Отозвать токен: запросы и вход в браузере с ним больше не принимаются; проверки и журнал сохраняются."""
+    from .settings import get_settings
+    from .storage import ApiToken, audit, session_factory, utcnow
+
+    sessions = session_factory(get_settings().database_url)
+    with sessions() as s:
+        row = s.get(ApiToken, token_id)
+        if row is None:
+            _fail([Problem("token_id", f"токена № {token_id} нет")])
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            audit(s, row.organisation_id, row.id, "token.revoke", "token", str(row.id))
+            s.commit()
+    err.print(f"Токен № {token_id} ({row.hint}…) отозван.", highlight=False)
+
+
 def main() -> None:
     """Console entry point: usage errors in Russian with exit code 2; never a traceback (unless COMPLIANCE_DEBUG=1)."""
     import os

@@ -203,3 +203,30 @@ def test_serve_prints_a_sign_in_link_with_a_working_token(tmp_path, monkeypatch)
     assert m and started["port"] == 8123
     with session_factory(url)() as s:
         assert token_owner(s, m.group(1)) is not None
+
+
+def test_a_revoked_token_ends_the_browser_session(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from compliance import cli
+    from compliance.settings import get_settings
+    from compliance.storage import token_owner
+
+    web = web_client(tmp_path)
+    monkeypatch.setenv("COMPLIANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'web.db'}")
+    get_settings.cache_clear()
+    try:
+        with web.app.state.sessions() as s:
+            token_id = token_owner(s, web.token).id
+        listed = CliRunner().invoke(cli.app, ["token", "list", "--org", "УК «Тест»"])
+        assert listed.exit_code == 0 and f"{token_id}\t{web.token[:10]}…" in listed.output and "действует" in listed.output
+        assert web.client.get("/applications", follow_redirects=False).status_code == 200
+        revoked = CliRunner().invoke(cli.app, ["token", "revoke", str(token_id)])
+        assert revoked.exit_code == 0, revoked.output
+        missing = CliRunner().invoke(cli.app, ["token", "revoke", "999"])
+        assert missing.exit_code == 2 and "токена № 999 нет" in missing.output
+    finally:
+        get_settings.cache_clear()
+    assert web.client.get("/applications", follow_redirects=False).status_code == 303
+    r = type(web.client)(web.app).post("/sign-in", data={"token": web.token})
+    assert r.status_code == 401 and "отозван" in r.text
