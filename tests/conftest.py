@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,11 @@ def statuses(report) -> dict[str, str]:
 
 def finding(report, rid: str):
     return next(f for f in report.findings if f.requirement_id == rid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Where the browser tests (tests/browser.py) saved screenshots in this run, if they took any."""
+    browser = sys.modules.get("browser")
+    line = browser.summary_line() if browser and hasattr(browser, "summary_line") else None
+    if line:
+        terminalreporter.write_line(line)
