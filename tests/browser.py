@@ -4,7 +4,7 @@ screenshots of pages in out/screenshots/.
 Chromium is /usr/bin/chromium (or the path in COMPLIANCE_CHROMIUM); Playwright never downloads a browser here. The
 flags keep Chromium off the network (the machine's network is closed) and each launch has a fresh temporary profile.
 
-Fixtures (registered in tests/test_browser.py by importing them from here):
+Fixtures (this module is a pytest plugin, loaded by `pytest_plugins` in tests/conftest.py, so any test can use them):
   server          module-wide `LiveServer`: `.url`, `.app`, `.org()` → a new organisation with its own token
   chromium        module-wide Playwright `Browser`, launched once per test module
   page            a fresh browser context (cookies, storage) and page per test: laptop 1366×768, Russian locale
@@ -25,12 +25,7 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote
 
-import httpx
 import pytest
-
-from api.app import create_app
-from compliance.settings import Settings
-from compliance.storage import create_token
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -88,6 +83,8 @@ class Org:
     def upload(self, fixture: str) -> str:
         """Store a fixture file as this organisation's application through the JSON API (quicker than the form, for
         tests that need applications to exist); the new application's id."""
+        import httpx
+
         path = FIXTURES / fixture
         r = httpx.post(f"{self.server.url}/api/v1/applications/upload", timeout=30,
                        headers={"Authorization": f"Bearer {self.token}"},
@@ -102,6 +99,9 @@ class LiveServer:
 
     def __init__(self, workdir: Path):
         import uvicorn
+
+        from api.app import create_app
+        from compliance.settings import Settings
 
         self.app = create_app(Settings(database_url=f"sqlite:///{workdir / 'browser.db'}", evaluation_mode="thread"))
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -142,6 +142,8 @@ class LiveServer:
 
     def org(self, name: str | None = None) -> Org:
         """A new organisation with a fresh token (each test gets its own, so lists hold only its applications)."""
+        from compliance.storage import create_token
+
         self._count += 1
         name = name or f"УК «Браузерный тест {self._count}»"
         with self.app.state.sessions() as s:

@@ -10,6 +10,8 @@ import yaml
 from compliance.cases import apply_patch
 from compliance.loading import validate
 
+pytest_plugins = ["browser"]  # fixtures of the real-browser tests (tests/browser.py); Chromium starts only when used
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
@@ -35,9 +37,13 @@ def finding(report, rid: str):
     return next(f for f in report.findings if f.requirement_id == rid)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter):
-    """Where the browser tests (tests/browser.py) saved screenshots in this run, if they took any."""
+    """Where the browser tests (tests/browser.py) saved screenshots in this run, if they took any: printed after the
+    short test summary, just above the final counts."""
+    result = yield
     browser = sys.modules.get("browser")
     line = browser.summary_line() if browser and hasattr(browser, "summary_line") else None
     if line:
         terminalreporter.write_line(line)
+    return result
