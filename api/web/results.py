@@ -1,6 +1,231 @@
-"""Web pages: results (to be written)."""
+"""Web pages: running a check from the application page, the stored check as a readable gap report (summary first,
+findings by block, documents, calculations, assessment, the eligibility matrix for several regimes, a status filter
+that works without JavaScript), its downloads (Word, JSON, Markdown) and the difference between two checks."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import re
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+
+from compliance.catalog import CONFIDENCE_RU, UNCONFIRMED, available_regimes
+from compliance.eligibility import MatrixRow, Skipped
+from compliance.loading import InputError, Problem
+from compliance.report import Report
+from compliance.storage import StoredApplication, StoredCheck, audit
+
+from .. import checking
+from ..errors import ApiError
+from ..schemas import CheckRequest
+from ..service import own_app, own_check, version_of
+from .common import WebAuth, problems_view, read_form, redirect, render, service_of
+from .reportview import ATTENTION, anchor, check_url, parse_statuses, report_view
 
 router = APIRouter(include_in_schema=False)
+ID = Annotated[str, PathParam(min_length=1, max_length=64)]
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+FORM_LABELS = {"regime": "Режим", "as_of": "Дата оценки"}
+OUTCOME_RU = {"passed": "выполнено", "failed": "не выполнено", "no_data": "нет данных"}
+
+
+# --- running a check ----------------------------------------------------------------------------------------------
+def parse_as_of(raw: str) -> date | None:
+    """'' → None (the filing date); 2025-06-02 or 02.06.2025 → a date; anything else → InputError."""
+    text = raw.strip()
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text)
+    try:
+        day = date(int(m.group(3)), int(m.group(2)), int(m.group(1))) if m else date.fromisoformat(text)
+    except ValueError:
+        raise InputError([Problem("as_of", f"«{text}» — не дата: укажите дату оценки в виде ДД.ММ.ГГГГ или "
+                                           "ГГГГ-ММ-ДД, например 02.06.2025")]) from None
+    if not EARLIEST <= day <= LATEST:
+        raise InputError([Problem("as_of", f"дата оценки {day:%d.%m.%Y} вне допустимого диапазона "
+                                           f"({EARLIEST:%d.%m.%Y} — {LATEST:%d.%m.%Y})")])
+    return day
+
+
+def parse_regime(raw: str) -> str | None:
+    """'' → None (the application's own regimes), 'all', or a regime with a catalog; anything else → InputError."""
+    text = raw.strip()
+    if not text:
+        return None
+    if text == "all" or text in available_regimes():
+        return text
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    raise InputError([Problem("regime", f"неизвестный режим «{shown}»; выберите один из списка: "
+                                        f"{', '.join(available_regimes())} или «все подходящие режимы»")])
+
+
+def _field(form, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+@router.post("/applications/{app_id}/check")
+async def run_check(request: Request, who: WebAuth, app_id: ID) -> Response:
+    service = service_of(request)
+    form = await read_form(request)
+
+    def application() -> dict[str, Any]:  # 404 before 422: another organisation's id reveals nothing
+        with service.sessions() as s:
+            row = own_app(s, who, app_id)
+            body = version_of(s, row.id, row.current_version).body
+            return {"id": row.id, "site_name": row.site_name, "regimes": list(body.get("regimes") or []),
+                    "filing_date": body.get("filing_date")}
+    app_view = await service.in_thread(application)
+    raw_regime, raw_as_of = _field(form, "regime"), _field(form, "as_of")
+    problems: list[Problem] = []
+    regime = as_of = None
+    for parse, raw, target in ((parse_regime, raw_regime, "regime"), (parse_as_of, raw_as_of, "as_of")):
+        try:
+            value = parse(raw)
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        if target == "regime":
+            regime = value
+        else:
+            as_of = value
+    if not problems:
+        try:
+            out = await service.check(who, app_id, CheckRequest(regime=regime, as_of=as_of))
+        except InputError as exc:
+            problems = exc.problems
+        else:
+            return redirect(f"/checks/{out.id}")
+    fields = {p.path for p in problems}
+    shown = [dict(p, label=FORM_LABELS.get(p["path"], p["label"])) for p in problems_view(problems)]
+    return render(request, "check_error.html", status=422, app=app_view, problems=shown,
+                  regime_error=next((p.message for p in problems if p.path == "regime"), None),
+                  as_of_error=next((p.message for p in problems if p.path == "as_of"), None),
+                  form_problem=not fields <= {"regime", "as_of"}, regime=raw_regime.strip(), as_of=raw_as_of.strip(),
+                  all_regimes=available_regimes())
+
+
+# --- the difference between two checks ----------------------------------------------------------------------------
+def _check_facts(c: StoredCheck) -> dict[str, Any]:
+    return {"id": c.id, "application_id": c.application_id, "version": c.application_version, "as_of": c.as_of,
+            "created_at": c.created_at, "catalog_version": c.catalog_version, "judgements": bool(c.judgements)}
+
+
+@router.get("/checks/compare")
+def compare_page(request: Request, who: WebAuth, before: Annotated[str, Query(max_length=64)] = "",
+                 after: Annotated[str, Query(max_length=64)] = "") -> Response:
+    before, after = before.strip(), after.strip()
+    with service_of(request).sessions() as s:
+        a = own_check(s, who, before) if before else None
+        b = own_check(s, who, after) if after else None
+        known = a or b
+        app_row = s.get(StoredApplication, known.application_id) if known else None
+        app_view = {"id": app_row.id, "site_name": app_row.site_name} if app_row else None
+        error = None
+        if a is None or b is None:
+            error = "Выберите две проверки: какая была («было») и какая стала («стало»)."
+        elif a.id == b.id:
+            error = "Выбрана одна и та же проверка. Выберите две разные проверки, чтобы увидеть, что изменилось."
+        if error:
+            return render(request, "compare.html", status=422, error=error, app=app_view, regimes=[])
+        regimes = checking.compare(a.result, b.result)
+        titles = {r["regime"]: r["regime_title"] for r in a.result["reports"] + b.result["reports"]}
+        other_app = s.get(StoredApplication, b.application_id) if b.application_id != a.application_id else None
+        audit(s, who.org_id, who.token_id, "web.check.diff", "check", a.id, f"with {b.id}")
+        s.commit()
+        before_facts, after_facts = _check_facts(a), _check_facts(b)
+        other_view = {"id": other_app.id, "site_name": other_app.site_name} if other_app else None
+    for entry in regimes:
+        entry["title"] = titles.get(entry["regime"], entry["regime"])
+        entry["catalog_changed"] = bool(entry["catalog_before"] and entry["catalog_after"]
+                                        and entry["catalog_before"] != entry["catalog_after"])
+        entry["link"] = check_url(after_facts["id"], entry["regime"] if len(b.result["reports"]) > 1 else None)
+        for change in entry["changed"]:
+            change["anchor"] = anchor(change["requirement_id"])
+    return render(request, "compare.html", error=None, app=app_view, other_app=other_view, before=before_facts,
+                  after=after_facts, regimes=regimes, anchor=anchor, same=all(x["same_findings"] for x in regimes),
+                  newer_first=before_facts["created_at"] > after_facts["created_at"])
+
+
+# --- the stored check ---------------------------------------------------------------------------------------------
+def _load(request: Request, who, check_id: str, action: str) -> tuple[StoredCheck, StoredApplication | None]:
+    with service_of(request).sessions() as s:
+        c = own_check(s, who, check_id)
+        app_row = s.get(StoredApplication, c.application_id)
+        audit(s, who.org_id, who.token_id, action, "check", c.id)
+        s.commit()
+        return c, app_row
+
+
+@router.get("/checks/{check_id}")
+def check_page(request: Request, who: WebAuth, check_id: ID,
+               regime: Annotated[str | None, Query(max_length=40)] = None,
+               status: Annotated[list[str] | None, Query()] = None) -> Response:
+    c, app_row = _load(request, who, check_id, "web.check.read")
+    reports = checking.reports_of(c.result)
+    by_regime = {r.regime: r for r in reports}
+    if regime and regime not in by_regime:
+        raise ApiError(404, f"В этой проверке нет отчёта по режиму «{regime}». Отчёты есть по режимам: "
+                            f"{', '.join(by_regime)}.")
+    several = len(reports) > 1
+    selected: Report = by_regime[regime] if regime else reports[0]
+    view = report_view(selected, parse_statuses(status))
+    matrix = [MatrixRow.model_validate(row) for row in c.result.get("matrix") or []]
+    skipped = [Skipped.model_validate(row) for row in c.result.get("skipped") or []]
+    chosen = selected.regime if several else None
+    return render(
+        request, "check.html", check=c, app=app_row, reports=reports, report=selected, view=view, several=several,
+        matrix=matrix, skipped=skipped, chosen=chosen, attention=ATTENTION, confidence_ru=CONFIDENCE_RU,
+        unconfirmed_codes=UNCONFIRMED, newer=app_row is not None and app_row.current_version > c.application_version,
+        anchor=anchor, OUTCOME_RU=OUTCOME_RU,
+        url=lambda statuses=None, frag="", regime=chosen: check_url(c.id, regime, statuses, frag),
+        href=lambda rid: f"#{anchor(rid)}" if rid in view.visible else check_url(c.id, chosen, None, anchor(rid)),
+        title=app_row.site_name if app_row else selected.applicant.site_name)
+
+
+def _filename(c: StoredCheck, extension: str) -> str:
+    """A readable file name: «Отчёт — Индустриальный парк «Упа-Север» — 02.06.2025.docx»."""
+    site = c.result["reports"][0]["applicant"]["site_name"]
+    site = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", site)
+    site = " ".join(site.split())[:120].strip(" .") or "площадка"
+    return f"Отчёт — {site} — {c.as_of:%d.%m.%Y}.{extension}"
+
+
+def _download(data: bytes, media_type: str, c: StoredCheck, extension: str) -> Response:
+    fallback = f"check-{c.id}.{extension}"
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(_filename(c, extension), safe='')}"
+    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@router.get("/checks/{check_id}/report.docx")
+def check_docx(request: Request, who: WebAuth, check_id: ID) -> Response:
+    c, _ = _load(request, who, check_id, "web.check.docx")
+    try:
+        from compliance.word import report_docx
+    except ImportError:
+        raise ApiError(503, "Отчёты Word пока недоступны на этом сервере.") from None
+    data = report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result))
+    return _download(data, DOCX, c, "docx")
+
+
+@router.get("/checks/{check_id}/report.json")
+def check_json(request: Request, who: WebAuth, check_id: ID) -> Response:
+    c, _ = _load(request, who, check_id, "web.check.json")
+    data = json.dumps(c.result, ensure_ascii=False, indent=2).encode("utf-8")
+    return _download(data, "application/json; charset=utf-8", c, "json")
+
+
+@router.get("/checks/{check_id}/report.md")
+def check_markdown(request: Request, who: WebAuth, check_id: ID) -> Response:
+    from compliance.render import render_many, render_matrix_markdown
+
+    c, _ = _load(request, who, check_id, "web.check.md")
+    reports = checking.reports_of(c.result)
+    matrix = checking.eligibility_of(c.result)
+    text = (render_matrix_markdown(matrix) + "\n" if matrix else "") + render_many(reports, "md")
+    return _download(text.encode("utf-8"), "text/markdown; charset=utf-8", c, "md")
