@@ -214,8 +214,6 @@ def test_list_at_tablet_width_has_no_horizontal_page_scroll(signed_in_page, org)
     shot(page, "06-applications-tablet")
 
 
-@pytest.mark.xfail(reason="страница заявки передаёт шаблону version=ApplicationVersion, и подвал base.html "
-                          "показывает «Версия <compliance.storage.ApplicationVersion object …>» вместо версии сервиса")
 def test_footer_shows_the_service_version_on_every_page(signed_in_page, org):
     page = signed_in_page
     app_id = org.upload(GAPS)

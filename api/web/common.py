@@ -75,7 +75,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.filters.update(day=day, moment=moment, number=number, label=field_label, regime=regime_title)
 templates.env.globals.update(STATUS_RU=STATUS_RU, VERDICT_RU=VERDICT_RU, VERDICT_SHORT=VERDICT_SHORT,
                              SEVERITY_RU=SEVERITY_RU, CATEGORY_RU=CATEGORY_RU, REGIME_SHORT=REGIME_SHORT,
-                             version=__version__)
+                             service_version=__version__)
 
 
 # --- sign-in ------------------------------------------------------------------------------------------------------
