@@ -84,16 +84,14 @@ async def run_check(request: Request, who: WebAuth, app_id: ID) -> Response:
     raw_regime, raw_as_of = _field(form, "regime"), _field(form, "as_of")
     problems: list[Problem] = []
     regime = as_of = None
-    for parse, raw, target in ((parse_regime, raw_regime, "regime"), (parse_as_of, raw_as_of, "as_of")):
-        try:
-            value = parse(raw)
-        except InputError as exc:
-            problems += exc.problems
-            continue
-        if target == "regime":
-            regime = value
-        else:
-            as_of = value
+    try:
+        regime = parse_regime(raw_regime)
+    except InputError as exc:
+        problems += exc.problems
+    try:
+        as_of = parse_as_of(raw_as_of)
+    except InputError as exc:
+        problems += exc.problems
     if not problems:
         try:
             out = await service.check(who, app_id, CheckRequest(regime=regime, as_of=as_of))
