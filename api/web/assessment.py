@@ -211,6 +211,12 @@ def build_judgements(entered: Entered, regime: str, catalog_version: str, order:
     waivers: list[dict[str, Any]] = []
     out = Built(data={})
     rank = {rid: i for i, rid in enumerate(order)}
+
+    def date_of(rid: str, name: str, text: str) -> str:
+        iso = _day(text)
+        if iso is None:
+            out.add(rid, name, f"«{text}» — не дата: укажите дату в виде ДД.ММ.ГГГГ.")
+        return iso or text
     for rid in sorted(entered.values, key=lambda r: (rank.get(r, len(rank)), r)):
         v = entered.values[rid]
         verdict = v.get("verdict", "")
@@ -224,10 +230,7 @@ def build_judgements(entered: Entered, regime: str, catalog_version: str, order:
             if evidence:
                 j["evidence"] = evidence
             if v.get("date"):
-                iso = _day(v["date"])
-                if iso is None:
-                    out.add(rid, "date", f"«{v['date']}» — не дата: укажите дату в виде ДД.ММ.ГГГГ.")
-                j["date"] = iso or v["date"]
+                j["date"] = date_of(rid, "date", v["date"])
             judgements.append(j)
             out.judged.append(rid)
         elif v.get("comment") or evidence or v.get("date"):
@@ -237,19 +240,15 @@ def build_judgements(entered: Entered, regime: str, catalog_version: str, order:
             w: dict[str, Any] = {"requirement_id": rid, "justification": v.get("w_justification", "")}
             if not w["justification"]:
                 out.add(rid, "w_justification", "Напишите обоснование отклонения.")
-            expires = v.get("w_expires", "")
-            if not expires:
+            w["expires"] = v.get("w_expires", "")
+            if not w["expires"]:
                 out.add(rid, "w_expires", "Укажите, до какой даты действует отклонение.")
-            elif _day(expires) is None:
-                out.add(rid, "w_expires", f"«{expires}» — не дата: укажите дату в виде ДД.ММ.ГГГГ.")
-            w["expires"] = _day(expires) or expires
+            else:
+                w["expires"] = date_of(rid, "w_expires", w["expires"])
             if v.get("w_approved_by"):
                 w["approved_by"] = v["w_approved_by"]
             if v.get("w_date"):
-                iso = _day(v["w_date"])
-                if iso is None:
-                    out.add(rid, "w_date", f"«{v['w_date']}» — не дата: укажите дату в виде ДД.ММ.ГГГГ.")
-                w["date"] = iso or v["w_date"]
+                w["date"] = date_of(rid, "w_date", v["w_date"])
             waivers.append(w)
             out.waived.append(rid)
     if (judgements or waivers) and not entered.head["assessor"]:
