@@ -16,5 +16,6 @@ from . import assessment, common, editor, pages, results
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=common.STATIC), name="static")
     common.install(app)
-    for module in (pages, editor, results, assessment):
+    # editor first: its GET /applications/new must be matched before pages' GET /applications/{app_id}
+    for module in (editor, pages, results, assessment):
         app.include_router(module.router)
