@@ -233,7 +233,7 @@ def test_a_validation_error_is_shown_next_to_its_field_and_nothing_is_stored(tmp
     assert "полезная площадь больше общей площади здания" in _field_block(html, "f-buildings-0-useful_area-value")
     assert "invalid" not in _field_block(html, "f-land_plots-0-area-value")
     # everything typed is kept, the blank row too
-    assert 'value="Парк «Южный»"' in html.replace("&#34;", '"') or 'value="Парк «Южный»"' in html
+    assert 'value="Парк «Южный»"' in _field_block(html, "f-site_name")
     assert 'value="-3"' in block and 'value="69:40:0100101:12"' in html
     assert '<details class="section card invalid" id="sec-land_plots" open>' in html
 
@@ -372,7 +372,7 @@ def test_edit_form_is_filled_from_the_stored_version_and_saves_a_new_one(tmp_pat
     r = web.client.get(f"/applications/{app_id}/edit")
     assert r.status_code == 200
     html = r.text
-    assert f'value="{model.site_name}"' in html.replace("&#34;", '"')
+    assert f'value="{model.site_name}"' in _field_block(html, "f-site_name")
     plot = model.land_plots[0]
     assert f'value="{forms.show_number(plot.area.value)}"' in _field_block(html, "f-land_plots-0-area-value")
     assert f'action="/applications/{app_id}/edit"' in html
