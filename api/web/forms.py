@@ -174,11 +174,6 @@ HELP = {
     "website": "Начинается с http:// или https://.",
 }
 
-_CAPACITY_HELP = "Единица зависит от вида ресурса: " + "; ".join(
-    f"{UTILITY_KIND_RU.get(kind, kind)} — " + " или ".join(u.unit_label(c) for c in dict.fromkeys(
-        [dim.canonical] + [c for c in dim.factors if c in u.UNIT_LABELS_RU])) for kind, dim in UTILITY_DIMENSIONS.items()
-) + "."
-
 OPTIONS: dict[str, dict[str, str]] = {
     "Application.regimes": REGIME_SHORT,
     "Application.category": {"created": "создаваемый", "operating": "действующий"} | CATEGORY_RU,
@@ -293,7 +288,6 @@ class Spec:
     default: Any = MISSING  # JSON form of the model's default; MISSING when the field is required
     options: tuple[tuple[str, str], ...] = ()  # choice, checks, bool; quantity: its units
     children: tuple["Spec", ...] = ()  # group: its fields; list: (the row,)
-    owner: str = ""  # "Model.field"
     input_type: str = "text"
     marker: bool = False  # group with no required field: a hidden mark keeps a stored empty object
     free_unit: bool = False  # quantity whose dimension depends on another field: no unit preselected
@@ -305,21 +299,19 @@ class Spec:
         return next((c for c in self.children if c.name == name), None)
 
 
-def _unwrap(tp: Any) -> tuple[Any, bool]:
-    """(the type without Annotated and None, whether None is allowed)."""
-    optional = False
+def _unwrap(tp: Any) -> Any:
+    """The type without Annotated and without None (whether a field may be left blank is its default's business)."""
     while True:
         origin = get_origin(tp)
         if origin is Annotated:
             tp = get_args(tp)[0]
         elif origin in (Union, types.UnionType):
             args = [a for a in get_args(tp) if a is not type(None)]
-            optional = optional or len(args) < len(get_args(tp))
             if len(args) != 1:
                 raise TypeError(f"the form has no input for a union {tp!r}")
             tp = args[0]
         else:
-            return tp, optional
+            return tp
 
 
 def _units(dims) -> tuple[tuple[str, str], ...]:
@@ -329,6 +321,11 @@ def _units(dims) -> tuple[tuple[str, str], ...]:
     return tuple((c, u.unit_label(c)) for c in dict.fromkeys(codes))
 
 
+HELP["Utility.capacity"] = "Единица зависит от вида ресурса: " + "; ".join(
+    f"{UTILITY_KIND_RU.get(kind, kind)} — " + " или ".join(label for _, label in _units((dim,)))
+    for kind, dim in UTILITY_DIMENSIONS.items()) + "."
+
+
 def _options(owner: type[BaseModel], name: str, codes) -> tuple[tuple[str, str], ...]:
     labels = _lookup(OPTIONS, owner, name) or {}
     return tuple((str(c), labels.get(c, str(c))) for c in codes)
@@ -336,20 +333,18 @@ def _options(owner: type[BaseModel], name: str, codes) -> tuple[tuple[str, str],
 
 def _model_spec(model: type[BaseModel], name: str, label: str, **kw: Any) -> Spec:
     children = tuple(_field_spec(model, n, info) for n, info in model.model_fields.items())
-    return Spec(name, "group", label, children=children, owner=model.__name__,
-                marker=not any(c.required for c in children), **kw)
+    return Spec(name, "group", label, children=children, marker=not any(c.required for c in children), **kw)
 
 
 def _field_spec(owner: type[BaseModel], name: str, info) -> Spec:
-    tp, _ = _unwrap(info.annotation)
+    tp = _unwrap(info.annotation)
     required = info.is_required()
     default = MISSING if required else to_jsonable_python(info.get_default(call_default_factory=True))
     label = field_title(owner, name)
     help_text = _lookup(HELP, owner, name) or info.description or ""
     if help_text.rstrip(".").casefold() == label.casefold():
         help_text = ""
-    common = dict(label=label, help=_cap(help_text) if help_text else "", required=required, default=default,
-                  owner=f"{owner.__name__}.{name}")
+    common = dict(label=label, help=_cap(help_text) if help_text else "", required=required, default=default)
     origin = get_origin(tp)
     if origin is Literal:
         codes = get_args(tp)
@@ -357,7 +352,7 @@ def _field_spec(owner: type[BaseModel], name: str, info) -> Spec:
             return Spec(name, "fixed", options=_options(owner, name, codes), **common)
         return Spec(name, "choice", options=_options(owner, name, codes), **common)
     if origin is list:
-        item, _ = _unwrap(get_args(tp)[0])
+        item = _unwrap(get_args(tp)[0])
         if get_origin(item) is Literal:
             return Spec(name, "checks", options=_options(owner, name, get_args(item)), **common)
         if item is str:
@@ -369,25 +364,21 @@ def _field_spec(owner: type[BaseModel], name: str, info) -> Spec:
         raise TypeError(f"{owner.__name__}.{name}: the form has no input for a list of {item!r}")
     if isinstance(tp, type) and issubclass(tp, Quantity):
         dims = (tp.dimension,) if tp.dimension else FREE_UNITS.get(f"{owner.__name__}.{name}", _ALL_DIMENSIONS)
-        if not tp.dimension and not help_text and f"{owner.__name__}.{name}" == "Utility.capacity":
-            common["help"] = _CAPACITY_HELP
         return Spec(name, "quantity", options=_units(dims), free_unit=tp.dimension is None, **common)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        spec = _model_spec(tp, name, label, help=common["help"], required=required, default=default)
-        return spec
+        return _model_spec(tp, name, label, help=common["help"], required=required, default=default)
     if tp is bool:
         choices = ("", "true", "false") if default is MISSING or default is None else ("true", "false")
         return Spec(name, "bool", options=tuple((c, BOOL_LABELS[c]) for c in choices), **common)
     if tp is int:
-        return Spec(name, "integer", input_type="text", **common)
+        return Spec(name, "integer", **common)
     if tp is float:
-        return Spec(name, "number", input_type="text", **common)
+        return Spec(name, "number", **common)
     if tp is date:
         return Spec(name, "date", input_type="date", **common)
     if tp is str:
-        kind_type = "url" if name == "website" else "text"
-        return Spec(name, "text", input_type=kind_type, datalist=SUGGESTIONS.get(f"{owner.__name__}.{name}", ""),
-                    **common)
+        return Spec(name, "text", input_type="url" if name == "website" else "text",
+                    datalist=SUGGESTIONS.get(f"{owner.__name__}.{name}", ""), **common)
     raise TypeError(f"{owner.__name__}.{name}: the form has no input for {tp!r}")
 
 
@@ -535,22 +526,30 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _rows(form, name: str) -> list[int]:
-    pattern = re.compile(re.escape(name + ".") + r"(\d+)(?:\.|$)")
-    found = {int(m.group(1)) for key in form.keys() if (m := pattern.match(key))}
-    return sorted(i for i in found if i < 10_000)
+def _row_numbers(form) -> dict[str, list[int]]:
+    """For each list path of the posted names, its row numbers: `land_plots.3.area.value` → land_plots: [3]."""
+    found: dict[str, set[int]] = {}
+    for key in form.keys():
+        parts = key.split(".")
+        for i, part in enumerate(parts[1:], 1):
+            if part.isdigit():
+                found.setdefault(".".join(parts[:i]), set()).add(int(part))
+    return {path: sorted(numbers) for path, numbers in found.items()}
 
 
-def raw_from_form(form, node: Spec | None = None, name: str = "") -> Any:
-    """The raw state of a posted form (a starlette FormData or anything with get, getlist and keys)."""
-    node = node or spec()
+def raw_from_form(form) -> dict:
+    """The raw state of a posted form (a starlette FormData, or anything with get, getlist and keys)."""
+    return _raw_from_form(form, _row_numbers(form), spec(), "")
+
+
+def _raw_from_form(form, rows: dict[str, list[int]], node: Spec, name: str) -> Any:
     if node.kind == "group":
-        raw = {c.name: raw_from_form(form, c, _join(name, c.name)) for c in node.children}
+        raw = {c.name: _raw_from_form(form, rows, c, _join(name, c.name)) for c in node.children}
         if node.marker and form.get(_join(name, "_present")):
             raw["_present"] = True
         return raw
     if node.kind == "list":
-        return [raw_from_form(form, node.children[0], f"{name}.{i}") for i in _rows(form, name)]
+        return [_raw_from_form(form, rows, node.children[0], f"{name}.{i}") for i in rows.get(name, [])]
     if node.kind == "checks":
         chosen = list(dict.fromkeys(v for v in form.getlist(name) if isinstance(v, str)))
         order = _text(form.get(f"{name}._order")).split()
