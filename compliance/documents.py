@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .catalog import Catalog
+from .facts import UTILITY_KIND_RU
 from .formatting import day
 from .models import Application, Document, document_usable
 from .report import DocumentIssue
@@ -23,8 +24,8 @@ def describe(doc: Document, title: str) -> str:
         parts.append(f"№ {doc.number}")
     if doc.date:
         parts.append(f"от {day(doc.date)}")
-    if doc.refers_to:
-        parts.append(f"({doc.refers_to})")
+    if doc.refers_to:  # a utility kind code is shown in Russian: «(электроснабжение)», not «(electricity)»
+        parts.append(f"({UTILITY_KIND_RU.get(doc.refers_to.strip(), doc.refers_to)})")
     return " ".join(parts)
 
 

@@ -182,7 +182,7 @@ def _no_title_doc(app, as_of):
         if not cadastral:
             bad.append(f"{label}: нет кадастрового номера — выписку ЕГРН получить нельзя")
         elif not any(cadastral in d.refers_to for d in docs):
-            bad.append(f"{cadastral}: нет выписки ЕГРН или договора аренды (поле refers_to документа)")
+            bad.append(f"{cadastral}: нет выписки ЕГРН или договора аренды с этим номером в поле «к чему относится»")
     return _result(len(bad), ["land_plots[*].cadastral_number", "buildings[*].cadastral_number",
                               "documents[*].refers_to"], details=bad)
 
