@@ -25,8 +25,8 @@ from .errors import ApiError, Guard, install
 from .schemas import (ApplicationOut, ApplicationSummary, AuditOut, BatchItemError, BatchOut, BatchRequest, CheckOut,
                       CheckRequest, CheckSummary, Comparison, Health, RegimeCatalog, RegimeSummary, Replay,
                       RequirementOut, VersionOut)
-from .service import (Caller, Service, check_out, check_summary, own_app, own_check, read_upload, store_check,
-                      summary, version_of)
+from .service import (Caller, Service, check_out, check_summary, own_app, own_check, read_upload, read_version,
+                      store_check, summary, version_of)
 
 log = logging.getLogger("compliance.api")
 
@@ -178,12 +178,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     def get_application(who: Auth, s: DB, app_id: ID,
                         version: Annotated[int | None, Query(ge=1, le=10**6, description="номер версии")] = None
                         ) -> ApplicationOut:
-        row = own_app(s, who, app_id)
-        ver = version_of(s, row.id, version or row.current_version)
-        if ver is None:
-            raise ApiError(404, f"у заявки нет версии {version}")
-        audit(s, who.org_id, who.token_id, "application.read", "application", row.id, f"v{ver.version}")
-        s.commit()
+        row, ver = read_version(s, who, app_id, version, "application.read")
         return ApplicationOut(**summary(row, ver), version=ver.version, body=ver.body)
 
     @r.put("/applications/{app_id}", tags=["заявки"], response_model=ApplicationOut,

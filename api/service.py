@@ -50,6 +50,19 @@ def version_of(s: Session, app_id: str, version: int) -> ApplicationVersion | No
                                                      ApplicationVersion.version == version))
 
 
+def read_version(s: Session, who: Caller, app_id: str, version: int | None,
+                 action: str) -> tuple[StoredApplication, ApplicationVersion]:
+    """An own application and one of its versions (the current one by default), the reading recorded in the audit
+    log; 404 for another organisation's application or a version that does not exist."""
+    row = own_app(s, who, app_id)
+    ver = version_of(s, row.id, version or row.current_version)
+    if ver is None:
+        raise ApiError(404, f"у заявки нет версии {version}")
+    audit(s, who.org_id, who.token_id, action, "application", row.id, f"v{ver.version}")
+    s.commit()
+    return row, ver
+
+
 def summary(row: StoredApplication, ver: ApplicationVersion) -> dict[str, Any]:
     return dict(id=row.id, site_name=row.site_name, current_version=row.current_version,
                 input_hash=ver.input_hash, regimes=list(ver.body.get("regimes") or []),

@@ -18,7 +18,7 @@ from compliance.loading import InputError, Problem
 from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit, token_owner
 
 from ..errors import ApiError
-from ..service import own_app, version_of
+from ..service import own_app, read_version, version_of
 from .common import (COOKIE, SESSION_SECONDS, WebAuth, problems_view, read_form, redirect, render, safe_next,
                      service_of)
 
@@ -193,12 +193,7 @@ def application_page(request: Request, who: WebAuth, app_id: str, msg: Annotated
 def application_json(request: Request, who: WebAuth, app_id: str,
                      version: Annotated[int | None, Query(ge=1, le=10**6)] = None) -> Response:
     with service_of(request).sessions() as s:
-        row = own_app(s, who, app_id)
-        ver = version_of(s, row.id, version or row.current_version)
-        if ver is None:
-            raise ApiError(404, f"У заявки нет версии {version}.")
-        audit(s, who.org_id, who.token_id, "web.application.download", "application", row.id, f"v{ver.version}")
-        s.commit()
+        row, ver = read_version(s, who, app_id, version, "web.application.download")
     data = json.dumps(ver.body, ensure_ascii=False, indent=2).encode("utf-8")
     return Response(data, media_type="application/json; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="application-{row.id}-v{ver.version}.json"'})
