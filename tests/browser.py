@@ -11,12 +11,19 @@ Fixtures (this module is a pytest plugin, loaded by `pytest_plugins` in tests/co
   org             a new organisation of its own for this test (`Org`: name, token, `.upload(fixture)`), so counts in
                   the list are those of this test only
   signed_in_page  `page` signed in through the sign-in form as `org`, on the applications list
-Helpers: `shot(page, name)` saves a full-page PNG; `LAPTOP`, `TABLET` are viewport sizes.
+  served          `compliance serve --demo-org …` started as a newcomer starts it (a subprocess with its own SQLite
+                  file, checks in worker processes): `.url`, `.link` (the printed sign-in link), `.log()`, `.workers()`;
+                  stopped after the test (terminate, then kill on a timeout), its worker processes with it
+Helpers: `shot(page, name)` saves a full-page PNG (`full_page=False`: the viewport only); `LAPTOP`, `TABLET` are
+viewport sizes.
 """
 from __future__ import annotations
 
 import os
+import re
+import signal
 import socket
+import subprocess
 import threading
 import time
 import urllib.request
@@ -47,11 +54,12 @@ def chromium_found() -> bool:
 
 
 # --- screenshots --------------------------------------------------------------------------------------------------
-def shot(page, name: str) -> Path:
-    """A full-page PNG of what the page shows now: out/screenshots/<name>.png (overwritten on the next run)."""
+def shot(page, name: str, full_page: bool = True) -> Path:
+    """A PNG of what the page shows now — the whole page, or with `full_page=False` the viewport only (the top of a
+    long page as a person first sees it): out/screenshots/<name>.png (overwritten on the next run)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     if path not in TAKEN:
         TAKEN.append(path)
     return path
@@ -152,6 +160,87 @@ class LiveServer:
         return Org(name, token, self)
 
 
+class ServedProcess:
+    """`compliance serve --host 127.0.0.1 --port <free> --demo-org ORG` in a subprocess, as the README tells a newcomer
+    to start the service (default settings: checks in worker processes), with its own SQLite file; its output goes to
+    a log file, from which the printed sign-in link is read."""
+
+    LINK = re.compile(r"Откройте в браузере: (http://\S+/sign-in#cmp_\S+)")
+
+    def __init__(self, workdir: Path, org: str):
+        self.org = org
+        self.log_path = workdir / "serve.log"
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.link = ""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLIANCE_")}  # the defaults a newcomer gets
+        env["COMPLIANCE_DATABASE_URL"] = f"sqlite:///{workdir / 'serve.db'}"
+        env["PYTHONUNBUFFERED"] = "1"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "compliance"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--demo-org", org], cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True)  # its own process group: the workers go with it
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def workers(self) -> list[int]:
+        """The ids of the service's worker processes (children started by multiprocessing's spawn), from /proc."""
+        found = []
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+                except OSError:
+                    continue
+                if b"spawn_main" in cmdline:
+                    found.append(int(child))
+        return sorted(found)
+
+    def start(self, timeout: float = 60) -> "ServedProcess":
+        """Wait for the printed sign-in link and for the service to answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.LINK.search(self.log())
+            if m and not self.link:
+                self.link = m.group(1)
+            if self.link:
+                try:
+                    with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=2) as r:
+                        if r.status == 200:
+                            return self
+                except OSError:
+                    pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"compliance serve завершился с кодом {self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"compliance serve не запустился за {timeout} с:\n{self.log()}")
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 20) -> int | None:
+        """Terminate (uvicorn shuts down, the worker pool with it) and wait; kill the process group on a timeout.
+        The exit code, or None when it had to be killed."""
+        code = None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                code = self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the group of this process only (start_new_session)
+                self.proc.wait(timeout=10)
+        else:
+            code = self.proc.returncode
+        self._log.close()
+        return code
+
+
 # --- fixtures -----------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[LiveServer]:
@@ -191,6 +280,26 @@ def page(chromium, server):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def served(tmp_path_factory) -> Iterator[ServedProcess]:
+    proc = ServedProcess(tmp_path_factory.mktemp("serve"), "Демонстрационная управляющая компания")
+    workers: list[int] = []
+    try:
+        proc.start()
+        yield proc
+    finally:
+        workers = proc.workers() if proc.proc.poll() is None else []
+        code = proc.stop()
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: the exit is -SIGTERM (or 0)
+    assert code in (0, -signal.SIGTERM) and "Finished server process" in proc.log(), (
+        f"compliance serve не остановился штатно (код {code}):\n{proc.log()[-3000:]}")
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert not left, f"рабочие процессы проверок остались после остановки сервиса: {left}"
 
 
 @pytest.fixture
