@@ -1,5 +1,7 @@
 """The web pages in a real browser (Chromium through Playwright): sign-in, the applications list with search, uploading
-a file, the application page, keyboard use, a tablet-width layout, sign-out. Screenshots go to out/screenshots/.
+a file, the application page, keyboard use, a tablet-width layout, sign-out; a newcomer's whole journey on
+`compliance serve --demo-org` (the printed link, a new application through the form, checks, the Word report, the
+comparison). Screenshots go to out/screenshots/.
 
 How to add a test (fixtures `server`, `chromium`, `page`, `org`, `signed_in_page` come from tests/browser.py):
   def test_something(signed_in_page, org):      # a new organisation, signed in, on /applications
@@ -7,17 +9,21 @@ How to add a test (fixtures `server`, `chromium`, `page`, `org`, `signed_in_page
       signed_in_page.goto(f"/applications/{app_id}")
       expect(signed_in_page.get_by_role("heading", level=1)).to_have_text("…")
       shot(signed_in_page, "some-page")
-Sections below: sign-in · list and search · upload and the application page · keyboard and layout · sign-out.
+Sections below: sign-in · list and search · upload and the application page · keyboard and layout · sign-out ·
+the newcomer's journey (fixture `served`: the real `compliance serve` in a subprocess).
 Planned sections (pages being built now): the application form editor, the check result page, the GOST assessment.
 """
 from __future__ import annotations
 
+import json
 import re
+from datetime import date
+from pathlib import Path
 
 import pytest
 import yaml
 
-from browser import FIXTURES, MISSING, TABLET, chromium_found, shot, sign_in
+from browser import FIXTURES, LAPTOP, MISSING, TABLET, TIMEOUT_MS, chromium_found, shot, sign_in
 
 if not chromium_found():
     pytest.skip(MISSING, allow_module_level=True)
@@ -233,6 +239,171 @@ def test_sign_out_ends_the_session(signed_in_page, org):
     expect(page.locator(".who")).to_have_count(0)
     page.goto("/applications")
     expect(page).to_have_url(re.compile(r"/sign-in\?next=/applications$"))
+
+
+# --- the newcomer's journey: `compliance serve --demo-org`, its printed link, a new application, two checks ------
+AREA = re.compile(r"^Площадь участка")  # not «Единица измерения: площадь участка», the unit's hidden label
+
+
+def docx_text(path) -> str:
+    """Every paragraph and table cell of a Word document, one per line."""
+    import docx
+
+    doc = docx.Document(str(path))
+    lines = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            lines += [cell.text for cell in row.cells]
+    return "\n".join(lines)
+
+
+def test_newcomer_journey_from_the_printed_link_to_the_comparison_of_two_checks(chromium, served):
+    from compliance.catalog import load_catalog
+    from compliance.formatting import value as shown
+    from compliance.identifiers import inn_problem, make_inn10
+
+    site, region, filed = "Индустриальный парк «Волжский берег»", "Тверская область", date(2025, 4, 1)
+    company, inn = "Общество с ограниченной ответственностью «УК «Волжский берег»", make_inn10("690412345")
+    assert inn_problem(inn) is None
+    norm = load_catalog("ip794").params_at(filed)["min_area_ha"].value  # 794-P-1: the territory's minimum area
+    area = 3
+    assert area < norm
+    gap = f"не хватает {shown(norm - area, 'ha')}"
+
+    context = chromium.new_context(viewport=LAPTOP, locale="ru-RU", timezone_id="Europe/Moscow", accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        # the link printed by `compliance serve --demo-org`, opened as it is: the token comes in the fragment
+        assert served.link.startswith(f"http://localhost:{served.port}/sign-in#cmp_"), served.link
+        page.goto(served.link)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Вход")
+        token = page.get_by_label("Токен организации")
+        expect(token).to_have_value(served.link.split("#", 1)[1])  # filled from the link by the page's script
+        assert "#" not in page.url  # and the token is taken out of the address bar
+        page.get_by_role("button", name="Войти").click()
+        expect(page).to_have_url(re.compile(r"/applications$"))
+        expect(page.locator(".who")).to_contain_text(served.org)  # the --demo-org organisation
+        expect(page.get_by_text("У вашей организации пока нет заявок.")).to_be_visible()
+
+        # a new application through the form, by the labels a person reads
+        page.get_by_role("navigation", name="Основное меню").get_by_role("link", name="Новая заявка").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Новая заявка")
+        shot(page, "10-editor-new", full_page=False)
+        page.get_by_label("Индустриальный парк (ПП № 794)").check()
+        page.get_by_label("Название площадки (кластера)").fill(site)
+        page.get_by_label("Категория площадки").select_option(label="создаваемый")
+        page.get_by_label("Дата подачи заявки").fill(filed.isoformat())
+        page.locator("#sec-management_company > summary").click()
+        company_section = page.locator("#sec-management_company")
+        company_section.get_by_label("Полное наименование организации").fill(company)
+        company_section.get_by_label("ИНН").fill(inn)
+        page.locator("#sec-land_plots > summary").click()
+        page.get_by_role("button", name="Добавить земельный участок").click()  # re-rendered, nothing saved
+        expect(page.locator("#f-land_plots-0")).to_contain_text("Земельный участок № 1")
+        expect(page.get_by_label("Название площадки (кластера)")).to_have_value(site)  # what was typed stays
+        expect(page.locator("#f-land_plots-0").get_by_label("Кадастровый номер")).to_be_focused()  # the row's first
+        page.get_by_label(AREA).fill(str(area))
+        page.get_by_label("Единица измерения: площадь участка").select_option(label="га")
+
+        # saved with «Субъект РФ» left empty: the message sits at that field, the summary takes the focus
+        page.get_by_role("button", name="Сохранить заявку").first.click()
+        problems = page.locator("#problems")
+        expect(problems).to_be_focused()
+        expect(problems.get_by_role("heading")).to_have_text("Заявка не сохранена: исправьте 1 ошибку")
+        expect(problems.locator("li")).to_have_text(["Субъект РФ: обязательное поле не заполнено"])
+        region_field = page.get_by_label("Субъект РФ")
+        expect(region_field).to_have_attribute("aria-invalid", "true")
+        expect(region_field).to_have_attribute("aria-describedby", re.compile(r"\bf-region-error\b"))
+        error = page.locator("#f-region-error")
+        expect(error).to_have_text("обязательное поле не заполнено")
+        expect(error).to_be_visible()
+        expect(page.locator(".field.invalid", has=region_field)).to_contain_text("обязательное поле не заполнено")
+        expect(page.locator("[aria-invalid=true]")).to_have_count(1)  # no other field is marked
+        expect(page.get_by_label(AREA)).to_have_value(str(area))
+        expect(page.locator("#sec-management_company").get_by_label("ИНН")).to_have_value(inn)
+        # the viewport, not the full page: a full-page capture paints the sticky «Сохранить» bar mid-form
+        page.set_viewport_size({"width": LAPTOP["width"], "height": 1000})
+        shot(page, "11-editor-errors", full_page=False)  # the summary and the field with its message
+        page.set_viewport_size(LAPTOP)
+
+        region_field.fill(region)
+        page.get_by_role("button", name="Сохранить заявку").first.click()
+        expect(page).to_have_url(re.compile(r"/applications/[^/?]+\?msg=created$"))
+        app_url = page.url.split("?")[0]
+        expect(page.get_by_role("heading", level=1)).to_have_text(site)
+        expect(page.get_by_role("status")).to_have_text("Заявка сохранена.")
+        facts = page.locator("dl.facts")
+        expect(facts.locator("div", has=page.locator("dt", has_text="Субъект РФ")).locator("dd")).to_have_text(region)
+        expect(facts.locator("div", has=page.locator("dt", has_text="Управляющая компания")).locator("dd")
+               ).to_have_text(f"{company}, ИНН {inn}")
+        expect(page.locator("ul.versions li")).to_contain_text("Версия 1 — ")
+        expect(page.locator("ul.versions li")).to_contain_text("форма")
+        expect(page.get_by_label("Дата оценки")).to_have_value(filed.isoformat())  # the filing date by default
+        shot(page, "12-application")
+
+        # the first check (in a worker process, as `compliance serve` runs them; the pool starts on first use)
+        assert served.workers() == []
+        page.get_by_role("button", name="Проверить").click()
+        page.wait_for_url(re.compile(r"/checks/[0-9a-f]+$"), timeout=60_000)
+        workers = served.workers()
+        assert len(workers) == 1, (workers, served.log()[-2000:])  # COMPLIANCE_MAX_WORKERS defaults to 1
+        expect(page.locator("#verdict")).to_have_text("не соответствует требованиям")
+        blocking = page.locator('ol.blocking > li[data-requirement="794-P-1"]')
+        expect(blocking).to_be_visible()
+        expect(blocking.locator(".gap")).to_have_text(gap)
+        expect(page.locator("article#f-794-P-1")).to_have_attribute("data-status", "not_met")
+        shot(page, "13-report-top", full_page=False)
+
+        with page.expect_download() as json_download:
+            page.get_by_role("link", name="Скачать JSON").click()
+        result = json.loads(Path(json_download.value.path()).read_text("utf-8"))
+        finding = next(f for f in result["reports"][0]["findings"] if f["requirement_id"] == "794-P-1")
+        assert (finding["norm"]["value"], finding["fact"]["value"]) == (norm, area)
+        assert finding["shortfall"]["text"] == gap
+
+        with page.expect_download() as word_download:
+            page.get_by_role("link", name="Скачать отчёт Word (.docx)").click()
+        word = word_download.value
+        assert word.suggested_filename == f"Отчёт — {site} — {filed:%d.%m.%Y}.docx"
+        text = docx_text(word.path())
+        assert site in text and "794-P-1" in text and gap in text
+
+        # a second version: enough area for the norm, checked again
+        page.goto(app_url)
+        page.get_by_role("link", name="Редактировать").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Редактирование заявки «{site}»")
+        plot_area = page.get_by_label(AREA)
+        expect(plot_area).to_have_value(str(area))
+        enough = norm + 1
+        plot_area.fill(f"{enough:g}".replace(".", ","))
+        page.get_by_role("button", name="Сохранить заявку").first.click()
+        expect(page).to_have_url(re.compile(r"\?msg=updated$"))
+        expect(page.get_by_role("status")).to_have_text("Сохранена новая версия заявки.")
+        page.get_by_role("button", name="Проверить").click()
+        page.wait_for_url(re.compile(r"/checks/[0-9a-f]+$"), timeout=60_000)
+        expect(page.locator("article#f-794-P-1")).to_have_attribute("data-status", "met")
+        expect(page.locator('ol.blocking > li[data-requirement="794-P-1"]')).to_have_count(0)
+
+        # the history: «было» the first check, «стало» the second
+        page.goto(app_url)
+        history = rows(page)
+        expect(history).to_have_count(2)
+        expect(history.nth(0).locator("td").nth(1)).to_have_text("2")  # newest first: version 2
+        history.nth(1).get_by_role("radio", name=re.compile("^было")).check()
+        history.nth(0).get_by_role("radio", name=re.compile("^стало")).check()
+        page.get_by_role("button", name="Сравнить выбранные проверки").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Что изменилось между проверками")
+        expect(page.locator("#compare-summary")).to_have_text("Находки изменились.")
+        changed = page.locator('#compare-ip794 tr[data-requirement="794-P-1"]')
+        expect(changed).to_be_visible()
+        cells = changed.locator("td")
+        expect(cells.nth(0)).to_have_text("не выполнено → выполнено")  # whitespace normalised by Playwright
+        expect(cells.nth(1)).to_have_text(f"{shown(area, 'ha')} → {shown(enough, 'ha')}")
+        expect(cells.nth(2)).to_have_text(f"{gap} → нет")
+        shot(page, "14-compare")
+    finally:
+        context.close()
 
 
 # --- the application form editor (/applications/new): tests to come ----------------------------------------------
