@@ -1,7 +1,8 @@
 """The web pages in a real browser (Chromium through Playwright): sign-in, the applications list with search, uploading
 a file, the application page, keyboard use, a tablet-width layout, sign-out; a newcomer's whole journey on
 `compliance serve --demo-org` (the printed link, a new application through the form, checks, the Word report, the
-comparison). Screenshots go to out/screenshots/.
+comparison); the editor by keyboard; the report's status filter and matrix; the GOST assessment. Screenshots go to
+out/screenshots/.
 
 How to add a test (fixtures `server`, `chromium`, `page`, `org`, `signed_in_page` come from tests/browser.py):
   def test_something(signed_in_page, org):      # a new organisation, signed in, on /applications
@@ -10,8 +11,8 @@ How to add a test (fixtures `server`, `chromium`, `page`, `org`, `signed_in_page
       expect(signed_in_page.get_by_role("heading", level=1)).to_have_text("…")
       shot(signed_in_page, "some-page")
 Sections below: sign-in · list and search · upload and the application page · keyboard and layout · sign-out ·
-the newcomer's journey (fixture `served`: the real `compliance serve` in a subprocess).
-Planned sections (pages being built now): the application form editor, the check result page, the GOST assessment.
+the newcomer's journey (fixture `served`: the real `compliance serve` in a subprocess) · the editor by keyboard ·
+the check result page · the GOST assessment page · layout at tablet width.
 """
 from __future__ import annotations
 
@@ -406,6 +407,252 @@ def test_newcomer_journey_from_the_printed_link_to_the_comparison_of_two_checks(
         context.close()
 
 
-# --- the application form editor (/applications/new): tests to come ----------------------------------------------
-# --- the check result page (POST /applications/{id}/check → /checks/{id}): tests to come --------------------------
-# --- the GOST assessment page: tests to come ------------------------------------------------------------------------
+# --- helpers of the check pages -------------------------------------------------------------------------------------
+def run_check(page, app_id: str, regime: str | None = None) -> str:
+    """Run a check from the application page as a person does (the «Режим» select by its visible text, then
+    «Проверить»); the new check's id, the browser on its report."""
+    page.goto(f"/applications/{app_id}")
+    if regime:
+        page.get_by_label("Режим", exact=True).select_option(label=regime)
+    page.get_by_role("button", name="Проверить").click()
+    page.wait_for_url(re.compile(r"/checks/[0-9a-f]+$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+def stored_check(org, check_id: str) -> dict:
+    """The stored check with its full result, read through the JSON API (what the page should agree with)."""
+    import httpx
+
+    r = httpx.get(f"{org.server.url}/api/v1/checks/{check_id}", headers={"Authorization": f"Bearer {org.token}"},
+                  timeout=30)
+    assert r.status_code == 200, r.text[:2000]
+    return r.json()
+
+
+def no_sideways_scroll(page) -> None:
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{page.url} scrolls sideways at {width[1]} px: scrollWidth {width[0]}"
+
+
+# --- the application form editor: keyboard ------------------------------------------------------------------------
+def tab_to(page, test: str, limit: int = 250) -> dict:
+    """Press Tab until the focused element satisfies the JavaScript expression `test` (on `e`, the focused element);
+    what is focused then. Fails when `limit` presses do not get there."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const e = document.activeElement; return Boolean({test}); }})()"):
+            return focused(page)
+    pytest.fail(f"{limit} нажатий Tab не привели к элементу ({test}); фокус: {focused(page)}")
+
+
+def test_keyboard_opens_the_land_plots_section_and_adds_rows_with_space_and_enter(signed_in_page):
+    page = signed_in_page
+    page.goto("/applications/new")
+    plots = page.locator("#sec-land_plots")
+    expect(plots).not_to_have_attribute("open", "")  # an empty section starts closed
+    tab_to(page, "e.tagName === 'SUMMARY' && e.parentElement.id === 'sec-land_plots'")
+    page.keyboard.press("Enter")
+    expect(plots).to_have_attribute("open", "")
+    add = tab_to(page, "e.value === 'add:land_plots'")
+    assert add["text"] == "Добавить земельный участок", add
+    assert add["outline"] != "none" and add["outlineWidth"] >= 2, f"focus is not visible: {add}"
+
+    page.keyboard.press("Space")  # the button submits the form: the server adds a row, nothing is saved
+    expect(page.locator("#f-land_plots-0")).to_be_visible()
+    expect(page.locator("#f-land_plots-0 > legend")).to_have_text("Земельный участок № 1")
+    assert page.evaluate("document.getElementById('f-land_plots-0').contains(document.activeElement)"), focused(page)
+    page.keyboard.type("69:10:0000011:15")  # the focus is in the new row: typing fills its first field
+
+    tab_to(page, "e.value === 'add:land_plots'")
+    page.keyboard.press("Enter")
+    expect(page.locator("#sec-land_plots fieldset.row")).to_have_count(2)
+    expect(page.locator("#f-land_plots-1 > legend")).to_have_text("Земельный участок № 2")
+    assert page.evaluate("document.getElementById('f-land_plots-1').contains(document.activeElement)"), focused(page)
+    expect(page.locator("#f-land_plots-0-cadastral_number")).to_have_value("69:10:0000011:15")
+    expect(page.locator("#sec-land_plots h2")).to_contain_text("(2)")
+    assert page.evaluate("location.pathname") == "/applications/new"  # still the unsaved new form
+
+
+# --- the check result page ------------------------------------------------------------------------------------------
+def test_status_filter_shows_the_chosen_statuses_and_counts_agree(signed_in_page, org):
+    """«Показано требований: N из M» counts every requirement: the findings (article.finding) and the document
+    requirements, which the page lists in the document checklist below (filtered by the same boxes)."""
+    from collections import Counter
+
+    page = signed_in_page
+    check_id = run_check(page, org.upload(GAPS))
+    findings = stored_check(org, check_id)["reports"][0]["findings"]
+    by_status = Counter(f["status"] for f in findings)
+    articles_by = Counter(f["status"] for f in findings if f["kind"] != "document")
+    documents_by = Counter(f["status"] for f in findings if f["kind"] == "document")
+    total = len(findings)
+    assert articles_by["not_met"] and articles_by["met"] and documents_by["not_met"], by_status  # a filter to see
+
+    articles = page.locator("article.finding")
+    document_rows = page.locator("#documents tr[data-status]")
+
+    def shown_on_page(statuses: set[str]) -> int:
+        n_articles = sum(articles_by[s] for s in statuses)
+        n_documents = sum(documents_by[s] for s in statuses)
+        expect(articles).to_have_count(n_articles)
+        expect(document_rows).to_have_count(n_documents)
+        assert set(articles.evaluate_all("a => a.map(x => x.dataset.status)")) == {
+            s for s in statuses if articles_by[s]}
+        assert set(document_rows.evaluate_all("a => a.map(x => x.dataset.status)")) == {
+            s for s in statuses if documents_by[s]}
+        return n_articles + n_documents
+
+    assert shown_on_page(set(by_status)) == total
+    expect(page.locator("#filter-result")).to_have_text(f"Показаны все требования: {total}.")
+    boxes = page.locator("#findings form.filter input[name=status]")
+    expect(boxes).to_have_count(len(by_status))  # one box per status that occurs
+    for status, n in by_status.items():
+        box = boxes.and_(page.locator(f"[value={status}]"))
+        expect(box).to_be_checked()
+        expect(page.locator("#findings form.filter label.check", has=page.locator(f"input[value={status}]"))
+               ).to_contain_text(f"({n})")
+        expect(page.locator(f"#count-{status} .n")).to_have_text(str(n))
+
+    keep = {"not_met"}
+    for status in by_status:
+        if status not in keep:
+            boxes.and_(page.locator(f"[value={status}]")).uncheck()
+    page.get_by_role("button", name="Показать").click()
+    expect(page).to_have_url(re.compile(r"/checks/[0-9a-f]+\?status=not_met#findings$"))
+    shown = shown_on_page(keep)
+    assert shown == by_status["not_met"]
+    expect(page.locator("#filter-result")).to_have_text(
+        f"Показано требований: {shown} из {total}; скрыто фильтром: {total - shown}.")
+    expect(boxes.and_(page.locator("[value=met]"))).not_to_be_checked()  # the form shows the filter in force
+    expect(page.locator("article#f-794-P-1")).to_be_visible()  # a blocking gap of this fixture, not hidden
+
+    keep.add("met")
+    boxes.and_(page.locator("[value=met]")).check()
+    page.get_by_role("button", name="Показать").click()
+    shown = shown_on_page(keep)
+    expect(page.locator("#filter-result")).to_have_text(
+        f"Показано требований: {shown} из {total}; скрыто фильтром: {total - shown}.")
+
+    page.get_by_role("link", name="Показать все").click()
+    assert shown_on_page(set(by_status)) == total
+    expect(page.locator("#filter-result")).to_have_text(f"Показаны все требования: {total}.")
+
+
+def test_all_suitable_regimes_give_the_matrix_with_both_regimes(signed_in_page, org):
+    page = signed_in_page
+    check_id = run_check(page, org.upload("brownfield-794-1863.yaml"), "Все подходящие режимы — матрица соответствия")
+    result = stored_check(org, check_id)
+    matrix = result["matrix"]
+    rows_ = page.locator("#matrix table.matrix tbody tr")
+    expect(page.locator("#matrix")).to_be_visible()
+    expect(rows_).to_have_count(len(matrix))
+    ids = rows_.evaluate_all("rs => rs.map(r => r.id)")
+    assert ids == [f"matrix-{m['regime']}" for m in matrix]  # in the product's order: closest to conformity first
+    assert {"matrix-ip794", "matrix-itp1863"} <= set(ids), ids
+    for m in matrix:
+        row = page.locator(f"#matrix-{m['regime']}")
+        expect(row.locator("th a")).to_have_text(m["regime_title"])
+        expect(row.locator("td").first).to_have_text(m["verdict_text"])
+        expect(row.locator("td").nth(1)).to_have_text(str(m["blocking_not_met"]))
+    shot(page, "20-matrix")
+
+    page.locator("#matrix-itp1863 th a").click()  # the regime's own report, on the same page
+    expect(page).to_have_url(re.compile(r"\?regime=itp1863#report$"))
+    itp = next(r for r in result["reports"] if r["regime"] == "itp1863")
+    expect(page.locator("#summary-title")).to_have_text(f"Итог: {itp['regime_title']}")
+    expect(page.locator("#verdict")).to_have_text(itp["verdict_text"])
+
+
+# --- the GOST assessment page -----------------------------------------------------------------------------------------
+GOST_JUDGEMENTS = "gost-judgements-htp1381.yaml"
+ASSESSED = ["G-3.2-1", "G-INF-3", "G-UK-1"]  # three manual criteria of the fixture's judgements
+WAIVED = "G-DOC-1"
+
+
+def test_gost_assessment_in_the_browser_gives_the_conclusion_of_a_direct_evaluation(signed_in_page, org):
+    from compliance.evaluate import evaluate
+    from compliance.judgements import JudgementsFile
+    from compliance.loading import validate
+
+    page = signed_in_page
+    judged = fixture_body(GOST_JUDGEMENTS)
+    header = (FIXTURES / GOST_JUDGEMENTS).read_text("utf-8").splitlines()[0]
+    application = re.search(r"\(fixtures/([\w.-]+\.yaml)\)", header).group(1)  # the application it was written for
+    app = validate(fixture_body(application))
+    regime = judged["regime"]
+    chosen = {j["requirement_id"]: j for j in judged["judgements"] if j["requirement_id"] in ASSESSED}
+    waiver = next(w for w in judged["waivers"] if w["requirement_id"] == WAIVED)
+    assert len(chosen) == len(ASSESSED)
+
+    run_check(page, org.upload(application), "Технопарк по ГОСТ Р 56425")
+    before = evaluate(app, regime).assessment
+    expect(page.locator("#conclusion")).to_have_text(before.conclusion_text)
+    page.get_by_role("link", name="Оценка эксперта").click()
+    expect(page).to_have_url(re.compile(rf"/assessment\?regime={regime}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Оценка эксперта: "))
+
+    # a verdict without a comment: refused, the message at that criterion's comment
+    first = ASSESSED[0]
+    page.get_by_label("ФИО эксперта").fill(judged["assessor"])
+    page.get_by_label(f"Вердикт по критерию {first}").select_option(label="выполнено")
+    page.get_by_role("button", name="Сохранить оценку").click()
+    alert = page.locator("#problems")
+    expect(alert.get_by_role("heading")).to_have_text("Оценка не сохранена")
+    expect(alert.locator("li")).to_have_text([f"{first}, комментарий: Напишите комментарий: на чём основан вердикт."])
+    comment = page.get_by_label(f"Комментарий по критерию {first}")
+    expect(comment).to_have_attribute("aria-invalid", "true")
+    criterion = page.locator("fieldset.criterion", has=page.locator("legend .rid", has_text=first))
+    error = criterion.locator(".f-comment .error")
+    expect(error).to_have_text("Напишите комментарий: на чём основан вердикт.")
+    expect(comment).to_have_attribute("aria-describedby", re.compile(rf"\b{error.get_attribute('id')}\b"))
+    expect(page.get_by_label(f"Вердикт по критерию {first}")).to_have_value("met")  # kept
+    expect(page.get_by_label("ФИО эксперта")).to_have_value(judged["assessor"])
+    shot(page, "21-assessment-error")
+
+    for rid, j in chosen.items():
+        page.get_by_label(f"Вердикт по критерию {rid}").select_option(value=j["verdict"])
+        page.get_by_label(f"Комментарий по критерию {rid}").fill(j["comment"])
+        page.get_by_label(f"Дата оценки по критерию {rid}").fill(j["date"].isoformat())
+    page.get_by_label(f"Обоснование отклонения по критерию {WAIVED}").fill(waiver["justification"])
+    page.get_by_label(f"Отклонение действует до по критерию {WAIVED}").fill(waiver["expires"].isoformat())
+    page.get_by_label(f"Кто утвердил по критерию {WAIVED}").fill(waiver["approved_by"])
+    page.get_by_label("Организация эксперта").fill(judged["organisation"])
+    page.get_by_role("button", name="Сохранить оценку").click()
+
+    expect(page).to_have_url(re.compile(rf"/checks/[0-9a-f]+/assessment\?regime={regime}&saved=1$"))
+    expect(page.get_by_role("status")).to_have_text("Оценка сохранена")
+    data = {"regime": regime, "catalog_version": judged["catalog_version"], "assessor": judged["assessor"],
+            "organisation": judged["organisation"],
+            "judgements": [{"requirement_id": rid, "verdict": j["verdict"], "comment": j["comment"],
+                            "date": j["date"]} for rid, j in chosen.items()],
+            "waivers": [{"requirement_id": WAIVED, "justification": waiver["justification"],
+                         "expires": waiver["expires"], "approved_by": waiver["approved_by"]}]}
+    expected = evaluate(app, regime, judgements=JudgementsFile.model_validate(data)).assessment
+    assert expected.conclusion != before.conclusion  # the assessment changes the conclusion, so this can fail
+    expect(page.locator("#conclusion")).to_have_text(expected.conclusion_text)
+    total = page.locator("#assessment tr.total td")
+    expect(total.nth(0)).to_have_text(f"{expected.overall.mandatory_met} из {expected.overall.mandatory_applicable}")
+    expect(total.nth(2)).to_have_text(str(expected.overall.mandatory_waived))
+    expect(page.get_by_label(f"Комментарий по критерию {first}")).to_have_value(chosen[first]["comment"])
+    shot(page, "22-assessment-saved")
+
+
+# --- layout at tablet width ---------------------------------------------------------------------------------------
+def test_editor_and_report_at_tablet_width_have_no_horizontal_page_scroll(signed_in_page, org):
+    page = signed_in_page
+    page.set_viewport_size(TABLET)
+    page.goto("/applications/new")
+    no_sideways_scroll(page)
+    page.locator("#sec-land_plots > summary").click()
+    page.get_by_role("button", name="Добавить земельный участок").click()
+    expect(page.locator("#f-land_plots-0")).to_be_visible()
+    no_sideways_scroll(page)  # a row of the list: three fields with a unit select
+
+    app_id = org.upload(GAPS)
+    page.goto(f"/applications/{app_id}/edit")
+    no_sideways_scroll(page)
+    run_check(page, app_id)
+    expect(page.locator("#verdict")).to_be_visible()
+    no_sideways_scroll(page)
+    shot(page, "30-report-tablet")
+    shot(page, "31-report-tablet-top", full_page=False)
