@@ -11,7 +11,7 @@ from .catalog import CatalogError
 from .eligibility import _row as matrix_row
 from .evaluate import evaluate
 from .loading import InputError, load_application
-from .report import VERDICT_RU
+from .report import VERDICT_RU, Report
 
 SUFFIXES = {".json", ".yaml", ".yml", ".xlsx"}
 
@@ -72,13 +72,25 @@ def check_file(path: Path, as_of=None) -> list[BatchRow]:
             rows.append(BatchRow(file=str(path), site_name=app.site_name, regime=regime, status="error",
                                  status_text="ошибка проверки", problem=f"{type(exc).__name__}: {exc}"[:2000]))
             continue
-        m = matrix_row(report)
-        rows.append(BatchRow(file=str(path), site_name=app.site_name, regime=regime, status=report.verdict,
-                             status_text=VERDICT_RU[report.verdict], blocking_not_met=m.blocking_not_met,
-                             insufficient_data=m.insufficient_data, manual_review=m.manual_review,
-                             documents_missing=m.documents_missing, top_gaps=m.top_gaps,
-                             evaluation_id=report.evaluation_id))
+        rows.append(report_row(str(path), app.site_name, report))
     return rows
+
+
+def report_row(file: str, site_name: str | None, report: Report) -> BatchRow:
+    """The row of one regime's report: its verdict and the counts and top gaps of the eligibility matrix."""
+    m = matrix_row(report)
+    return BatchRow(file=file, site_name=site_name, regime=report.regime, status=report.verdict,
+                    status_text=VERDICT_RU[report.verdict], blocking_not_met=m.blocking_not_met,
+                    insufficient_data=m.insufficient_data, manual_review=m.manual_review,
+                    documents_missing=m.documents_missing, top_gaps=m.top_gaps, evaluation_id=report.evaluation_id)
+
+
+def summarise(rows: list[BatchRow], files: int) -> BatchSummary:
+    """The summary of a batch: its rows and how many rows have each status."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return BatchSummary(generated_at=datetime.now(timezone.utc), files=files, rows=rows, counts=counts)
 
 
 def run_batch(files: list[Path], as_of=None, progress: Callable[[Path], None] | None = None) -> BatchSummary:
@@ -87,14 +99,12 @@ def run_batch(files: list[Path], as_of=None, progress: Callable[[Path], None] | 
         rows += check_file(path, as_of)
         if progress:
             progress(path)
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return BatchSummary(generated_at=datetime.now(timezone.utc), files=len(files), rows=rows, counts=counts)
+    return summarise(rows, len(files))
 
 
 HEADERS = ["Файл", "Заявка", "Режим", "Итог", "Критичных несоответствий", "Нет данных", "Экспертная оценка",
            "Нет документов", "Главные разрывы", "Ошибка"]
+STATUS_RU = dict(VERDICT_RU, invalid="ошибка во входных данных", error="ошибка проверки")
 FILLS = {"conforms": "C6EFCE", "does_not_conform": "FFC7CE", "incomplete": "FFEB9C", "invalid": "D9D9D9", "error": "D9D9D9"}
 
 
@@ -122,9 +132,8 @@ def write_summary(summary: BatchSummary, xlsx_path: Path) -> Path:
     ws.auto_filter.ref = ws.dimensions
     totals = wb.create_sheet("Итоги")
     totals.append(["Итог", "Число"])
-    names = dict(VERDICT_RU, invalid="ошибка во входных данных", error="ошибка проверки")
     for status, n in sorted(summary.counts.items()):
-        totals.append([names.get(status, status), n])
+        totals.append([STATUS_RU.get(status, status), n])
     totals.append(["Файлов", summary.files])
     xlsx_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
