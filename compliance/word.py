@@ -25,7 +25,9 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.simpletypes import ST_HpsMeasure
 from docx.shared import Cm, Pt, RGBColor
+from lxml.etree import SubElement
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
 from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
@@ -171,8 +173,10 @@ class _Doc:
         _style_font(table_text, TABLE_PT)
         table_text.paragraph_format.space_after = Pt(2)
         table_text.paragraph_format.space_before = Pt(0)
-        # style ids, set directly: python-docx looks a style name up by scanning every style (slow in big tables)
-        self.style_ids = {name: styles[name].style_id for name in (TABLE_TEXT, "List Bullet")}
+        # style ids, set directly: python-docx looks a style name up by scanning every style (slow in big tables);
+        # other paragraph styles are added to this cache on first use (_style_id)
+        self.style_ids: dict[str, str | None] = {name: styles[name].style_id for name in (TABLE_TEXT, "List Bullet")}
+        self.table_grid_id = styles["Table Grid"].style_id
 
         section = doc.sections[0]
         _page_setup(section, landscape=False)
@@ -198,19 +202,38 @@ class _Doc:
         props.revision = 1
 
     # -- text ------------------------------------------------------------------------------------------------------
+    def _style_id(self, name: str) -> str | None:
+        """The id of a paragraph style, looked up by python-docx once per document (None for the default style,
+        as python-docx gives)."""
+        if name not in self.style_ids:
+            self.style_ids[name] = self.doc.part.get_style_id(name, WD_STYLE_TYPE.PARAGRAPH)
+        return self.style_ids[name]
+
+    def _paragraph(self, style: str | None = None):
+        """``doc.add_paragraph(style=style)`` with the style id from the cache."""
+        p = self.doc.add_paragraph()
+        if style is not None:
+            _set_style(p, self._style_id(style))
+        return p
+
     def heading(self, text: str, level: int = 1):
-        return self.doc.add_heading(_clean(text), level)
+        """``doc.add_heading(text, level)``: a run only if there is text, then the heading style."""
+        p = self._paragraph("Title" if level == 0 else f"Heading {level}")
+        text = _clean(text)
+        if text:
+            _add_run(p._p, text)
+        return p
 
     def title(self, text: str, sub: str | None = None) -> None:
-        p = self.doc.add_paragraph(style="Title")
-        p.add_run(_clean(text))
+        p = self._paragraph("Title")
+        _add_run(p._p, _clean(text))
         if sub:
-            s = self.doc.add_paragraph(style="Subtitle")
-            s.add_run(_clean(sub))
+            s = self._paragraph("Subtitle")
+            _add_run(s._p, _clean(sub))
 
     def para(self, content: Para, *, bold: bool = False, italic: bool = False, size: float | None = None,
              align: str | None = None, style: str | None = None, space_after: float | None = None):
-        p = self.doc.add_paragraph(style=style)
+        p = self._paragraph(style)
         _fill(p, content, bold=bold, italic=italic, size=size)
         if align == "center":
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -247,26 +270,22 @@ class _Doc:
         ncols = len(widths_cm)
         table = self.doc.add_table(rows=0, cols=ncols)
         if grid:
-            table.style = self.doc.styles["Table Grid"]
+            table._tbl.tblStyle_val = self.table_grid_id  # as ``table.style = "Table Grid"``, without the name lookup
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         _fixed_layout(table, widths_cm, margins_cm=0.1)
         for i, w in enumerate(widths_cm):
             table.columns[i].width = Cm(w)
+        # the rows are written with lxml (_add_row), not table.add_row() and row.cells: see "Table rows" below
+        tbl = table._tbl
+        col_widths = [col.get(_W_W) for col in tbl.tblGrid.gridCol_lst]  # twips, as python-docx gives each cell
+        style_id = self.style_ids[TABLE_TEXT]
         if headers is not None:
-            row = table.add_row()
-            mark_header_row(row)
-            for cell, text in zip(row.cells, headers):
-                _cell(cell, R(text, bold=True), self.style_ids[TABLE_TEXT])
-                _shade(cell, HEADER_FILL)
+            _add_row(tbl, col_widths, [R(text, bold=True) for text in headers], style_id, header=True,
+                     fills={i: HEADER_FILL for i in range(ncols)})
+        first_col_fill = {0: "F2F2F2"} if shade_first_col else {}
         for n, values in enumerate(rows):
-            row = table.add_row()
-            if keep_rows and _short(values):
-                _cant_split(row)
-            bold = bold_rows is not None and n in bold_rows
-            for ci, (cell, content) in enumerate(zip(row.cells, values)):
-                _cell(cell, content, self.style_ids[TABLE_TEXT], bold=bold)
-                if shade_first_col and ci == 0:
-                    _shade(cell, "F2F2F2")
+            _add_row(tbl, col_widths, values, style_id, bold=bold_rows is not None and n in bold_rows,
+                     cant_split=keep_rows and _short(values), fills=first_col_fill)
         self.doc.add_paragraph().paragraph_format.space_after = Pt(2)  # air after the table
         return table
 
@@ -339,21 +358,6 @@ def _short(values: Sequence[Cell]) -> bool:
     return True
 
 
-def _cant_split(row) -> None:
-    el = OxmlElement("w:cantSplit")
-    el.set(qn("w:val"), "true")
-    row._tr.get_or_add_trPr().append(el)
-
-
-def mark_header_row(row) -> None:
-    """Repeat the row at the top of every page the table runs onto; never split it."""
-    tr_pr = row._tr.get_or_add_trPr()
-    for tag in ("w:cantSplit", "w:tblHeader"):
-        el = OxmlElement(tag)
-        el.set(qn("w:val"), "true")
-        tr_pr.append(el)
-
-
 def _fixed_layout(table, widths_cm: Sequence[float], margins_cm: float) -> None:
     """Fixed layout (python-docx's autofit = False), the total width, narrow cell margins; elements inserted in
     the order the schema requires (Word refuses a document whose table properties are out of order)."""
@@ -375,14 +379,6 @@ def _fixed_layout(table, widths_cm: Sequence[float], margins_cm: float) -> None:
     tbl_pr.insert_element_before(mar, "w:tblLook", "w:tblCaption", "w:tblDescription")
 
 
-def _shade(cell, fill: str) -> None:
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    cell._tc.get_or_add_tcPr().append(shd)
-
-
 def _runs(content: Para) -> list[R]:
     if isinstance(content, str):
         return [R(content)]
@@ -391,33 +387,104 @@ def _runs(content: Para) -> list[R]:
     return list(content)
 
 
-def _fill(paragraph, content: Para, *, bold: bool = False, italic: bool = False, size: float | None = None) -> None:
-    for r in _runs(content):
-        run = paragraph.add_run(_clean(r.text))
-        if r.bold or bold:
-            run.bold = True
-        if r.italic or italic:
-            run.italic = True
-        if r.size or size:
-            run.font.size = Pt(r.size or size)
-
-
-def _set_style(paragraph, style_id: str) -> None:
+def _set_style(paragraph, style_id: str | None) -> None:
     paragraph._p.get_or_add_pPr().style = style_id
 
 
-def _cell(cell, content: Cell, style_id: str, bold: bool = False) -> None:
-    if isinstance(content, (str, R)):
-        paras: list[Para] = [content]
-    else:
-        paras = list(content) or [""]  # a list is paragraphs; one paragraph of several runs is a nested list
-    first = cell.paragraphs[0]
-    _set_style(first, style_id)
-    _fill(first, paras[0], bold=bold)
-    for p in paras[1:]:
-        para = cell.add_paragraph()
-        _set_style(para, style_id)
-        _fill(para, p, bold=bold)
+# --- Table rows, cells and runs, written with lxml ------------------------------------------------------------------
+# python-docx places every new child by searching its parent for each tag the schema allows after it (some thirty
+# names for a w:pStyle), converts every value through its descriptors, and table.add_row() + row.cells rebuild the
+# table grid on each access: for a report of 100 findings that was four fifths of the time. The rows, cells,
+# paragraphs and runs of tables (and the runs of body paragraphs) are therefore appended with lxml directly, in
+# the order python-docx would write them, so the XML is the same: w:tr (w:trPr) w:tc (w:tcPr: w:tcW, w:shd) w:p
+# (w:pPr: w:pStyle) w:r (w:rPr: w:b, w:i, w:sz) w:t. Elements appended under the python-docx tree get python-docx's
+# element classes, so the document stays usable through its API.
+_W_P, _W_PPR, _W_PSTYLE, _W_R, _W_RPR, _W_B, _W_I, _W_SZ, _W_T, _W_TAB, _W_BR = (
+    qn(f"w:{tag}") for tag in ("p", "pPr", "pStyle", "r", "rPr", "b", "i", "sz", "t", "tab", "br"))
+_W_TR, _W_TRPR, _W_CANTSPLIT, _W_TBLHEADER, _W_TC, _W_TCPR, _W_TCW, _W_SHD = (
+    qn(f"w:{tag}") for tag in ("tr", "trPr", "cantSplit", "tblHeader", "tc", "tcPr", "tcW", "shd"))
+_W_VAL, _W_TYPE, _W_W, _W_COLOR, _W_FILL = (qn(f"w:{a}") for a in ("val", "type", "w", "color", "fill"))
+_XML_SPACE = qn("xml:space")
+_TAB_OR_BREAK = re.compile("([\t\r\n])")
+
+
+def _half_points(size: float) -> str:
+    """A font size as w:sz writes it (python-docx's own conversion of ``font.size = Pt(size)``)."""
+    return ST_HpsMeasure.convert_to_xml(Pt(size))
+
+
+def _add_run(p, text: str, bold: bool = False, italic: bool = False, size: float | None = None) -> None:
+    """Append a run to the paragraph element ``p`` as ``paragraph.add_run(text)`` then ``run.bold = True``,
+    ``run.italic = True``, ``run.font.size = Pt(size)`` write it: an empty text gives an empty run; a tab is a w:tab,
+    a line feed or carriage return a w:br; a w:t with outer spaces keeps them (xml:space="preserve")."""
+    r = SubElement(p, _W_R)
+    if bold or italic or size:
+        rpr = SubElement(r, _W_RPR)
+        if bold:
+            SubElement(rpr, _W_B)
+        if italic:
+            SubElement(rpr, _W_I)
+        if size:
+            SubElement(rpr, _W_SZ).set(_W_VAL, _half_points(size))
+    for piece in _TAB_OR_BREAK.split(text) if text else ():
+        if piece == "\t":
+            SubElement(r, _W_TAB)
+        elif piece == "\r" or piece == "\n":
+            SubElement(r, _W_BR)
+        elif piece:
+            t = SubElement(r, _W_T)
+            t.text = piece
+            if len(piece.strip()) < len(piece):
+                t.set(_XML_SPACE, "preserve")
+
+
+def _add_runs(p, content: Para, *, bold: bool = False, italic: bool = False, size: float | None = None) -> None:
+    """Every run of ``content`` into the paragraph element ``p``; ``bold``, ``italic``, ``size`` apply to all."""
+    for r in _runs(content):
+        _add_run(p, _clean(r.text), r.bold or bold, r.italic or italic, r.size or size)
+
+
+def _fill(paragraph, content: Para, *, bold: bool = False, italic: bool = False, size: float | None = None) -> None:
+    _add_runs(paragraph._p, content, bold=bold, italic=italic, size=size)
+
+
+def _add_row(tbl, col_widths: Sequence[str], values: Sequence[Cell], style_id: str, *, bold: bool = False,
+             header: bool = False, cant_split: bool = False, fills: dict[int, str] | None = None) -> None:
+    """Append a row to the w:tbl element ``tbl``, as ``table.add_row()`` gives it (one cell per grid column, each
+    with its column's width in twips) and filled as python-docx would: a cell's content is a text or R (one
+    paragraph) or a list of paragraphs (a nested list is one paragraph of several runs), every paragraph in
+    ``style_id``. Cells beyond ``values`` keep python-docx's empty paragraph; values beyond the columns are
+    dropped. ``header``: the row repeats at the top of every page and is never split (w:tblHeader, w:cantSplit);
+    ``cant_split``: the row is not split across pages; ``fills``: shading of the cells by column index."""
+    tr = SubElement(tbl, _W_TR)
+    if header or cant_split:
+        tr_pr = SubElement(tr, _W_TRPR)
+        SubElement(tr_pr, _W_CANTSPLIT).set(_W_VAL, "true")
+        if header:
+            SubElement(tr_pr, _W_TBLHEADER).set(_W_VAL, "true")
+    values = list(values)
+    for ci, width in enumerate(col_widths):
+        tc = SubElement(tr, _W_TC)
+        tc_pr = SubElement(tc, _W_TCPR)
+        tc_w = SubElement(tc_pr, _W_TCW)
+        tc_w.set(_W_TYPE, "dxa")
+        tc_w.set(_W_W, width)
+        if ci >= len(values):
+            SubElement(tc, _W_P)
+            continue
+        fill = fills.get(ci) if fills else None
+        if fill:
+            shd = SubElement(tc_pr, _W_SHD)
+            shd.set(_W_VAL, "clear")
+            shd.set(_W_COLOR, "auto")
+            shd.set(_W_FILL, fill)
+        content = values[ci]
+        # a list is paragraphs; one paragraph of several runs is a nested list; an empty list is one empty paragraph
+        paras: list[Para] = [content] if isinstance(content, (str, R)) else (list(content) or [""])
+        for para in paras:
+            p = SubElement(tc, _W_P)
+            SubElement(SubElement(p, _W_PPR), _W_PSTYLE).set(_W_VAL, style_id)
+            _add_runs(p, para, bold=bold)
 
 
 # --- the gap report ------------------------------------------------------------------------------------------------
