@@ -228,6 +228,71 @@ def test_findings_header_row_repeats_on_every_page():
         assert not any(is_header_row(r) for r in table.rows[1:])
 
 
+@pytest.mark.parametrize("kind", ["gaps", "cluster", "gost", "matrix", "review"])
+def test_every_table_row_has_one_cell_per_column_the_column_widths_and_the_table_text_style(kind):
+    """The rows are written with lxml (word._add_row): each row has a w:tc per grid column with that column's
+    width, every cell paragraph is in «Table Text», and only a first row is a header (repeated, never split,
+    shaded, bold)."""
+    if kind == "gaps":
+        data = gaps_docx()
+    elif kind == "cluster":
+        data = report_docx([report_for("cl779-contract-gap.json", "cl779")])
+    elif kind == "gost":
+        data = report_docx([gost_report()])
+    elif kind == "matrix":
+        matrix = eligibility(load_application(FIXTURES / "brownfield-794-1863.yaml"))
+        data = report_docx(matrix.reports, matrix)
+    else:
+        data = review_docx("ip794")
+    document = open_docx(data)
+    table_text = document.styles["Table Text"].style_id
+    tables = list(document.element.body.iter(qn("w:tbl")))
+    assert tables
+    headers = 0
+    for tbl in tables:
+        widths = [col.get(qn("w:w")) for col in tbl.find(qn("w:tblGrid")).findall(qn("w:gridCol"))]
+        rows = tbl.findall(qn("w:tr"))
+        assert rows
+        for i, tr in enumerate(rows):
+            cells = tr.findall(qn("w:tc"))
+            assert [tc.find(f"{qn('w:tcPr')}/{qn('w:tcW')}").get(qn("w:w")) for tc in cells] == widths
+            for tc in cells:
+                paras = tc.findall(qn("w:p"))
+                assert paras
+                for p in paras:
+                    assert p.find(f"{qn('w:pPr')}/{qn('w:pStyle')}").get(qn("w:val")) == table_text
+            tr_pr = tr.find(qn("w:trPr"))
+            header = tr_pr is not None and tr_pr.find(qn("w:tblHeader")) is not None
+            if header:
+                headers += 1
+                assert i == 0
+                assert tr_pr.find(qn("w:cantSplit")) is not None
+                fills = [tc.find(f"{qn('w:tcPr')}/{qn('w:shd')}").get(qn("w:fill")) for tc in cells]
+                assert fills == ["D9D9D9"] * len(cells)
+                for run in tr.iter(qn("w:r")):
+                    assert run.find(f"{qn('w:rPr')}/{qn('w:b')}") is not None
+    assert headers >= 2
+
+
+def test_cell_runs_keep_tabs_line_breaks_outer_spaces_and_sizes():
+    report = report_for("ip794-created-gaps.yaml", "ip794")
+    applicant = report.applicant.model_copy(update={"site_name": " Парк\t«Север»\n2 "})
+    document = open_docx(report_docx([report.model_copy(update={"applicant": applicant})]))
+    site = next(row for row in table_rows(document, report.applicant.role) if row[0] == "Площадка")
+    assert site[1] == " Парк\t«Север»\n2  (Тульская область)"
+    kv = document.tables[0]._tbl
+    first_t = next(t for t in kv.iter(qn("w:t")) if (t.text or "").startswith(" Парк"))
+    assert first_t.get(qn("xml:space")) == "preserve"
+    # the norm cell: the text, then its confidence in small italics (9 pt), as python-docx reads them back
+    table = next(t for t in document.tables if cell_text(t.rows[0].cells[0]) == "ID"
+                 and [cell_text(c) for c in t.rows[0].cells] == FINDINGS)
+    norm = table.rows[1].cells[3].paragraphs
+    assert norm[1].text.startswith("достоверность: ")
+    small = norm[1].runs[0]
+    assert small.italic and not small.bold and small.font.size.pt == 9
+    assert norm[0].runs[0].font.size is None and not norm[0].runs[0].italic
+
+
 def test_typography_times_new_roman_black_headings_a4_margins():
     document = open_docx(gaps_docx())
     styles = document.styles
