@@ -10,12 +10,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import assessment, catalog, common, editor, pages, results
+from . import assessment, batch, catalog, common, editor, pages, results
 
 
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=common.STATIC), name="static")
     common.install(app)
-    # editor first: its GET /applications/new must be matched before pages' GET /applications/{app_id}
-    for module in (editor, pages, results, assessment, catalog):
+    # editor first: its GET /applications/new must be matched before pages' GET /applications/{app_id}; batch
+    # before results: its GET /checks/batch must be matched before GET /checks/{check_id}
+    for module in (editor, pages, batch, results, assessment, catalog):
         app.include_router(module.router)

@@ -112,7 +112,8 @@ def applications(request: Request, who: WebAuth, q: Annotated[str, Query(max_len
         last = _last_checks(s, who.org_id, [r.id for r in shown])
         items = [_row_view(r, bodies.get(r.id, {}), last.get(r.id)) for r in shown]
     return render(request, "applications.html", items=items, q=q, total=total, found=found, page=page, pages=pages,
-                  message=MESSAGES.get(msg))
+                  message=MESSAGES.get(msg), all_regimes=available_regimes(),
+                  max_batch=service_of(request).settings.max_batch)
 
 
 @router.get("/applications/upload")
