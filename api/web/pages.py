@@ -118,12 +118,48 @@ def applications(request: Request, who: WebAuth, q: Annotated[str, Query(max_len
 
 @router.get("/applications/upload")
 def upload_page(request: Request, who: WebAuth) -> Response:
-    return render(request, "upload.html", problems=[], filename=None, app=None)
+    return render(request, "upload.html", problems=[], filename=None, app=None,
+                  max_files=service_of(request).settings.max_batch)
+
+
+async def _read_file(file: UploadFile, limit: int) -> bytes:
+    raw = await file.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"Файл больше допустимого ({limit // 1024} КБ).")
+    return raw
+
+
+async def _upload_many(request: Request, who, files: list[UploadFile]) -> Response:
+    """Several new applications: each file parsed and saved on its own (a bad one never blocks the others), then a
+    page with the outcome of every file and a form to check all the saved ones at once."""
+    service = service_of(request)
+    cap = service.settings.max_batch
+    if len(files) > cap:
+        problem = Problem("", f"выбрано файлов: {len(files)}, а за одну загрузку можно не больше {cap}. Разделите "
+                              f"пакет на части по {cap} файлов")
+        return render(request, "upload.html", status=422, problems=problems_view([problem]), filename=None, app=None,
+                      heading="Слишком много файлов", max_files=cap)
+    outcomes = []
+    for file in files:
+        raw = await _read_file(file, service.settings.max_body_bytes)  # within the limit of the whole request
+        try:
+            out = await service.save_upload(who, raw, file.filename)
+        except InputError as exc:
+            outcomes.append({"name": file.filename, "app": None, "problems": problems_view(exc.problems)})
+        else:
+            outcomes.append({"name": file.filename, "app": out, "problems": []})
+    saved = [o["app"] for o in outcomes if o["app"]]
+    return render(request, "batch_upload.html", status=200 if saved else 422, outcomes=outcomes, saved=saved,
+                  all_regimes=available_regimes(), max_batch=cap)
 
 
 async def _upload(request: Request, who, app_id: str | None) -> Response:
     service = service_of(request)
+    await request.form(max_files=max(1000, service.settings.max_batch + 1))  # parsed once; read_form gets the same
     form = await read_form(request)
+    files = [f for f in form.getlist("file") if isinstance(f, UploadFile) and f.filename]
+    if app_id is None and len(files) > 1:
+        return await _upload_many(request, who, files)
     file = form.get("file")
     app_view = None
     if app_id is not None:
@@ -132,16 +168,14 @@ async def _upload(request: Request, who, app_id: str | None) -> Response:
             app_view = {"id": row.id, "site_name": row.site_name}
     if not isinstance(file, UploadFile) or not file.filename:
         problems = [Problem("file", "выберите файл заявки (.json, .yaml, .yml или .xlsx)")]
-        return render(request, "upload.html", status=422, problems=problems_view(problems), filename=None, app=app_view)
-    limit = service.settings.max_body_bytes
-    raw = await file.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError(413, f"Файл больше допустимого ({limit // 1024} КБ).")
+        return render(request, "upload.html", status=422, problems=problems_view(problems), filename=None, app=app_view,
+                      max_files=service.settings.max_batch)
+    raw = await _read_file(file, service.settings.max_body_bytes)
     try:
         out = await service.save_upload(who, raw, file.filename, app_id)
     except InputError as exc:
         return render(request, "upload.html", status=422, problems=problems_view(exc.problems), filename=file.filename,
-                      app=app_view)
+                      app=app_view, max_files=service.settings.max_batch)
     return redirect(f"/applications/{out.id}?msg={'uploaded' if app_id is None else 'updated'}")
 
 
