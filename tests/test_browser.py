@@ -656,3 +656,53 @@ def test_editor_and_report_at_tablet_width_have_no_horizontal_page_scroll(signed
     no_sideways_scroll(page)
     shot(page, "30-report-tablet")
     shot(page, "31-report-tablet-top", full_page=False)
+
+
+# --- many files and many checks at once -----------------------------------------------------------------------------
+def test_three_files_in_one_upload_then_check_all_gives_the_batch_table(signed_in_page, org):
+    from compliance.evaluate import evaluate
+    from compliance.formatting import field_label
+    from compliance.loading import InputError, load_application
+
+    page = signed_in_page
+    batch = FIXTURES / "batch"
+    good = ["cluster-01-conforming-chem-tatarstan.json", "cluster-04-contract-only-other.json"]
+    broken = "broken-bad-inn.json"
+    with pytest.raises(InputError) as caught:
+        load_application(batch / broken)
+    first = caught.value.problems[0]
+    page.get_by_role("navigation", name="Основное меню").get_by_role("link", name="Загрузить файл").click()
+    page.get_by_label("Файл заявки").set_input_files([batch / good[0], batch / broken, batch / good[1]])
+    page.get_by_role("button", name="Загрузить").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Результат загрузки файлов")
+    files = page.locator("table.batch-files tbody tr")
+    expect(files).to_have_count(3)
+    expect(files.locator("th")).to_have_text([good[0], broken, good[1]])
+    expect(files.locator(".badge")).to_have_text(["сохранена", "не принята", "сохранена"])
+    expect(files.nth(1).locator("ul.problems li")).to_have_count(len(caught.value.problems))
+    expect(files.nth(1).locator("ul.problems li").first).to_have_text(f"{field_label(first.path)}: {first.message}")
+    page.get_by_role("button", name="Проверить все").click()
+
+    expect(page).to_have_url(re.compile(r"/checks/batch\?ids=[0-9a-f]+,[0-9a-f]+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Пакетная проверка")
+    table = page.locator("table.batch tbody tr")
+    expect(table).to_have_count(2)
+    models = [load_application(batch / name) for name in good]
+    expect(table.locator("th a")).to_have_text([m.site_name for m in models])
+    verdicts = [evaluate(m, "cl779").verdict for m in models]
+    assert verdicts == ["conforms", "does_not_conform"]  # the fixtures' intended outcomes (fixtures/batch/expected.csv)
+    expect(table.locator(".badge")).to_have_text(["соответствует", "не соответствует"])
+    expect(page.locator("ul.batch-counts li")).to_have_text(["соответствует 1", "не соответствует 1"])
+    expect(table.nth(1).locator("ul.gaps li").first).to_contain_text("779-C-1")
+    shot(page, "40-batch")
+    page.set_viewport_size(TABLET)  # the wide table scrolls in its own box, the page does not
+    no_sideways_scroll(page)
+    page.set_viewport_size(LAPTOP)
+
+    table.nth(1).get_by_role("link", name=re.compile("^Отчёт")).click()  # each row leads to its stored check
+    expect(page).to_have_url(re.compile(r"/checks/[0-9a-f]+$"))
+    assert stored_check(org, page.url.rsplit("/", 1)[1])["verdicts"] == {"cl779": "does_not_conform"}
+    page.goto("/applications")  # «Выбрать все на странице» (a line of JavaScript) ticks every row
+    page.get_by_label("Выбрать все на странице").check()
+    expect(page.locator('input[name="ids"]:checked')).to_have_count(2)
