@@ -204,12 +204,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                 for v in vers]
 
     # -- checks ------------------------------------------------------------------------------------------------
-    check_flow = service.check
+    check_as_json = service.check_as_json
 
+    # The response is the CheckOut JSON as `check_as_json` builds it (the reports spliced in as the worker serialised
+    # them); `response_model` documents it, and FastAPI does not validate and serialise a returned Response again.
     @r.post("/applications/{app_id}/checks", tags=["проверки"], status_code=201, response_model=CheckOut,
             summary="Проверить заявку (режим или all, дата оценки, оценки эксперта); проверка сохраняется")
-    async def run_check(who: Auth, app_id: ID, req: CheckRequest | None = None) -> CheckOut:
-        return await check_flow(who, app_id, req or CheckRequest())
+    async def run_check(who: Auth, app_id: ID, req: CheckRequest | None = None) -> Response:
+        return Response(await check_as_json(who, app_id, req or CheckRequest()), status_code=201,
+                        media_type="application/json")
 
     @r.get("/applications/{app_id}/checks", tags=["проверки"], response_model=list[CheckSummary],
            summary="Проверки заявки")
@@ -237,8 +240,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         checks, errors = [], []
         for app_id in req.application_ids:
             try:
-                out = await check_flow(who, app_id, CheckRequest(regime=req.regime, as_of=req.as_of))
-                checks.append(CheckSummary(**out.model_dump(include=set(CheckSummary.model_fields))))
+                out = await check_as_json(who, app_id, CheckRequest(regime=req.regime, as_of=req.as_of))
+                checks.append(CheckSummary.model_validate_json(out))
             except InputError as exc:
                 errors.append(BatchItemError(application_id=app_id, status=422, detail="ошибка во входных данных",
                                              problems=[{"path": p.path, "message": p.message} for p in exc.problems]))

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import anyio
 from fastapi import UploadFile
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.loading import InputError, Problem, parse_document, validate
@@ -20,7 +20,7 @@ from compliance.models import Application
 from compliance.settings import Settings
 from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit, input_hash, utcnow
 
-from . import checking, workers
+from . import workers
 from .errors import ApiError, not_found
 from .schemas import ApplicationOut, CheckOut, CheckRequest, CheckSummary
 
@@ -103,26 +103,47 @@ async def read_upload(file: UploadFile, limit: int) -> bytes:
     return raw
 
 
+def stored_result(s: Session, evaluated: workers.Evaluated) -> Any:
+    """The value for StoredCheck.result. On SQLite the JSON text is written as it came from the worker (the column
+    holds JSON text: reading it back gives the same dict); elsewhere the dict, serialised by the column's type."""
+    if s.get_bind().dialect.name == "sqlite":
+        return type_coerce(evaluated.json.decode("utf-8"), Text)
+    return evaluated.result()
+
+
 def store_check(s: Session, who: Caller, app_row: StoredApplication, ver: ApplicationVersion, regime: str | None,
-                 judgements: dict[str, Any] | None, result: dict[str, Any], replay_of: str | None = None) -> StoredCheck:
-    catalogs = checking.catalogs_of(result)
+                judgements: dict[str, Any] | None, result: dict[str, Any] | workers.Evaluated,
+                replay_of: str | None = None) -> StoredCheck:
+    """Store a check with its audit entry. With an `Evaluated` the row's `result` is written from its JSON and is not
+    loaded on the row: read the check again to see it."""
+    if isinstance(result, workers.Evaluated):
+        facts, value = result.facts, stored_result(s, result)
+    else:
+        facts, value = workers.facts_of(result), result
+    catalogs = facts["catalogs"]
     if len(catalogs) == 1:
         (only,) = catalogs.values()
         version, digest = only["version"], only["hash"]
     else:
         version = ", ".join(sorted({c["version"] for c in catalogs.values()}))
         digest = hashlib.sha256(json.dumps(catalogs, sort_keys=True).encode()).hexdigest()
-    reports = result["reports"]
     row = StoredCheck(organisation_id=who.org_id, application_id=app_row.id, application_version=ver.version,
-                      evaluation_id=reports[0]["evaluation_id"], regimes=[r["regime"] for r in reports],
-                      requested_regime=regime, catalog_version=version, catalog_hash=digest, catalogs=catalogs,
-                      input_hash=ver.input_hash, as_of=date.fromisoformat(reports[0]["as_of"]), judgements=judgements,
-                      verdicts={r["regime"]: r["verdict"] for r in reports}, result=result, replay_of=replay_of)
+                      evaluation_id=facts["evaluation_id"], regimes=facts["regimes"], requested_regime=regime,
+                      catalog_version=version, catalog_hash=digest, catalogs=catalogs, input_hash=ver.input_hash,
+                      as_of=date.fromisoformat(facts["as_of"]), judgements=judgements, verdicts=facts["verdicts"],
+                      result=value, replay_of=replay_of)
     s.add(row)
     s.flush()
     audit(s, who.org_id, who.token_id, "check.replay" if replay_of else "check.create", "check", row.id,
           f"application {app_row.id} v{ver.version}")
     return row
+
+
+def check_json(c: StoredCheck, evaluated: workers.Evaluated) -> bytes:
+    """The CheckOut JSON of a check just stored: the same bytes as serialising `check_out(c)`, with the result —
+    {"reports", "matrix", "skipped"}, CheckOut's last fields — spliced in as the worker serialised it."""
+    head = CheckOut(**check_summary(c).model_dump(), judgements=c.judgements, reports=[])
+    return head.model_dump_json(exclude={"reports", "matrix", "skipped"}).encode()[:-1] + b"," + evaluated.json[1:]
 
 
 class Service:
@@ -180,9 +201,9 @@ class Service:
         return await anyio.to_thread.run_sync(work)
 
     # -- checks ----------------------------------------------------------------------------------------------
-    async def evaluate(self, body: dict[str, Any], regime: str | None, as_of: date | None,
-                       judgements: dict[str, Any] | None) -> dict[str, Any]:
-        """The result JSON of `checking.run`; InputError → 422; a crashed worker → 503 and nothing is stored."""
+    async def evaluated(self, body: dict[str, Any], regime: str | None, as_of: date | None,
+                        judgements: dict[str, Any] | None) -> workers.Evaluated:
+        """The evaluation (`checking.run`, its result as JSON); InputError → 422; a crashed worker → 503."""
         day = as_of.isoformat() if as_of else None
         async with self.limiter:
             if self.in_process:
@@ -194,11 +215,17 @@ class Service:
                 out = await anyio.to_thread.run_sync(workers.evaluate_json, body, regime, day, judgements)
         return workers.result_of(out)
 
+    async def evaluate(self, body: dict[str, Any], regime: str | None, as_of: date | None,
+                       judgements: dict[str, Any] | None) -> dict[str, Any]:
+        """The result JSON of `checking.run` as a dict; errors as in `evaluated`; nothing is stored."""
+        return (await self.evaluated(body, regime, as_of, judgements)).result()
+
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         return await anyio.to_thread.run_sync(fn)
 
-    async def check(self, who: Caller, app_id: str, req: CheckRequest) -> CheckOut:
-        """Read the application (thread), evaluate (worker), store the check (thread) — only after a result."""
+    async def check_as_json(self, who: Caller, app_id: str, req: CheckRequest) -> bytes:
+        """Read the application (thread), evaluate (worker), store the check (thread) — only after a result; the
+        stored check as CheckOut JSON, built without parsing the result that came from the worker as JSON."""
         def source() -> tuple[StoredApplication, ApplicationVersion]:
             with self.sessions() as s:
                 row = own_app(s, who, app_id)
@@ -207,11 +234,15 @@ class Service:
                     raise ApiError(404, f"у заявки нет версии {req.version}")
                 return row, ver
         row, ver = await self.in_thread(source)
-        result = await self.evaluate(ver.body, req.regime, req.as_of, req.judgements)
+        evaluated = await self.evaluated(ver.body, req.regime, req.as_of, req.judgements)
 
-        def store() -> CheckOut:
+        def store() -> bytes:
             with self.sessions() as s:
-                stored = store_check(s, who, row, ver, req.regime, req.judgements, result)
+                stored = store_check(s, who, row, ver, req.regime, req.judgements, evaluated)
                 s.commit()
-                return check_out(stored)
+                return check_json(stored, evaluated)
         return await self.in_thread(store)
+
+    async def check(self, who: Caller, app_id: str, req: CheckRequest) -> CheckOut:
+        """As `check_as_json`, the stored check as a CheckOut."""
+        return CheckOut.model_validate_json(await self.check_as_json(who, app_id, req))

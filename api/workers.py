@@ -3,13 +3,15 @@
 `EvaluationPool` wraps a `ProcessPoolExecutor` (the `spawn` context, `max_workers` processes, each holding its own
 durable-rules engine with its rulesets compiled on first use). The pool is created lazily on first use; when a
 worker dies the pool is broken, the request gets `WorkerCrashed` (the service answers 503) and the next request gets
-a fresh pool. Only plain JSON-able data crosses the process boundary: the application body, the regime, the as-of
-date as an ISO string and the judgements dict go in; the result JSON (what `checking.run` returns) or the input
-problems come back. Nothing is stored here: the web process writes the check only after a successful result.
+a fresh pool. Only plain data crosses the process boundary: the application body, the regime, the as-of date as an
+ISO string and the judgements dict go in; an `Evaluated` (the result JSON already serialised, as one `bytes`, and
+the few facts a stored check keeps in columns) or the input problems come back. Nothing is stored here: the web
+process writes the check only after a successful result.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing
 import os
@@ -17,10 +19,12 @@ import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import anyio
+import pydantic_core
 
 from compliance.loading import InputError, Problem, validate
 
@@ -38,19 +42,45 @@ class WorkerCrashed(RuntimeError):
 
 
 # --- what runs in the worker (also called directly in the "thread" mode) ------------------------------------------
+def facts_of(result: dict[str, Any]) -> dict[str, Any]:
+    """What a stored check keeps in columns, from a `checking.run` result."""
+    reports = result["reports"]
+    return {"evaluation_id": reports[0]["evaluation_id"], "as_of": reports[0]["as_of"],
+            "regimes": [r["regime"] for r in reports], "verdicts": {r["regime"]: r["verdict"] for r in reports},
+            "catalogs": checking.catalogs_of(result)}
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A finished evaluation as it leaves the worker. `json` is the result — {"reports", "matrix", "skipped"}, as
+    `checking.run` returns it — serialised the way the API serialises it (pydantic), so it is pickled as one bytes
+    object, stored and spliced into the response as it is; `facts` are what a stored check keeps in its columns."""
+    facts: dict[str, Any]
+    json: bytes
+
+    @classmethod
+    def of(cls, result: dict[str, Any]) -> Evaluated:
+        # the keys in CheckOut's order and with its defaults: the response splices this object in as it is
+        ordered = {"reports": result["reports"], "matrix": result.get("matrix"), "skipped": result.get("skipped") or []}
+        return cls(facts_of(result), pydantic_core.to_json(ordered))
+
+    def result(self) -> dict[str, Any]:
+        return json.loads(self.json)
+
+
 def evaluate_json(body: dict[str, Any], regime: str | None, as_of: str | None,
-                  judgements: dict[str, Any] | None) -> dict[str, Any]:
-    """{"result": <checking.run JSON>} or {"problems": [{"path", "message"}…]} for input errors."""
+                  judgements: dict[str, Any] | None) -> Evaluated | dict[str, Any]:
+    """The `Evaluated` result of `checking.run`, or {"problems": [{"path", "message"}…]} for input errors."""
     try:
         model = validate(body)
         jf = checking.parse_judgements(judgements)
-        return {"result": checking.run(model, regime, date.fromisoformat(as_of) if as_of else None, jf)}
+        return Evaluated.of(checking.run(model, regime, date.fromisoformat(as_of) if as_of else None, jf))
     except InputError as exc:
         return {"problems": [{"path": p.path, "message": p.message} for p in exc.problems]}
 
 
 def _in_worker(body: dict[str, Any], regime: str | None, as_of: str | None,
-               judgements: dict[str, Any] | None) -> dict[str, Any]:
+               judgements: dict[str, Any] | None) -> Evaluated | dict[str, Any]:
     if os.environ.get("COMPLIANCE_TEST_CRASH") == "1" and body.get("site_name") == CRASH_SITE_NAME:
         if hasattr(signal, "SIGKILL"):
             os.kill(os.getpid(), signal.SIGKILL)
@@ -58,11 +88,11 @@ def _in_worker(body: dict[str, Any], regime: str | None, as_of: str | None,
     return evaluate_json(body, regime, as_of, judgements)
 
 
-def result_of(out: dict[str, Any]) -> dict[str, Any]:
-    """The result JSON, or the worker's input problems raised again as InputError (→ 422)."""
-    if "problems" in out:
+def result_of(out: Evaluated | dict[str, Any]) -> Evaluated:
+    """The evaluation, or the worker's input problems raised again as InputError (→ 422)."""
+    if isinstance(out, dict):
         raise InputError([Problem(p["path"], p["message"]) for p in out["problems"]])
-    return out["result"]
+    return out
 
 
 # --- the pool (web process side) -----------------------------------------------------------------------------------
@@ -88,7 +118,7 @@ class EvaluationPool:
         pool.shutdown(wait=False, cancel_futures=True)
 
     async def evaluate(self, body: dict[str, Any], regime: str | None, as_of: str | None,
-                       judgements: dict[str, Any] | None) -> dict[str, Any]:
+                       judgements: dict[str, Any] | None) -> Evaluated | dict[str, Any]:
         """Run `evaluate_json` in a worker process. Raises WorkerCrashed if the worker died (the pool is replaced)."""
         pool = self._current()
         try:
