@@ -1,12 +1,13 @@
 """Evaluations in worker processes: a crash inside the C rules engine (a segfault) kills a worker, not the service.
 
 `EvaluationPool` wraps a `ProcessPoolExecutor` (the `spawn` context, `max_workers` processes, each holding its own
-durable-rules engine with its rulesets compiled on first use). The pool is created lazily on first use; when a
-worker dies the pool is broken, the request gets `WorkerCrashed` (the service answers 503) and the next request gets
-a fresh pool. Only plain data crosses the process boundary: the application body, the regime, the as-of date as an
-ISO string and the judgements dict go in; an `Evaluated` (the result JSON already serialised, as one `bytes`, and
-the few facts a stored check keeps in columns) or the input problems come back. Nothing is stored here: the web
-process writes the check only after a successful result.
+durable-rules engine). The pool is created lazily on first use; a new worker compiles today's rulesets of every
+catalog before its first check (`_warm_worker`), so a later first check of another regime does not pay for that.
+When a worker dies the pool is broken, the request gets `WorkerCrashed` (the service answers 503) and the next
+request gets a fresh pool. Only plain data crosses the process boundary: the application body, the regime, the as-of
+date as an ISO string and the judgements dict go in; an `Evaluated` (the result JSON already serialised, as one
+`bytes`, and the few facts a stored check keeps in columns) or the input problems come back. Nothing is stored here:
+the web process writes the check only after a successful result.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from typing import Any
 import anyio
 import pydantic_core
 
+from compliance.catalog import available_regimes, load_catalog
+from compliance.engine import get_engine
 from compliance.loading import InputError, Problem, validate
 
 from . import checking
@@ -88,6 +91,16 @@ def _in_worker(body: dict[str, Any], regime: str | None, as_of: str | None,
     return evaluate_json(body, regime, as_of, judgements)
 
 
+def _warm_worker() -> None:
+    """A new worker's first act: load every catalog and compile its rulesets for today (what most checks use)."""
+    try:
+        engine = get_engine()
+        for code in available_regimes():
+            engine.ruleset_for(load_catalog(code), date.today())
+    except Exception:  # noqa: BLE001 — a failed warm-up only means the first check compiles what it needs
+        log.exception("не удалось заранее подготовить каталоги в вычислительном процессе")
+
+
 def result_of(out: Evaluated | dict[str, Any]) -> Evaluated:
     """The evaluation, or the worker's input problems raised again as InputError (→ 422)."""
     if isinstance(out, dict):
@@ -106,7 +119,7 @@ class EvaluationPool:
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self.max_workers,
+                self._pool = ProcessPoolExecutor(max_workers=self.max_workers, initializer=_warm_worker,
                                                  mp_context=multiprocessing.get_context("spawn"))
             return self._pool
 

@@ -1,6 +1,7 @@
 """The check route's fast path: the worker returns the result as JSON bytes (`api.workers.Evaluated`), the web
 process stores that text and splices it into the response. The response must be the very JSON that serialising the
-stored check as a CheckOut gives, and the stored result must read back as the same dict."""
+stored check as a CheckOut gives, and the stored result must read back as the same dict. A new worker compiles the
+rulesets of every catalog before its first check."""
 from __future__ import annotations
 
 import json
@@ -108,3 +109,12 @@ def test_the_result_text_is_stored_as_it_is_only_on_sqlite():
     evaluated = workers.Evaluated.of({"reports": [report]})
     other = SimpleNamespace(get_bind=lambda: SimpleNamespace(dialect=SimpleNamespace(name="postgresql")))
     assert stored_result(other, evaluated) == json.loads(evaluated.json)
+
+
+def test_a_new_worker_compiles_the_rulesets_of_every_catalog_before_its_first_check():
+    from compliance.catalog import available_regimes
+    from compliance.engine import get_engine
+
+    workers._warm_worker()
+    compiled = get_engine()._compiled
+    assert {name.split("_")[0] for name in compiled} >= set(available_regimes())
