@@ -101,6 +101,15 @@ class Org:
         return r.json()["id"]
 
 
+def healthy(url: str) -> bool:
+    """The service at `url` answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
 class LiveServer:
     """The real app (`create_app`) under uvicorn in a background thread, on 127.0.0.1 and a free port, with its own
     SQLite file; checks run in a thread of the service (`evaluation_mode="thread"`)."""
@@ -128,12 +137,8 @@ class LiveServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                pass
+            if healthy(self.url):
+                return self
             if not self._thread.is_alive():
                 raise RuntimeError("uvicorn остановился при запуске (см. журнал выше)")
             if time.monotonic() > deadline:
@@ -211,13 +216,8 @@ class ServedProcess:
             m = self.LINK.search(self.log())
             if m and not self.link:
                 self.link = m.group(1)
-            if self.link:
-                try:
-                    with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=2) as r:
-                        if r.status == 200:
-                            return self
-                except OSError:
-                    pass
+            if self.link and healthy(self.url):
+                return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"compliance serve завершился с кодом {self.proc.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:
