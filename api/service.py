@@ -30,7 +30,6 @@ class Caller(BaseModel):
     token_id: int
 
 
-
 def own_app(s: Session, who: Caller, app_id: str) -> StoredApplication:
     row = s.get(StoredApplication, app_id)
     if row is None or row.organisation_id != who.org_id:
