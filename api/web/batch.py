@@ -23,9 +23,9 @@ from .. import checking
 from ..errors import ApiError
 from ..schemas import CheckRequest
 from ..service import Caller, Service, own_app, own_check, version_of
-from .common import WebAuth, problems_view, read_form, redirect, render, service_of
+from .common import WebAuth, form_text, problems_view, read_form, redirect, render, service_of
 from .reportview import check_url
-from .results import FORM_LABELS, _field, parse_as_of, parse_regime
+from .results import FORM_LABELS, parse_as_of, parse_regime
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -117,7 +117,7 @@ async def run_batch(request: Request, who: WebAuth) -> Response:
                 own_app(s, who, app_id)
     await service.in_thread(owned)
     try:
-        regime, as_of = _parameters(_field(form, "regime"), _field(form, "as_of"))
+        regime, as_of = _parameters(form_text(form, "regime"), form_text(form, "as_of"))
     except InputError as exc:
         return _refused(request, "Исправьте параметры проверки и запустите её снова.", exc.problems)
     checks, failed = [], []

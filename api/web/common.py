@@ -128,6 +128,12 @@ async def read_form(request: Request) -> FormData:
     return form
 
 
+def form_text(form: FormData, name: str) -> str:
+    """A posted text field, or "" when it is missing or is a file."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("org_name", getattr(request.state, "org_name", None))
     context.setdefault("csrf", csrf_token(request) if request.cookies.get(COOKIE) else "")

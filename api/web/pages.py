@@ -19,7 +19,7 @@ from compliance.storage import ApplicationVersion, StoredApplication, StoredChec
 
 from ..errors import ApiError
 from ..service import own_app, read_version, version_of
-from .common import (COOKIE, SESSION_SECONDS, WebAuth, problems_view, read_form, redirect, render, safe_next,
+from .common import (COOKIE, SESSION_SECONDS, WebAuth, form_text, problems_view, read_form, redirect, render, safe_next,
                      service_of)
 
 router = APIRouter(include_in_schema=False)
@@ -44,8 +44,8 @@ def sign_in_page(request: Request, next: Annotated[str | None, Query(max_length=
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
     form = await request.form()
-    token = str(form.get("token") or "").strip()
-    target = safe_next(str(form.get("next") or ""))
+    token = form_text(form, "token").strip()
+    target = safe_next(form_text(form, "next"))
     error = None
     if not token:
         error = "Введите токен организации."

@@ -23,7 +23,7 @@ from .. import checking
 from ..errors import ApiError
 from ..schemas import CheckRequest
 from ..service import own_app, own_check, version_of
-from .common import WebAuth, problems_view, read_form, redirect, render, service_of
+from .common import WebAuth, form_text, problems_view, read_form, redirect, render, service_of
 from .reportview import ATTENTION, anchor, check_url, parse_statuses, report_view
 
 router = APIRouter(include_in_schema=False)
@@ -64,11 +64,6 @@ def parse_regime(raw: str) -> str | None:
                                         f"{', '.join(available_regimes())} или «все подходящие режимы»")])
 
 
-def _field(form, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 @router.post("/applications/{app_id}/check")
 async def run_check(request: Request, who: WebAuth, app_id: ID) -> Response:
     service = service_of(request)
@@ -81,7 +76,7 @@ async def run_check(request: Request, who: WebAuth, app_id: ID) -> Response:
             return {"id": row.id, "site_name": row.site_name, "regimes": list(body.get("regimes") or []),
                     "filing_date": body.get("filing_date")}
     app_view = await service.in_thread(application)
-    raw_regime, raw_as_of = _field(form, "regime"), _field(form, "as_of")
+    raw_regime, raw_as_of = form_text(form, "regime"), form_text(form, "as_of")
     problems: list[Problem] = []
     regime = as_of = None
     try:
