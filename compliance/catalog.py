@@ -182,7 +182,9 @@ class Variant(Strict):
 class Rule(Strict):
     requirement: str
     severity: Severity
-    remedy: str | None = None
+    remedy: str | None = None  # what to do when the requirement is not met
+    # what to supply when it lacks data (insufficient_data); without it the advice names the missing fields
+    remedy_insufficient_data: str | None = None
     what_to_check: str | None = None  # manual items: what a person must look at
     message: str | None = None  # informational items: may use {param:NAME}, {deadline}
     deadline_years_param: str | None = None  # informational: as_of + N years, shown as {deadline}

@@ -82,6 +82,16 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
                     problems.append(f"{where}: текст ссылается на неизвестный факт «{name}»")
         if req.kind in ("automated", "document") and not rule.remedy:
             problems.append(f"{rid}: нет текста «что сделать» (remedy)")
+        if rule.remedy_insufficient_data is not None:
+            if req.kind not in ("automated", "document"):
+                problems.append(f"{rid}: remedy_insufficient_data — только для автоматических требований и документов "
+                                "(у ручных и справочных требований нет статуса «недостаточно данных»)")
+            if not rule.remedy_insufficient_data.strip():
+                problems.append(f"{rid}: remedy_insufficient_data пуст — уберите его (совет сформируется по "
+                                "недостающим полям) или напишите, какие данные или документы представить")
+            elif not re.search(r"[А-Яа-яЁё]", rule.remedy_insufficient_data) or \
+                    re.search(r"\{(param|fact):", rule.remedy_insufficient_data):
+                problems.append(f"{rid}: remedy_insufficient_data — текст для заявителя по-русски, без подстановок {{...}}")
         if rule.deadline_years_param and rule.deadline_years_param not in rb.parameters:
             problems.append(f"{rid}: неизвестный параметр срока «{rule.deadline_years_param}»")
     for name, p in rb.parameters.items():

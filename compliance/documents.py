@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .catalog import Catalog
-from .facts import UTILITY_KIND_RU
+from .formatting import UTILITY_KIND_RU
 from .formatting import day
 from .models import Application, Document, document_usable
 from .report import DocumentIssue

@@ -28,8 +28,10 @@ class FactTypeError(Exception):
 def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
                  item_sets: dict[str, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """Facts as the engine sees them. Facts without a value are not asserted (their rules then stay silent and
-    the requirement becomes insufficient_data); every value is type-checked against the fact's declared kind."""
-    out: list[dict[str, Any]] = [{"t": "ctx", **ctx}]
+    the requirement becomes insufficient_data); every value is type-checked against the fact's declared kind. A
+    context attribute that is not stated (None) is left out of the context fact, and a collection that is not stated
+    (None) gives no items."""
+    out: list[dict[str, Any]] = [{"t": "ctx", **{k: v for k, v in ctx.items() if v is not None}}]
     for name, f in facts.items():
         if f.value is None:
             continue
@@ -43,7 +45,7 @@ def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
     for _, doc in usable_docs:
         out.append({"t": "doc", "kind": doc.kind})
     for name, items in (item_sets or {}).items():
-        out += [{"t": "item", "set": name, **item} for item in items]
+        out += [{"t": "item", "set": name, **item} for item in items or []]
     return out
 
 

@@ -2,6 +2,9 @@
 
 Facts are regime-agnostic: a rule in rules/*.yaml names the facts it reads. A fact whose inputs are missing has
 value None and lists the missing input fields; it is then not asserted, and the rule reports insufficient_data.
+«Not stated» is never read as «none»: a list left out of the application (None), a utility kind without a row and
+an unanswered yes/no field give no value; only an explicit statement of absence (an empty list, a utility with
+status ``absent``, ``false``) gives a value that can fail. A failing fact names the failing part in ``gaps``.
 """
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from .formatting import num
-from .models import Application, document_usable
+from .formatting import UTILITY_KIND_RU, num
+from .models import UNSTATED_STATUSES, Application, document_usable
 from .units import unit_label
 
 Value = bool | int | float | str | None
@@ -25,6 +28,11 @@ class Fact:
     sources: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)  # Russian: which part makes the value fail (e.g. «водоотведение не обеспечено»)
+    # a count over items of which some are not stated: ``value`` counts the known ones (a lower bound), ``upper``
+    # assumes every unknown item counts, ``unknown`` names their fields; a check is decided only when both agree
+    upper: Value = None
+    unknown: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -33,7 +41,7 @@ class FactSpec:
     label: str
     unit: str | None
     kind: str  # number | bool | str
-    compute: Callable[..., tuple[Value, list[str], list[str], list[str]]]
+    compute: Callable[..., dict[str, Any]]  # the fields of a Fact after its name, label and unit (see _result)
     needs_list: str | None = None  # role of a catalog list (decrees/lists/) the fact is computed against
     calculation: str | None = None  # a calculation shown in the report's calculations section, with this title
 
@@ -49,9 +57,21 @@ def fact(name: str, label: str, unit: str | None = None, kind: str = "number", n
     return register
 
 
-def _result(value: Value, sources: list[str], missing: list[str] | None = None, details: list[str] | None = None):
+def _result(value: Value, sources: list[str], missing: list[str] | None = None, details: list[str] | None = None,
+            gaps: list[str] | None = None, unknown: list[str] | None = None) -> dict[str, Any]:
+    """A computed fact: no value when inputs are missing. ``unknown`` (a count only): items not stated, each of which
+    may count; the value is then a lower bound and ``upper`` the count if all of them did."""
     missing = missing or []
-    return (None if missing else value), sources, missing, details or []
+    if missing:
+        return dict(value=None, sources=sources, missing=missing, details=details or [])
+    unknown = unknown or []
+    return dict(value=value, sources=sources, details=details or [], gaps=gaps or [], unknown=unknown,
+                upper=value + len(unknown) if unknown else None)
+
+
+def _unstated(items, path: str) -> list[str]:
+    """[path] when a list the fact reads is not stated (None: «не указано»); [] when it is (even when empty)."""
+    return [path] if items is None else []
 
 
 def _plot_label(app: Application, i: int) -> str:
@@ -75,14 +95,13 @@ def _plots_count(app, as_of):
 
 @fact("production_zone_share_pct", "Доля производственной зоны в площади территории", "%", calculation="Доля производственной зоны")
 def _production_share(app, as_of):
-    missing = [] if app.zoning else ["zoning.production_zone_area"]
-    if not app.land_plots:
-        missing.append("land_plots")
+    total, missing = _total_land_ha(app)
+    if not app.zoning:
+        missing.insert(0, "zoning.production_zone_area")
     if missing:
         return _result(None, [], missing)
-    total = sum(p.area.canonical() for p in app.land_plots)
     zone = app.zoning.production_zone_area.canonical()
-    share = 100.0 * zone / total if total else 0.0
+    share = 100.0 * zone / total
     return _result(round(share, 4), ["zoning.production_zone_area", "land_plots[*].area"],
                    details=[f"производственная зона {num(zone)} га из {num(total)} га"])
 
@@ -189,14 +208,15 @@ def _no_title_doc(app, as_of):
 
 UTILITY_ALIASES = {"electricity": ("electricity", "электр"), "gas": ("gas", "газ"), "heat": ("heat", "тепл"),
                    "water": ("water", "водоснаб"), "sewage": ("sewage", "водоотвед", "канализ")}
-UTILITY_KIND_RU = {"electricity": "электроснабжение", "gas": "газоснабжение", "heat": "теплоснабжение",
-                   "water": "водоснабжение", "sewage": "водоотведение", "storm_sewage": "ливневая канализация",
-                   "communications": "связь"}
 
 
 def _utilities_without(app, as_of, doc_kinds: tuple[str, ...], what: str):
+    """Resources with TU, a contract or a connection need their document; a resource stated as absent needs none.
+    No resource stated at all: nothing to check against (no value)."""
+    if not any(u.kind in UTILITY_ALIASES and u.status not in UNSTATED_STATUSES for u in app.utilities):
+        return _result(None, [], ["utilities"])
     docs = [d for d in app.documents if d.kind in doc_kinds and d.refers_to and document_usable(d, as_of)]
-    kinds = list(dict.fromkeys(u.kind for u in app.utilities if u.kind in UTILITY_ALIASES))
+    kinds = list(dict.fromkeys(u.kind for u in app.utilities if u.kind in UTILITY_ALIASES and u.status in _SECURED))
     bad = [f"{UTILITY_KIND_RU[k]}: нет документа ({what})" for k in kinds
            if not any(alias in d.refers_to.lower() for d in docs for alias in UTILITY_ALIASES[k])]
     return _result(len(bad), ["utilities[*].kind", "documents[*].refers_to"], details=bad)
@@ -215,23 +235,42 @@ def _utility_acts(app, as_of):
 
 # --- utilities ---------------------------------------------------------------------------------------------
 _SECURED = {"technical_conditions", "connection_contract", "connected"}
-_STATUS_RU = {"technical_conditions": "ТУ", "connection_contract": "договор на подключение", "connected": "подключено"}
+_STATUS_RU = {"technical_conditions": "ТУ", "connection_contract": "договор на подключение", "connected": "подключено",
+              "absent": "нет и не планируется"}
+
+
+def _expired(ut, as_of: date) -> bool:
+    return bool(ut.valid_until and ut.valid_until < as_of and ut.status != "connected")
+
+
+def _stated(app: Application, kind: str) -> list:
+    """The rows that say something about a kind (a row «не указано» says nothing)."""
+    return [ut for ut in app.utilities if ut.kind == kind and ut.status not in UNSTATED_STATUSES]
 
 
 def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
+    """Total capacity of a kind in the statuses; a kind without a stated row is missing (not «0»)."""
     used, missing, details, total = [], [], [], 0.0
+    if not _stated(app, kind):
+        return total, used, [f"utilities.{kind}"], details
     for i, ut in enumerate(app.utilities):
-        if ut.kind != kind or ut.status not in statuses:
+        if ut.kind != kind:
             continue
-        if ut.valid_until and ut.valid_until < as_of and ut.status != "connected":
-            details.append(f"{ut.document or kind}: срок действия истёк {ut.valid_until:%d.%m.%Y} — не учтено")
+        if ut.status == "absent":
+            details.append(f"{UTILITY_KIND_RU[kind]}: нет и не планируется")
+            continue
+        if ut.status not in statuses:
+            continue
+        if _expired(ut, as_of):
+            details.append(f"{ut.document or UTILITY_KIND_RU[kind]}: срок действия истёк {ut.valid_until:%d.%m.%Y} — не учтено")
             continue
         if ut.capacity is None:
             missing.append(f"utilities[{i}].capacity")
             continue
         total += ut.capacity_canonical()
         used.append(f"utilities[{i}].capacity")
-        details.append(f"{ut.document or ut.provider or kind} ({_STATUS_RU[ut.status]}): {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}")
+        details.append(f"{ut.document or ut.provider or UTILITY_KIND_RU[kind]} ({_STATUS_RU[ut.status]}): "
+                       f"{num(ut.capacity.value)} {unit_label(ut.capacity.unit)}")
     return total, used, missing, details
 
 
@@ -250,14 +289,21 @@ def _power_connected(app, as_of):
     return _power(app, as_of, {"connected"})
 
 
+def _total_land_ha(app) -> tuple[float, list[str]]:
+    """The territory's area and what is missing to use it as a denominator (no plots, or a zero sum)."""
+    if not app.land_plots:
+        return 0.0, ["land_plots"]
+    area = sum(p.area.canonical() for p in app.land_plots)
+    return area, ([] if area else ["land_plots[*].area (сумма площадей равна нулю)"])
+
+
 def _per_ha(app, as_of, statuses):
     total, used, missing, details = _capacity(app, "electricity", statuses, as_of)
-    if not app.land_plots:
-        missing.append("land_plots")
+    area, no_area = _total_land_ha(app)
+    missing += no_area
     if missing:
         return _result(None, [], missing)
-    area = sum(p.area.canonical() for p in app.land_plots)
-    value = total / area if area else 0.0
+    value = total / area
     details.append(f"{num(total)} МВт / {num(area)} га = {num(value)} МВт/га")
     return _result(round(value, 6), used + ["land_plots[*].area"], [], details)
 
@@ -272,17 +318,54 @@ def _per_ha_connected(app, as_of):
     return _per_ha(app, as_of, {"connected"})
 
 
+def _kind_state(app, kind: str, statuses: set[str], as_of: date) -> tuple[bool | None, list[str], str]:
+    """(True: a row in one of the statuses and in force; False: stated, and none is; None: not stated),
+    the details of the stated rows, and why the kind fails (for the gap)."""
+    rows = _stated(app, kind)
+    if not rows:
+        return None, [f"{UTILITY_KIND_RU[kind]}: не указано"], ""
+    details, reasons, ok = [], [], False
+    for ut in rows:
+        cap = f", {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}" if ut.capacity else ""
+        if ut.status in statuses and not _expired(ut, as_of):
+            ok = True
+            details.append(f"{UTILITY_KIND_RU[kind]}: {_STATUS_RU[ut.status]}{cap}")
+        elif ut.status == "absent":
+            reasons.append("нет и не планируется")
+        elif _expired(ut, as_of):
+            reasons.append(f"срок действия ({_STATUS_RU[ut.status]}) истёк {ut.valid_until:%d.%m.%Y}")
+        else:
+            reasons.append(f"есть только: {_STATUS_RU[ut.status]}")
+    reason = "; ".join(dict.fromkeys(reasons))
+    if not ok:
+        details.append(f"{UTILITY_KIND_RU[kind]}: {reason}")
+    return ok, details, reason
+
+
 def _presence(app, as_of, kinds_groups: list[set[str]], statuses: set[str]):
-    """True when each group has at least one utility of its kinds in one of the statuses (and not expired)."""
-    details, ok = [], True
+    """Each group (e.g. {gas, heat}: one of them suffices) is met when a kind of it is in one of the statuses (and
+    in force); it fails only when every kind of the group is stated and none is; otherwise it is unknown. Any
+    failing group fails the fact; else any unknown group leaves it without a value, naming the kinds to state."""
+    verb = "подключено" if statuses == {"connected"} else "обеспечено"
+    details, gaps, missing = [], [], []
     for group in kinds_groups:
-        found = [ut for ut in app.utilities if ut.kind in group and ut.status in statuses
-                 and not (ut.valid_until and ut.valid_until < as_of and ut.status != "connected")]
-        for ut in found:
-            cap = f", {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}" if ut.capacity else ""
-            details.append(f"{UTILITY_KIND_RU.get(ut.kind, ut.kind)}: {_STATUS_RU[ut.status]}{cap}")
-        ok = ok and bool(found)
-    return _result(ok, ["utilities[*].kind", "utilities[*].status"], details=details)
+        kinds = [k for k in UTILITY_KIND_RU if k in group]  # a stable order
+        states = {k: _kind_state(app, k, statuses, as_of) for k in kinds}
+        for k in kinds:
+            details += states[k][1]
+        if any(st[0] for st in states.values()):
+            continue
+        if all(st[0] is False for st in states.values()):
+            names = [UTILITY_KIND_RU[k] for k in kinds]
+            head = f"{names[0]} не {verb}" if len(names) == 1 else \
+                f"ни {', ни '.join(names)} не {verb}"
+            why = "; ".join(f"{UTILITY_KIND_RU[k]} — {states[k][2]}" if len(kinds) > 1 else states[k][2] for k in kinds)
+            gaps.append(f"{head}: {why}")
+        else:
+            missing += [f"utilities.{k}" for k in kinds if states[k][0] is None]
+    if gaps:
+        return _result(False, ["utilities[*].kind", "utilities[*].status"], details=details, gaps=gaps)
+    return _result(True, ["utilities[*].kind", "utilities[*].status"], missing, details)
 
 
 @fact("gas_or_heat_secured", "Газо- или теплоснабжение обеспечено (ТУ, договор или подключение)", None, "bool")
@@ -316,6 +399,8 @@ def _road(app, as_of):
 
 @fact("admin_service_objects_count", "Объектов для размещения УК и оказания услуг резидентам", "pcs")
 def _admin(app, as_of):
+    if app.service_objects is None:
+        return _result(None, [], ["service_objects"])
     objs = [o for o in app.service_objects if o.kind in ("administrative", "business_center")]
     listed = {o.cadastral_number for o in objs if o.cadastral_number}
     objs_b = [b for b in app.buildings if b.purpose == "administrative"
@@ -327,12 +412,16 @@ def _admin(app, as_of):
 # --- residents ---------------------------------------------------------------------------------------------
 @fact("residents_count", "Число резидентов (по договорам с УК)", "pcs")
 def _residents(app, as_of):
+    if app.residents is None:
+        return _result(None, [], ["residents"])
     current = [r for r in app.residents if not r.planned]
     return _result(len(current), ["residents"], details=[r.name for r in current])
 
 
 @fact("producing_residents_count", "Резидентов, ведущих промышленное производство на территории", "pcs")
 def _producing(app, as_of):
+    if app.residents is None:
+        return _result(None, [], ["residents"])
     current = [r for r in app.residents if not r.planned]
     missing = [f"residents[{i}].producing" for i, r in enumerate(app.residents) if not r.planned and r.producing is None]
     good = [r.name for r in current if r.producing]
@@ -341,6 +430,8 @@ def _producing(app, as_of):
 
 @fact("infrastructure_users_count", "Число пользователей инфраструктуры", "pcs")
 def _users(app, as_of):
+    if app.infrastructure_users is None:
+        return _result(None, [], ["infrastructure_users"])
     return _result(len(app.infrastructure_users), ["infrastructure_users"])
 
 
@@ -349,9 +440,15 @@ WASTE_OKVED_PREFIXES = ("38.2", "38.3", "39")
 
 @fact("eco_activity_count", "Резидентов (в т. ч. планируемых) с деятельностью по обращению с отходами или вторичным сырьём", "pcs")
 def _eco(app, as_of):
-    good = [r for r in app.residents
-            if r.waste_processing or (r.okved and r.okved.startswith(WASTE_OKVED_PREFIXES))]
-    return _result(len(good), ["residents[*].waste_processing", "residents[*].okved"],
+    if app.residents is None:
+        return _result(None, [], ["residents"])
+
+    def eco_okved(r):
+        return bool(r.okved and r.okved.startswith(WASTE_OKVED_PREFIXES))
+    good = [r for r in app.residents if r.waste_processing or eco_okved(r)]
+    unknown = [f"residents[{i}].waste_processing" for i, r in enumerate(app.residents)
+               if r.waste_processing is None and not eco_okved(r)]
+    return _result(len(good), ["residents[*].waste_processing", "residents[*].okved"], unknown=unknown,
                    details=[f"{r.name} ({r.okved or 'ОКВЭД не указан'}{', планируется' if r.planned else ''})" for r in good])
 
 
@@ -395,8 +492,14 @@ def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
     def website(app, as_of):
         if absent(app):
             return _result(None, [], [path])
-        site = get(app).website
-        return _result(site is not None, [f"{path}.website"], details=[site] if site else [])
+        org = get(app)
+        if org.website is not None:
+            return _result(True, [f"{path}.website"], details=[org.website])
+        if org.has_website is None:
+            return _result(None, [], [f"{path}.website"])
+        return _result(org.has_website, [f"{path}.has_website"],
+                       details=["адрес сайта не указан"] if org.has_website else [],
+                       gaps=[] if org.has_website else ["сайта нет"])
 
     fact(f"{prefix}_registered_in_rf", f"{who} — юридическое лицо, зарегистрированное в Российской Федерации", None, "bool")(registered)
     fact(f"{prefix}_legal_form", f"Организационно-правовая форма: {who}", None, "str")(legal_form)
@@ -421,6 +524,8 @@ _register_organisation_facts("so", "Специализированная орг�
 def _uk_resident(app, as_of):
     if app.management_company is None:
         return _result(None, [], ["management_company"])
+    if app.residents is None:
+        return _result(None, [], ["residents"])
     inn = app.management_company.inn
     same = [r.name for r in app.residents if r.inn == inn and not r.planned]
     return _result(bool(same), ["management_company.inn", "residents[*].inn"], details=same)
@@ -470,7 +575,9 @@ def _resident_share(app, as_of):
     useful, resident, missing = _useful_parts(app)
     if missing:
         return _result(None, [], missing)
-    share = 100.0 * resident / useful if useful else 0.0
+    if not useful:
+        return _result(None, [], ["buildings[*].useful_area (сумма полезной площади равна нулю)"])
+    share = 100.0 * resident / useful
     return _result(round(share, 4), ["buildings[*].useful_area", "buildings[*].useful_area_breakdown"],
                    details=[f"{num(resident)} м² из {num(useful)} м² полезной площади"])
 
@@ -482,8 +589,10 @@ def _occupancy(app, as_of):
     if given:
         leased = sum(x.canonical() for x in given)
         sources = ["buildings[*].leased_to_residents"]
+    elif app.residents == []:  # explicitly no residents: nothing is leased to residents
+        leased, sources = 0.0, ["residents"]
     else:
-        current = [r for r in app.residents if not r.planned and r.premises_area is not None]
+        current = [r for r in app.residents or [] if not r.planned and r.premises_area is not None]
         if not current:
             missing.append("buildings[*].leased_to_residents")
         leased = sum(r.premises_area.canonical() for r in current)
@@ -520,6 +629,8 @@ _OFFICE_KINDS = ("administrative", "business_center", "conference_hall", "meetin
 
 @fact("office_premises_count", "Офисных и деловых объектов (переговорные, конференц-залы) для УК и резидентов", "pcs")
 def _offices(app, as_of):
+    if app.service_objects is None:
+        return _result(None, [], ["service_objects"])
     objs = [o for o in app.service_objects if o.kind in _OFFICE_KINDS]
     listed = {o.cadastral_number for o in objs if o.cadastral_number}
     bld = [b for b in app.buildings if b.purpose in ("office", "administrative")
@@ -531,6 +642,8 @@ def _offices(app, as_of):
 @fact("tech_object_listed_types_count", "Видов объектов технологической инфраструктуры из перечня", "pcs",
       needs_list="tech_object_types")
 def _tech_types(app, as_of, listed: dict[str, str]):
+    if app.tech_infrastructure is None:
+        return _result(None, [], ["tech_infrastructure"])
     found, details = set(), []
     for i, t in enumerate(app.tech_infrastructure):
         if t.type not in listed:
@@ -545,6 +658,8 @@ def _tech_types(app, as_of, listed: dict[str, str]):
 
 def _has_tech(code: str):
     def compute(app, as_of):
+        if app.tech_infrastructure is None:
+            return _result(None, [], ["tech_infrastructure"])
         hit = [t.name for t in app.tech_infrastructure if t.type == code and t.available_to_residents is not False]
         return _result(bool(hit), ["tech_infrastructure[*].type"], details=hit)
     return compute
@@ -557,13 +672,19 @@ fact("has_business_incubator", "Есть бизнес-инкубатор", None,
 
 @fact("high_tech_residents_count", "Резидентов с высокотехнологичными направлениями деятельности", "pcs")
 def _high_tech(app, as_of):
+    if app.residents is None:
+        return _result(None, [], ["residents"])
     good = [r for r in app.residents if not r.planned and r.high_tech_fields]
-    return _result(len(good), ["residents[*].high_tech_fields"],
+    unknown = [f"residents[{i}].high_tech_fields" for i, r in enumerate(app.residents)
+               if not r.planned and r.high_tech_fields is None]
+    return _result(len(good), ["residents[*].high_tech_fields"], unknown=unknown,
                    details=[f"{r.name}: {', '.join(r.high_tech_fields)}" for r in good])
 
 
 @fact("research_partnerships_count", "Соглашений с вузами и научными организациями", "pcs")
 def _partners(app, as_of):
+    if app.partnerships is None:
+        return _result(None, [], ["partnerships"])
     good = [p for p in app.partnerships if p.kind in ("university", "research")]
     return _result(len(good), ["partnerships"], details=[p.organisation for p in good])
 
@@ -573,16 +694,21 @@ def _services(app, as_of):
     if app.management_company is None:
         return _result(None, [], ["management_company"])
     services = app.management_company.services
+    if services is None:
+        return _result(None, [], ["management_company.services"])
     return _result(len(set(services)), ["management_company.services"], details=sorted(set(services)))
 
 
 # --- industrial clusters ---------------------------------------------------------------------------------------
 def _participants(app):
-    return app.cluster.participants if app.cluster else []
+    return (app.cluster.participants or []) if app.cluster else []
 
 
-def _cluster_missing(app):
-    return [] if app.cluster else ["cluster"]
+def _cluster_missing(app, part: str = "participants"):
+    """What is missing to read a cluster list: the cluster itself, or the list not stated."""
+    if app.cluster is None:
+        return ["cluster"]
+    return _unstated(getattr(app.cluster, part), f"cluster.{part}")
 
 
 def _count_participants(predicate, label_of=lambda p: f"{p.name} (ИНН {p.inn})"):
@@ -654,6 +780,8 @@ def _fd(app, as_of):
     missing = [f"cluster.participants[{i}].products" for i, p in enumerate(_participants(app)) if p.products is None]
     if not makers:
         return _result(None, [], missing or ["cluster.participants[*].products (нет производителей конечной продукции)"])
+    if app.cluster.purchases is None:
+        return _result(None, [], ["cluster.purchases"])
     by_inn = {(x.participant_inn, x.year): x for x in app.cluster.purchases}
     details = [f"Отчётный год: {year}; производителей конечной продукции: {len(makers)}",
                "ФЗ = Σ закупок производителей конечной продукции у других участников ÷ Σ всех их закупок × 100 %"]
@@ -681,8 +809,8 @@ def _fd(app, as_of):
 
 @fact("so_count", "Число специализированных организаций кластера", "pcs")
 def _so_count(app, as_of):
-    if _cluster_missing(app):
-        return _result(None, [], _cluster_missing(app))
+    if _cluster_missing(app, "specialized_organizations"):
+        return _result(None, [], _cluster_missing(app, "specialized_organizations"))
     orgs = app.cluster.specialized_organizations
     return _result(len(orgs), ["cluster.specialized_organizations"], details=[f"{o.name} (ИНН {o.inn})" for o in orgs])
 
@@ -692,6 +820,8 @@ def _so_functions(app, as_of):
     so = first_specialized_organization(app)
     if so is None:
         return _result(None, [], ["cluster.specialized_organizations"])
+    if so.functions is None:
+        return _result(None, [], ["cluster.specialized_organizations[0].functions"])
     return _result(len(set(so.functions)), ["cluster.specialized_organizations[0].functions"], details=sorted(set(so.functions)))
 
 
@@ -701,8 +831,12 @@ def _so_functions_doc(app, as_of):
     if so is None:
         return _result(None, [], ["cluster.specialized_organizations"])
     where = {"charter": "устав", "agreement": "соглашение с участниками"}
-    return _result(so.functions_documented_in is not None, ["cluster.specialized_organizations[0].functions_documented_in"],
-                   details=[where[so.functions_documented_in]] if so.functions_documented_in else [])
+    doc = so.functions_documented_in
+    path = "cluster.specialized_organizations[0].functions_documented_in"
+    if doc is None:
+        return _result(None, [], [path])
+    return _result(doc != "none", [path], details=[where[doc]] if doc in where else [],
+                   gaps=["функции нигде не закреплены"] if doc == "none" else [])
 
 
 @fact("cluster_programme_approved", "Программа развития кластера утверждена", None, "bool")
@@ -711,11 +845,16 @@ def _programme(app, as_of):
         return _result(None, [], _cluster_missing(app))
     prog = app.cluster.programme
     if prog is None:
-        return _result(False, ["cluster.programme"], details=["программа не указана"])
+        return _result(None, [], ["cluster.programme"])
     ok = prog.approved and (prog.approved_date is None or prog.approved_date <= as_of)
+
+    def count(items) -> str:
+        return "не указано" if items is None else str(len(items))
     details = [f"утверждена {prog.approved_date:%d.%m.%Y}" if prog.approved_date else "дата утверждения не указана",
-               f"совместных проектов: {len(prog.joint_projects)}", f"показателей: {len(prog.indicators)}"]
-    return _result(ok, ["cluster.programme"], details=details)
+               f"совместных проектов: {count(prog.joint_projects)}", f"показателей: {count(prog.indicators)}"]
+    gaps = [] if ok else ["программа не утверждена" if not prog.approved
+                          else f"программа утверждена позже даты оценки ({prog.approved_date:%d.%m.%Y})"]
+    return _result(ok, ["cluster.programme"], details=details, gaps=gaps)
 
 
 @fact("cluster_regions", "Субъекты РФ, в которых находятся участники", None, "str")
@@ -736,13 +875,17 @@ def _regions_count(app, as_of):
 
 
 # --- collections: items that per-item rules (``each``) join in the engine ------------------------------------------
-def collections(app: Application, as_of: date) -> dict[str, list[dict[str, Any]]]:
-    """Item sets for per-item rules: every item has a ``key`` (what related facts point at) and a ``label``."""
-    out: dict[str, list[dict[str, Any]]] = {"participant": [], "contract": []}
-    if app.cluster:
+def collections(app: Application, as_of: date) -> dict[str, list[dict[str, Any]] | None]:
+    """Item sets for per-item rules: every item has a ``key`` (what related facts point at) and a ``label``.
+    A set whose list the application does not state is None (not stated), not empty."""
+    out: dict[str, list[dict[str, Any]] | None] = {"participant": None, "contract": None}
+    if app.cluster and app.cluster.participants is not None:
+        out["participant"] = []
         for p in app.cluster.participants:
             out["participant"].append({"key": p.inn, "label": f"{p.name} (ИНН {p.inn})", "kind": p.kind,
                                        "products": p.products or "unknown"})
+    if app.cluster and app.cluster.contracts is not None:
+        out["contract"] = []
         for i, c in enumerate(app.cluster.contracts):
             active = not (c.date and c.date > as_of) and not (c.valid_until and c.valid_until < as_of)
             out["contract"].append({"key": c.number or f"договор № {i + 1}", "label": c.number or f"договор № {i + 1}",
@@ -764,20 +907,28 @@ def derive(app: Application, as_of: date, lists: dict[str, dict[str, str]] | Non
             if spec.needs_list not in lists:
                 out[spec.name] = Fact(spec.name, spec.label, spec.unit, None, [], [f"перечень «{spec.needs_list}» в каталоге"])
                 continue
-            value, sources, missing, details = spec.compute(app, as_of, lists[spec.needs_list])
+            computed = spec.compute(app, as_of, lists[spec.needs_list])
         else:
-            value, sources, missing, details = spec.compute(app, as_of)
-        out[spec.name] = Fact(spec.name, spec.label, spec.unit, value, sources, missing, details)
+            computed = spec.compute(app, as_of)
+        out[spec.name] = Fact(spec.name, spec.label, spec.unit, **computed)
     return out
 
 
+# The application field each context attribute is read from: an attribute whose field is not stated is None, so
+# no variant that depends on it is decided (the requirement lacks data, naming this field) — never «no».
+CONTEXT_SOURCES = {"category": "category", "subtype": "subtype", "has_residents": "residents",
+                   "has_partnerships": "partnerships"}
+
+
 def context(app: Application, as_of: date, special_flags: dict[str, bool], subtype: str | None = None) -> dict[str, Any]:
-    """Attributes rules may use in `applies`: category, subtype, special-regime flags, presence of residents."""
+    """Attributes rules may use in `applies`: category, subtype, special-regime flags, presence of residents.
+    None: not stated (the engine matches a missing attribute with neither a condition nor its negation)."""
     ctx: dict[str, Any] = {
         "category": app.category,
         "subtype": subtype or app.subtype,
-        "has_residents": any(not r.planned for r in app.residents),
-        "has_partnerships": any(p.kind in ("university", "research") for p in app.partnerships),
+        "has_residents": None if app.residents is None else any(not r.planned for r in app.residents),
+        "has_partnerships": None if app.partnerships is None
+        else any(p.kind in ("university", "research") for p in app.partnerships),
     }
     ctx.update(special_flags)
     return ctx

@@ -1,6 +1,7 @@
 """Turn the rules that fired into one finding per catalog requirement, with its evidence."""
 from __future__ import annotations
 
+import operator
 import re
 from collections import defaultdict
 from datetime import date
@@ -9,17 +10,52 @@ from typing import Any
 from .catalog import UNCONFIRMED, Catalog, Check, ParamValue, Requirement, Rule, Variant
 from .compiler import ITEM_FAIL, ITEM_OK, ITEMS_CHECKED, CompiledRuleset, RuleKey
 from .documents import DocumentState, describe, kind_title
-from .facts import COLLECTION_SOURCES, Fact
-from .formatting import OP_RU, day, field_label, num, value as fmt_value
+from .facts import COLLECTION_SOURCES, CONTEXT_SOURCES, Fact
+from .formatting import OP_RU, UTILITY_KIND_RU, day, field_label, num, value as fmt_value
+from .models import none_statable_lists
 from .report import CheckResult, FactValue, Finding, Norm, Shortfall
 from .units import unit_label
 
 _UNCERTAINTY = "TSAMU"
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 STATUS_RU_SHORT = {"met": "выполнено", "insufficient_data": "недостаточно данных"}
 
 
 def _worst(*codes: str) -> str:
     return max(codes, key=_UNCERTAINTY.index)
+
+
+def missing_labels(missing: list[str]) -> list[str]:
+    """The Russian labels of missing input fields, each once (no internal key reaches the reader)."""
+    return list(dict.fromkeys(field_label(m) for m in missing))
+
+
+def data_remedy(missing: list[str]) -> str:
+    """What to supply when a requirement lacks data: the missing fields by their Russian labels, with a hint on how to
+    say «нет» where the application can say it."""
+    items = []
+    for key in missing:
+        token = re.sub(r"\[[^\]]*\]", "", key.partition(" (")[0]).split(".")[-1]
+        hint = ""
+        if key.startswith("utilities.") and token in UTILITY_KIND_RU:
+            hint = " (технические условия, договор на подключение или подключение, с мощностью; если ресурса нет — " \
+                   "«нет и не планируется»)"
+        elif token in none_statable_lists():
+            hint = " (если их нет — укажите это явно: «нет»)"
+        items.append(field_label(key) + hint)
+    if not items:
+        return "Дополните заявку сведениями, по которым можно проверить требование."
+    return "Дополните заявку — укажите: " + "; ".join(dict.fromkeys(items)) + "."
+
+
+def undecided(value, upper, op: str, norm) -> bool:
+    """A count known only between ``value`` and ``upper`` (items not stated): does the check's result depend on the
+    unknown items?"""
+    if value is None or upper is None or norm is None or value == upper or isinstance(norm, (bool, list)):
+        return False
+    if op in _OPS:
+        return _OPS[op](value, norm) != _OPS[op](upper, norm)
+    return value <= norm <= upper  # == and !=: decided only when the norm is outside the range
 
 
 def add_years(d: date, years: int) -> date:
@@ -46,8 +82,19 @@ class FindingBuilder:
     def fact_value(self, name: str) -> FactValue:
         f = self.facts[name]
         text = fmt_value(f.value, f.unit) if not f.missing else "нет данных"
+        if f.upper is not None and not f.missing:
+            text = f"от {fmt_value(f.value, f.unit)} до {fmt_value(f.upper, f.unit)} (не указано у {len(f.unknown)})"
         return FactValue(name=name, label=f.label, value=f.value, unit=f.unit, text=text, sources=f.sources,
-                         missing=f.missing, details=f.details)
+                         missing=f.missing, details=f.details, gaps=f.gaps, upper=f.upper, unknown=f.unknown)
+
+    def undecided_checks(self, req_id: str, vi: int, variant: Variant) -> set[int]:
+        """The checks of a variant whose fact is a count with items not stated, and whose result depends on them."""
+        out = set()
+        for ci, check in enumerate(variant.checks):
+            f = self.facts.get(check.fact)
+            if f is not None and undecided(f.value, f.upper, check.op, self.compiled.norms.get((req_id, vi, ci))):
+                out.add(ci)
+        return out
 
     def substitute(self, template: str, extra: dict[str, str] | None = None) -> str:
         def repl(m: re.Match) -> str:
@@ -94,6 +141,8 @@ class FindingBuilder:
 
     def shortfall(self, check: Check, fact: FactValue, norm: Norm) -> Shortfall | None:
         v, n = fact.value, norm.value
+        if isinstance(v, bool) and fact.gaps:  # a yes/no fact: the gap is the part that fails, by name
+            return Shortfall(value=float(len(fact.gaps)), unit=None, text="; ".join(fact.gaps))
         if isinstance(v, bool) or isinstance(n, bool) or not isinstance(v, (int, float)) or not isinstance(n, (int, float)):
             return None
         unit = "" if norm.unit == "pcs" else ("п. п." if norm.unit == "%" else unit_label(norm.unit))  # share gaps: points
@@ -158,7 +207,7 @@ class FindingBuilder:
             norm = Norm(text=norm_text, confidence=req.confidence, reference=req.clause, source=req.source,
                         needs_confirmation=req.confidence in UNCONFIRMED)
         inputs = sorted({s for c in checks for s in c.fact.sources})
-        missing = sorted({m for c in checks for m in c.fact.missing})
+        missing = sorted({m for c in checks for m in c.fact.missing} | set(self.context_missing(rule, na_variants)))
         found, lacking = self.documents(variant, keys)
         shown = [self.fact_value(n) for n in rule.show]
         common = dict(base, checks=checks, norm=norm, fact=fact, confidence=confidence,
@@ -223,9 +272,23 @@ class FindingBuilder:
         if self.engine_error:
             return Finding(**common, status="error", missing_inputs=missing,
                            explanation="Ошибка при проверке правила: " + self.engine_error.splitlines()[0][:300])
-        labels = [f"{field_label(m)} ({m})" for m in missing]
-        return Finding(**common, status="insufficient_data", missing_inputs=missing,
-                       explanation="Недостаточно данных: " + ("; ".join(labels) if labels else "нет фактов для проверки") + ".")
+        labels = missing_labels(missing)
+        return Finding(**dict(common, remedy=rule.remedy_insufficient_data or data_remedy(missing)),
+                       status="insufficient_data", missing_inputs=missing,
+                       explanation="Недостаточно данных: " + ("не указано — " + "; ".join(labels) if labels
+                                                              else "нет фактов для проверки") + ".")
+
+    def context_missing(self, rule: Rule, na_variants: set[int]) -> list[str]:
+        """The fields behind context attributes that are not stated, for variants that may still apply (e.g. the
+        residents, when a variant applies only to a park with residents)."""
+        return [CONTEXT_SOURCES.get(attr, attr) for vi, v in enumerate(rule.variants) if vi not in na_variants
+                for attr in v.applies if self.ctx.get(attr) is None]
+
+    def unstated_sets(self, variant: Variant) -> list[str]:
+        """The item sets of a per-item variant that the application does not state (their source fields)."""
+        each = variant.each
+        return [COLLECTION_SOURCES.get(name, name) for name in (each.items, each.related)
+                if self.item_sets.get(name) is None]
 
     # -- variants: per-item outcomes and alternatives ---------------------------------------------------------------
     def item_keys(self, req_id: str, vi: int, outcome: str) -> set[str]:
@@ -233,16 +296,22 @@ class FindingBuilder:
 
     def each_items(self, variant: Variant) -> list[dict]:
         each = variant.each
-        return [i for i in self.item_sets.get(each.items, [])
+        return [i for i in self.item_sets.get(each.items) or []
                 if all(i.get(attr) in allowed for attr, allowed in each.items_where.items())]
 
     def variant_outcomes(self, req: Requirement, rule: Rule, keys: list[RuleKey]) -> dict[int, set[str]]:
         """Outcomes per variant; a per-item variant becomes met / not_met from the items the engine named."""
         per: dict[int, set[str]] = {vi: set() for vi in range(len(rule.variants))}
+        open_checks = {vi: self.undecided_checks(req.id, vi, v) for vi, v in enumerate(rule.variants)}
         for k in keys:
+            if (k.outcome == "met" and open_checks[k.variant]) or \
+                    (k.outcome == "not_met" and k.part.startswith("c") and int(k.part[1:]) in open_checks[k.variant]):
+                continue  # decided on the known items only: the unknown ones could change it
             per[k.variant].add(k.outcome)
         for vi, variant in enumerate(rule.variants):
             if variant.each is None or ITEMS_CHECKED not in per[vi]:
+                continue
+            if self.unstated_sets(variant):  # e.g. the contracts not stated: no participant fails for want of one
                 continue
             ok, fail = self.item_keys(req.id, vi, ITEM_OK), self.item_keys(req.id, vi, ITEM_FAIL)
             expected = {i["key"] for i in self.each_items(variant)}
@@ -285,14 +354,15 @@ class FindingBuilder:
 
     def each_result(self, req: Requirement, variant: Variant, vi: int, outcomes: set[str]) -> CheckResult:
         each = variant.each
-        fail = sorted(self.item_keys(req.id, vi, ITEM_FAIL))
         labels = {i["key"]: i["label"] for i in self.each_items(variant)}
         items = self.each_items(variant)
         source = COLLECTION_SOURCES.get(each.items, each.items)
-        fact = FactValue(name=f"{each.items}:{each.related}", label=each.label, value=len(fail) if items else None,
-                         unit="pcs", text=str(len(fail)) if items else "нет данных",
+        unknown = self.unstated_sets(variant) or ([] if items else [source])
+        fail = [] if unknown else sorted(self.item_keys(req.id, vi, ITEM_FAIL))
+        fact = FactValue(name=f"{each.items}:{each.related}", label=each.label, value=None if unknown else len(fail),
+                         unit="pcs", text="нет данных" if unknown else str(len(fail)),
                          sources=[source, COLLECTION_SOURCES.get(each.related, each.related)],
-                         missing=[] if items else [source], details=[labels.get(k, k) for k in fail])
+                         missing=unknown, details=[labels.get(k, k) for k in fail])
         norm = Norm(text="0 (у каждого — хотя бы один)", op="==", value=0, unit="pcs", confidence=req.confidence,
                     reference=req.clause, source=req.source, needs_confirmation=req.confidence in UNCONFIRMED)
         outcome = "failed" if fail else ("passed" if "met" in outcomes else "no_data")
@@ -301,11 +371,15 @@ class FindingBuilder:
     def check_results(self, req: Requirement, variant: Variant, vi: int, keys: list[RuleKey]) -> list[CheckResult]:
         failed_parts = {k.part for k in keys if k.outcome == "not_met" and k.variant == vi}
         met = any(k.outcome == "met" and k.variant == vi for k in keys)
+        open_checks = self.undecided_checks(req.id, vi, variant)
         out = []
         for ci, check in enumerate(variant.checks):
             fact = self.fact_value(check.fact)
             norm = self.norm_for(req, variant, vi, ci, check)
-            if f"c{ci}" in failed_parts:
+            if ci in open_checks:
+                fact = fact.model_copy(update={"missing": fact.unknown})
+                outcome = "no_data"
+            elif f"c{ci}" in failed_parts:
                 outcome = "failed"
             elif met or fact.value is not None:
                 outcome = "passed" if fact.value is not None else "no_data"

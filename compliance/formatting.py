@@ -61,6 +61,10 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 OP_RU = {">=": "не менее", ">": "более", "<=": "не более", "<": "менее", "==": "равно", "!=": "не равно",
          "in": "одно из"}
 
+UTILITY_KIND_RU = {"electricity": "электроснабжение", "gas": "газоснабжение", "heat": "теплоснабжение",
+                   "water": "водоснабжение", "sewage": "водоотведение", "storm_sewage": "ливневая канализация",
+                   "communications": "связь"}
+
 FIELD_LABELS = {
     "land_plots": "земельные участки", "area": "площадь", "cadastral_number": "кадастровый номер",
     "land_category": "категория земель", "permitted_use_code": "код вида разрешённого использования (ВРИ)",
@@ -85,6 +89,13 @@ FIELD_LABELS = {
     "tech_infrastructure": "объекты технологической инфраструктуры", "partnerships": "партнёрства",
     "useful_area": "полезная площадь", "useful_area_breakdown": "разбивка полезной площади",
     "leased_to_residents": "площадь, сданная резидентам", "total_area": "общая площадь",
+    "service_objects": "объекты сервисной инфраструктуры", "infrastructure_users": "пользователи инфраструктуры",
+    "services": "перечень услуг", "high_tech_fields": "высокотехнологичные направления",
+    "waste_processing": "обращение с отходами или вторичным сырьём", "has_website": "есть ли сайт",
+    "functions_documented_in": "где закреплены функции", "premises_area": "площадь помещений",
+    "planned": "планируемый резидент", "available_to_residents": "доступен резидентам", "type": "вид",
+    "approved": "утверждена", "approved_date": "дата утверждения", "purpose": "назначение",
+    **UTILITY_KIND_RU,  # utilities.gas: the kind of a utility that is not stated
 }
 
 

@@ -5,8 +5,10 @@ Field names follow the vocabulary of the state registry of industrial sites (Г�
 from __future__ import annotations
 
 import re
+import types
 from datetime import date
-from typing import Annotated, ClassVar, Literal
+from functools import lru_cache
+from typing import Annotated, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -73,6 +75,13 @@ NonNegative = Annotated[float, Field(ge=0)]
 Text = Annotated[str, Field(min_length=1)]
 
 
+# Lists where emptiness could mean «нет» or «не заполнено»: the field left out (null) is «не указано» — the
+# requirements that read it get «недостаточно данных»; an empty list [] is an explicit «нет».
+NOT_STATED_MARK = ". Поле не указано — «не указано»"
+NOT_STATED_NOTE = NOT_STATED_MARK + " (требования, которые его читают, получат «недостаточно данных»); " \
+                  "пустой список [] — явное «нет» ({what})"
+
+
 class Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=False)
 
@@ -121,12 +130,22 @@ class ManagementCompany(Model):
     in_reorganisation: bool | None = None
     in_bankruptcy: bool | None = None
     has_overdue_tax_debt: bool | None = None
-    website: Url | None = None
+    website: Url | None = Field(None, description="адрес сайта; если сайта нет, отметьте это в поле «есть сайт»")
+    has_website: bool | None = Field(
+        None, description="есть ли сайт: «нет» — сайта нет; не указано — сведений нет (если указан адрес сайта, "
+                          "поле можно не заполнять)")
     ownership: Literal["state", "municipal", "private", "mixed"] | None = None
     services: list[Literal["consulting", "ip_support", "engineering", "shared_equipment", "incubation", "prototyping",
                            "certification", "training", "legal", "accounting", "marketing", "logistics", "security",
-                           "maintenance", "recruitment", "other"]] = Field(
-        [], description="услуги УК резидентам: консалтинг, поддержка ИС, инжиниринг, доступ к оборудованию, инкубация …")
+                           "maintenance", "recruitment", "other"]] | None = Field(
+        None, description="услуги УК резидентам: консалтинг, поддержка ИС, инжиниринг, доступ к оборудованию, "
+                          "инкубация …" + NOT_STATED_NOTE.format(what="услуг нет"))
+
+    @model_validator(mode="after")
+    def _website_consistent(self):
+        if self.website is not None and self.has_website is False:
+            raise ValueError(f"has_website: указан адрес сайта ({self.website}), а отмечено, что сайта нет")
+        return self
 
 
 LandCategory = Literal[
@@ -200,7 +219,7 @@ class TechObject(Model):
     type: Annotated[str, Field(pattern=r"^[a-z_]+$", description="код вида объекта из перечня (decrees/lists/)")]
     name: Text
     area: FloorArea | None = None
-    equipment: list[str] = []
+    equipment: list[str] = Field([], description="оборудование объекта (для сведения; проверки его не читают)")
     available_to_residents: bool | None = None
     building_cadastral_number: Cadastral | None = None
 
@@ -220,7 +239,13 @@ class Zoning(Model):
 
 
 UtilityKind = Literal["electricity", "gas", "heat", "water", "sewage", "storm_sewage", "communications"]
-UtilityStatus = Literal["technical_conditions", "connection_contract", "connected"]
+UtilityStatus = Literal["technical_conditions", "connection_contract", "connected", "absent", "not_stated"]
+UTILITY_STATUS_DESCRIPTION = (
+    "technical_conditions — получены ТУ; connection_contract — заключён договор на подключение; connected — подключено; "
+    "absent — нет и не планируется (явное «нет»: требование к этому ресурсу не выполнено); not_stated — не указано "
+    "(то же, что не указывать ресурс вовсе: требование получит «недостаточно данных»). Для absent и not_stated "
+    "мощность не указывается")
+UNSTATED_STATUSES = {"not_stated"}  # a row with this status says nothing about the kind
 
 UTILITY_DIMENSIONS: dict[str, u.Dimension] = {
     "electricity": u.ELECTRIC_POWER, "gas": u.GAS_FLOW, "heat": u.HEAT_POWER, "water": u.WATER_FLOW,
@@ -229,15 +254,21 @@ UTILITY_DIMENSIONS: dict[str, u.Dimension] = {
 
 
 class Utility(Model):
+    """Инженерный ресурс. Ресурсы указываются по видам: вид, которого нет в заявке, — «не указано»."""
+
     kind: UtilityKind
     capacity: Quantity | None = None
-    status: UtilityStatus
+    status: UtilityStatus = Field(description=UTILITY_STATUS_DESCRIPTION)
     provider: str | None = None
     document: str | None = Field(None, description="реквизиты ТУ, договора или акта о подключении")
     valid_until: Day | None = None
 
     @model_validator(mode="after")
     def _capacity_unit(self):
+        if self.capacity is not None and self.status in ("absent", "not_stated"):
+            what = "«нет и не планируется»" if self.status == "absent" else "«не указано»"
+            raise ValueError(f"capacity: для статуса {what} мощность не указывается — уберите её или укажите статус "
+                             "подключения (ТУ, договор, подключено)")
         if self.capacity is not None:
             try:
                 u.to_canonical(self.capacity.value, self.capacity.unit, UTILITY_DIMENSIONS[self.kind])
@@ -284,8 +315,9 @@ class Resident(Model):
     planned: bool = Field(False, description="ещё не резидент: соглашение о намерениях (для создаваемого парка)")
     waste_processing: bool | None = Field(None, description="утилизация, обезвреживание, обработка отходов или выпуск продукции из вторичного сырья")
     high_tech_fields: list[Literal["rnd", "it", "electronics", "biotech", "pharma", "new_materials", "robotics",
-                                   "aerospace", "energy_tech", "medtech", "agritech", "other_high_tech"]] = Field(
-        [], description="высокотехнологичные направления деятельности резидента")
+                                   "aerospace", "energy_tech", "medtech", "agritech", "other_high_tech"]] | None = Field(
+        None, description="высокотехнологичные направления деятельности резидента"
+                          + NOT_STATED_NOTE.format(what="высокотехнологичной деятельности нет"))
 
 
 DocumentKind = Literal[
@@ -372,48 +404,58 @@ class SpecializedOrganization(ManagementCompany):
     """Специализированная организация промышленного кластера."""
 
     functions: list[Literal["methodological", "organisational", "expert_analytical", "information",
-                            "programme_management", "joint_projects"]] = Field(
-        [], description="функции: методическое, организационное, экспертно-аналитическое, информационное "
-                        "сопровождение; разработка и мониторинг программы развития; организация совместных проектов")
-    functions_documented_in: Literal["charter", "agreement"] | None = Field(
-        None, description="где закреплены функции: устав (charter) или соглашение с участниками (agreement)")
+                            "programme_management", "joint_projects"]] | None = Field(
+        None, description="функции: методическое, организационное, экспертно-аналитическое, информационное "
+                          "сопровождение; разработка и мониторинг программы развития; организация совместных проектов"
+                          + NOT_STATED_NOTE.format(what="функций нет"))
+    functions_documented_in: Literal["charter", "agreement", "none"] | None = Field(
+        None, description="где закреплены функции: устав (charter), соглашение с участниками (agreement) или нигде "
+                          "(none — явное «нет»); не указано — «не указано»")
 
 
 class DevelopmentProgramme(Model):
     approved: bool
     approved_date: Day | None = None
-    goals: list[str] = []
-    joint_projects: list[str] = []
-    import_substituting_products: list[str] = []
-    indicators: list[str] = []
+    goals: list[str] | None = Field(None, description="цели программы" + NOT_STATED_NOTE.format(what="целей нет"))
+    joint_projects: list[str] | None = Field(
+        None, description="совместные проекты участников" + NOT_STATED_NOTE.format(what="совместных проектов нет"))
+    import_substituting_products: list[str] | None = Field(
+        None, description="импортозамещающая продукция" + NOT_STATED_NOTE.format(what="такой продукции нет"))
+    indicators: list[str] | None = Field(
+        None, description="целевые показатели программы" + NOT_STATED_NOTE.format(what="показателей нет"))
 
 
 class Cluster(Model):
-    specialized_organizations: list[SpecializedOrganization] = Field(
-        [], description="специализированная организация кластера (должна быть ровно одна)")
-    participants: list[Participant] = []
-    contracts: list[ClusterContract] = []
-    purchases: list[Purchases] = []
+    specialized_organizations: list[SpecializedOrganization] | None = Field(
+        None, description="специализированная организация кластера (должна быть ровно одна)"
+                          + NOT_STATED_NOTE.format(what="специализированной организации нет"))
+    participants: list[Participant] | None = Field(
+        None, description="участники кластера" + NOT_STATED_NOTE.format(what="участников нет"))
+    contracts: list[ClusterContract] | None = Field(
+        None, description="договоры между участниками" + NOT_STATED_NOTE.format(what="договоров между участниками нет"))
+    purchases: list[Purchases] | None = Field(
+        None, description="закупки производителей конечной продукции за год (для функциональной зависимости)"
+                          + NOT_STATED_NOTE.format(what="сведений о закупках нет"))
     reporting_year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(
         None, description="отчётный год для функциональной зависимости; по умолчанию — год, предшествующий дате оценки")
     programme: DevelopmentProgramme | None = None
 
     @model_validator(mode="after")
     def _references(self):
-        inns = [p.inn for p in self.participants]
+        inns = [p.inn for p in self.participants or []]
         problems = []
         seen = set()
         for i, inn in enumerate(inns):
             if inn in seen:
                 problems.append(f"participants[{i}].inn: участник с ИНН {inn} указан дважды")
             seen.add(inn)
-        for i, c in enumerate(self.contracts):
+        for i, c in enumerate(self.contracts or []):
             for side in ("party_a_inn", "party_b_inn"):
                 if getattr(c, side) not in seen:
                     problems.append(f"contracts[{i}].{side}: ИНН {getattr(c, side)} нет среди участников кластера")
             if c.party_a_inn == c.party_b_inn:
                 problems.append(f"contracts[{i}].party_b_inn: стороны договора совпадают")
-        for i, p in enumerate(self.purchases):
+        for i, p in enumerate(self.purchases or []):
             if p.participant_inn not in seen:
                 problems.append(f"purchases[{i}].participant_inn: ИНН {p.participant_inn} нет среди участников кластера")
         if problems:
@@ -436,18 +478,36 @@ class Application(Model):
     address: str | None = None
     filing_date: Day
     management_company: ManagementCompany | None = Field(None, description="управляющая компания парка или технопарка")
-    land_plots: list[LandPlot] = []
-    buildings: list[Building] = []
+    land_plots: list[LandPlot] = Field(
+        [], description="земельные участки; пустой список — участки не указаны (требования к территории получат "
+                        "«недостаточно данных»)")
+    buildings: list[Building] = Field(
+        [], description="здания и сооружения; пустой список — здания не указаны (требования к зданиям технопарка "
+                        "получат «недостаточно данных»)")
     zoning: Zoning | None = None
-    utilities: list[Utility] = []
+    utilities: list[Utility] = Field(
+        [], description="инженерная инфраструктура — по строке на вид ресурса; вид ресурса, которого нет в списке, — "
+                        "«не указано» (требование получит «недостаточно данных»); явное «нет» — строка с состоянием "
+                        "«нет и не планируется»")
     road_access: RoadAccess | None = None
-    service_objects: list[ServiceObject] = []
-    residents: list[Resident] = []
-    infrastructure_users: list[Resident] = []
-    tech_infrastructure: list[TechObject] = []
-    partnerships: list[Partnership] = []
+    service_objects: list[ServiceObject] | None = Field(
+        None, description="объекты сервисной (деловой) инфраструктуры"
+                          + NOT_STATED_NOTE.format(what="таких объектов нет; здания из раздела «здания» учитываются и так"))
+    residents: list[Resident] | None = Field(
+        None, description="резиденты (и планируемые резиденты с соглашениями о намерениях)"
+                          + NOT_STATED_NOTE.format(what="резидентов нет"))
+    infrastructure_users: list[Resident] | None = Field(
+        None, description="пользователи инфраструктуры" + NOT_STATED_NOTE.format(what="пользователей нет"))
+    tech_infrastructure: list[TechObject] | None = Field(
+        None, description="объекты технологической инфраструктуры"
+                          + NOT_STATED_NOTE.format(what="таких объектов нет"))
+    partnerships: list[Partnership] | None = Field(
+        None, description="соглашения с вузами, научными организациями и институтами развития"
+                          + NOT_STATED_NOTE.format(what="партнёрств нет"))
     cluster: Cluster | None = Field(None, description="промышленный кластер: участники, договоры, закупки, специализированная организация")
-    documents: list[Document] = []
+    documents: list[Document] = Field(
+        [], description="прилагаемые документы; документа, которого нет в списке, нет в заявке (пустой список — "
+                        "документы не приложены)")
 
     @model_validator(mode="after")
     def _dates_not_after_filing(self):
@@ -460,3 +520,32 @@ class Application(Model):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+
+def _list_or_none(annotation) -> bool:
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return False
+    args = get_args(annotation)
+    return type(None) in args and any(get_origin(a) is list for a in args)
+
+
+@lru_cache(maxsize=None)
+def none_statable_lists(model: type[BaseModel] = Application) -> frozenset[str]:
+    """Names of the list fields (at any depth) where «не указано» (null) and «нет» ([]) differ."""
+    out: set[str] = set()
+    todo, seen = [model], set()
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        for name, info in m.model_fields.items():
+            if _list_or_none(info.annotation):
+                out.add(name)
+            stack = [info.annotation]
+            while stack:
+                tp = stack.pop()
+                if isinstance(tp, type) and issubclass(tp, BaseModel):
+                    todo.append(tp)
+                stack += list(get_args(tp))
+    return frozenset(out)

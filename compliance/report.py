@@ -46,6 +46,9 @@ class FactValue(BaseModel):
     sources: list[str] = []
     missing: list[str] = []
     details: list[str] = []
+    gaps: list[str] = []  # which part makes the value fail, in Russian (e.g. «водоотведение не обеспечено»)
+    upper: Any = None  # a count with items not stated: value is the known count, upper counts every unknown item too
+    unknown: list[str] = []  # the fields not stated on those items
 
 
 class Shortfall(BaseModel):

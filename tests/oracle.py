@@ -34,9 +34,21 @@ class OracleFinding:
     failed_items: set[str]
 
 
+def _open(fact, op: str, norm) -> bool:
+    """A count known only as a range (some items not stated): the check's result differs across the range."""
+    lo, hi = fact.value, fact.upper
+    if lo is None or hi is None or lo == hi:
+        return False
+    results = {OPS[op](n, norm) for n in range(int(lo), int(hi) + 1)}
+    return len(results) > 1
+
+
 def _variant(catalog: Catalog, req, rule, v: Variant, ctx, facts, docs: set[str], items, params, special: list[str]):
-    if any(ctx.get(attr) not in allowed for attr, allowed in v.applies.items()):
+    # «not stated» (None) is neither inside nor outside the allowed values: such a variant stays undecided
+    if any(ctx.get(attr) is not None and ctx.get(attr) not in allowed for attr, allowed in v.applies.items()):
         return VariantOutcome("not_applicable")
+    if any(ctx.get(attr) is None for attr in v.applies):
+        return VariantOutcome("undecided")
     if req.kind in ("manual", "informational"):
         import re
         cited = set(re.findall(r"\{param:(\w+)\}", " ".join(filter(None, (rule.message, v.norm_text)))))
@@ -58,8 +70,10 @@ def _variant(catalog: Catalog, req, rule, v: Variant, ctx, facts, docs: set[str]
         return VariantOutcome("special_regime")
     if v.each is not None:
         e = v.each
-        chosen = [i for i in items.get(e.items, []) if all(i.get(a) in allowed for a, allowed in e.items_where.items())]
-        related = [r for r in items.get(e.related, []) if all(r.get(a) in allowed for a, allowed in e.related_where.items())]
+        if items.get(e.items) is None or items.get(e.related) is None:  # a list not stated: nothing can be decided
+            return VariantOutcome("undecided")
+        chosen = [i for i in items[e.items] if all(i.get(a) in allowed for a, allowed in e.items_where.items())]
+        related = [r for r in items[e.related] if all(r.get(a) in allowed for a, allowed in e.related_where.items())]
         failing = {i["key"] for i in chosen if not any(r.get(m) == i["key"] for r in related for m in e.match)}
         if failing:
             return VariantOutcome("not_met", failed_items=failing)
@@ -67,7 +81,7 @@ def _variant(catalog: Catalog, req, rule, v: Variant, ctx, facts, docs: set[str]
     failed, unknown = [], False
     for c, norm in zip(v.checks, norms):
         value = facts[c.fact].value
-        if value is None:
+        if value is None or _open(facts[c.fact], c.op, norm):
             unknown = True
         elif not OPS[c.op](value, norm):
             failed.append(c.fact)
