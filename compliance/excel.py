@@ -88,7 +88,11 @@ SERVICES = Choice("services", "Услуги участникам", {
     "accounting": "бухгалтерские услуги", "marketing": "маркетинг", "logistics": "логистика", "security": "охрана",
     "maintenance": "техническое обслуживание", "recruitment": "подбор персонала", "other": "иные услуги",
 })
-FUNCTIONS_DOCUMENTED_IN = Choice("functions_documented_in", "Где закреплены функции", {"charter": "устав", "agreement": "соглашение с участниками"})
+FUNCTIONS_DOCUMENTED_IN = Choice("functions_documented_in", "Где закреплены функции", {
+    "charter": "устав", "agreement": "соглашение с участниками", "none": "нигде не закреплены"})
+# «нет» in a list cell of «Кластер», or alone in the first data row of a table sheet: an explicit «нет» (an empty
+# list); a blank cell, or a table sheet with headers only, is «не указано» (the field is left out)
+NONE_MARK = "нет"
 DOCUMENT_KIND = Choice("document_kind", "Вид документа", {
     "application": "Заявление",
     "founding_documents": "Учредительные документы",
@@ -146,12 +150,15 @@ class Table:
     path: str  # the model path of the list: cluster.participants
     columns: tuple[Column, ...]
     hint: str = ""
+    # the list may be «не указано» (headers only) as well as «нет» (NONE_MARK alone in the first data row)
+    statable_none: bool = True
 
 
 _INN_HINT = "10 цифр (организация) или 12 цифр (ИП)"
 _DATE_HINT = "дата: ДД.ММ.ГГГГ"
 _SO = "cluster.specialized_organizations[0]."
 _PROG = "cluster.programme."
+_LIST_HINT = "через точку с запятой; «нет» — нет ни одного; пусто — не указано"
 
 SHEET_CLUSTER = "Кластер"
 SHEET_INSTRUCTION = "Инструкция"
@@ -181,20 +188,22 @@ CLUSTER_ROWS: tuple[str | Column, ...] = (
     Column("В процессе банкротства", _SO + "in_bankruptcy", "bool", YES_NO),
     Column("Просроченная налоговая задолженность", _SO + "has_overdue_tax_debt", "bool", YES_NO),
     Column("Сайт", _SO + "website", hint="адрес с http:// или https://"),
+    Column("Есть сайт", _SO + "has_website", "bool", YES_NO,
+           hint="«нет» — сайта нет; пусто — не указано (если адрес сайта указан, можно не заполнять)"),
     Column("Функции (через запятую)", _SO + "functions", "list", SO_FUNCTIONS, sep=",",
-           hint="из перечня на листе «Инструкция», через запятую"),
+           hint="из перечня на листе «Инструкция», через запятую; «нет» — нет ни одной; пусто — не указано"),
     Column("Где закреплены функции", _SO + "functions_documented_in", "choice", FUNCTIONS_DOCUMENTED_IN),
     Column("Услуги участникам (через запятую)", _SO + "services", "list", SERVICES, sep=",",
-           hint="из перечня на листе «Инструкция», через запятую"),
+           hint="из перечня на листе «Инструкция», через запятую; «нет» — нет ни одной; пусто — не указано"),
     "Программа развития кластера",
     Column("Программа развития утверждена", _PROG + "approved", "bool", YES_NO,
            hint="обязательно, если заполнены другие поля программы"),
     Column("Дата утверждения программы", _PROG + "approved_date", "date", hint=_DATE_HINT),
-    Column("Цели (через «;»)", _PROG + "goals", "list", sep=";", hint="через точку с запятой"),
-    Column("Совместные проекты (через «;»)", _PROG + "joint_projects", "list", sep=";", hint="через точку с запятой"),
+    Column("Цели (через «;»)", _PROG + "goals", "list", sep=";", hint=_LIST_HINT),
+    Column("Совместные проекты (через «;»)", _PROG + "joint_projects", "list", sep=";", hint=_LIST_HINT),
     Column("Импортозамещающая продукция (через «;»)", _PROG + "import_substituting_products", "list", sep=";",
-           hint="через точку с запятой"),
-    Column("Показатели (через «;»)", _PROG + "indicators", "list", sep=";", hint="через точку с запятой"),
+           hint=_LIST_HINT),
+    Column("Показатели (через «;»)", _PROG + "indicators", "list", sep=";", hint=_LIST_HINT),
 )
 
 PARTICIPANTS = Table("Участники", "cluster.participants", (
@@ -240,7 +249,7 @@ DOCUMENTS = Table("Документы", "documents", (
     Column("Действует до", "valid_until", "date", width=13, hint=_DATE_HINT),
     Column("Кем выдан", "issuer", width=30),
     Column("К чему относится", "refers_to", width=30),
-), hint="документы, прилагаемые к заявке")
+), hint="документы, прилагаемые к заявке", statable_none=False)
 
 TABLES = (PARTICIPANTS, CONTRACTS, PURCHASES, DOCUMENTS)
 REQUIRED_SHEETS = (SHEET_CLUSTER,) + tuple(t.title for t in TABLES)
@@ -339,7 +348,7 @@ def _cell_value(col: Column, value: Any) -> Any:
         return col.choice.label(value) if col.choice else value
     if col.kind == "list":
         items = [col.choice.label(v) if col.choice else v for v in value]
-        return (col.sep + " ").join(items) if items else None
+        return (col.sep + " ").join(items) if items else NONE_MARK
     return value
 
 
@@ -360,7 +369,7 @@ def _not_exported(app: Application) -> list[str]:
             notes.append(f"в книге помещается одна специализированная организация; ещё {len(sos) - 1} не перенесены")
         if app.cluster.programme:
             for name in ("goals", "joint_projects", "import_substituting_products", "indicators"):
-                if any(";" in item for item in getattr(app.cluster.programme, name)):
+                if any(";" in item for item in getattr(app.cluster.programme, name) or []):
                     notes.append(f"в пунктах программы развития ({name}) есть «;»: при чтении они разделятся")
     return notes
 
@@ -447,7 +456,10 @@ def write_template(path: str | Path, application: Application | None = None) -> 
                 dv.add(f"{letter}2:{letter}{last_row}")
                 ws.add_data_validation(dv)
         formats = [(i, _NUMBER_FORMATS[c.kind]) for i, c in enumerate(table.columns, start=1) if c.kind in _NUMBER_FORMATS]
-        for row, item in enumerate(_get(data, table.path) or [], start=2):  # (ws.max_row is slow: it scans all cells)
+        items = _get(data, table.path)
+        if items == [] and table.statable_none:
+            ws.cell(2, 1, NONE_MARK)  # an explicit «нет»; no rows at all is «не указано»
+        for row, item in enumerate(items or [], start=2):  # (ws.max_row is slow: it scans all cells)
             for i, col in enumerate(table.columns, start=1):
                 value = _cell_value(col, item.get(col.field))
                 if value is not None:
@@ -486,6 +498,11 @@ def _write_instruction(ws, bold, section_font, wrap) -> None:
          "Даты — ДД.ММ.ГГГГ. Суммы и годы — числом (не текстом). ИНН и ОГРН — цифрами.",),
         ("4. Обязательные поля и столбцы выделены жёлтым. Пустые строки пропускаются. "
          "Не переименовывайте листы и заголовки столбцов.",),
+        ("«Не указано» и «нет» — разные ответы. Пустая ячейка или лист «Участники», «Договоры», «Закупки» только с "
+         "заголовками — «не указано»: требования, которые от них зависят, получат «недостаточно данных». "
+         f"Чтобы указать, что чего-то нет (например, договоров между участниками нет), напишите «{NONE_MARK}» — "
+         "в ячейке списка на листе «Кластер» или в первой ячейке первой строки под заголовками листа. "
+         "Лист удалять нельзя: книга без него не читается.",),
         ("5. Проверка: compliance check ФАЙЛ.xlsx — ошибки указываются с листом, строкой и столбцом.",),
         (f"Ограничения: не более {MAX_DATA_ROWS:,} строк на листе, файл не больше {MAX_FILE_BYTES // _MB} МБ."
          .replace(",", "\u00a0"),),
@@ -638,6 +655,8 @@ def _convert(col: Column, value: Any) -> Any:
             raise _CellError(f"недопустимое значение «{_as_text(value)}»; выберите из списка: "
                              f"{col.choice.allowed()}") from None
     if kind == "list":
+        if _norm(_as_text(value)) == NONE_MARK:
+            return []
         items = [item.strip() for item in _as_text(value).split(col.sep) if item.strip()]
         if col.choice is None:
             return items
@@ -711,7 +730,9 @@ class _Reader:
         self.locations[_PROG.rstrip(".")] = self.locations[_PROG + "approved"]
 
     # table sheets
-    def read_table(self, ws, table: Table) -> list[dict]:
+    def read_table(self, ws, table: Table) -> list[dict] | None:
+        """The rows of a table sheet; None when the sheet has none (headers only: «не указано»), [] when its first
+        data row says «нет» and nothing else."""
         header = next(ws.iter_rows(min_row=1, max_row=1, max_col=64, values_only=True), ())
         index: dict[str, int] = {}
         for i, text in enumerate(header):
@@ -727,12 +748,23 @@ class _Reader:
                 continue
             cols.append((col, i))
         if not cols:
-            return []
+            return None
         width = max(i for _, i in cols) + 1
         rows: list[dict] = []
+        stated_none: int | None = None  # the row that says «нет»
         for row_no, values in enumerate(ws.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
             if all(_blank(values[i]) for _, i in cols):
                 continue
+            filled = [values[i] for _, i in cols if not _blank(values[i])]
+            if table.statable_none and len(filled) == 1 and _norm(_as_text(filled[0])) == NONE_MARK \
+                    and not rows and stated_none is None:
+                stated_none = row_no
+                continue
+            if stated_none is not None:
+                self.problem(Location(table.title, stated_none),
+                             f"«{NONE_MARK}» означает, что строк нет, а ниже на листе есть данные: уберите «{NONE_MARK}» "
+                             "или строки")
+                stated_none = None
             if len(rows) >= MAX_DATA_ROWS:
                 raise _refuse(f"лист «{table.title}»: больше {MAX_DATA_ROWS:,} строк с данными; "
                               "разделите заявку или удалите лишние строки".replace(",", "\u00a0"))
@@ -747,7 +779,9 @@ class _Reader:
             for col in table.columns:  # a column absent from the sheet: errors on it point to the row
                 self.locations.setdefault(f"{prefix}.{col.field}", Location(table.title, row_no))
             rows.append(item)
-        return rows
+        if stated_none is not None:
+            return []
+        return rows if rows or not table.statable_none else None
 
     def check_references(self) -> None:
         """Cross-sheet references, checked on the raw values so they show together with cell errors."""
@@ -821,7 +855,8 @@ def read_workbook(path: str | Path) -> Application:
         reader.read_cluster(_sheet(wb, sheets[_norm(SHEET_CLUSTER)]))
         for table in TABLES:
             rows = reader.read_table(_sheet(wb, sheets[_norm(table.title)]), table)
-            _set(reader.data, table.path, rows)
+            if rows is not None:  # a sheet with headers only: the list is not stated
+                _set(reader.data, table.path, rows)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - a malformed sheet XML surfaces only while iterating

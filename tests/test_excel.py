@@ -110,6 +110,54 @@ def test_round_trip_gives_the_same_model(filled):
     assert len(back.cluster.participants) == 12 and len(back.cluster.contracts) == 12
 
 
+def test_headers_only_is_not_stated_and_none_mark_is_an_explicit_none(tmp_path):
+    """A table sheet with headers only is «не указано» (the list is left out); «нет» alone in its first data row is
+    an explicit «нет» (an empty list); a list cell on «Кластер» reads «нет» as [] and blank as not stated."""
+    data = cluster_application().model_dump()
+    data["cluster"]["contracts"] = []  # explicitly none
+    data["cluster"]["purchases"] = None  # not stated
+    so = data["cluster"]["specialized_organizations"][0]
+    so["services"], so["functions"], so["website"], so["has_website"] = [], None, None, False
+    data["cluster"]["programme"]["indicators"] = []
+    app = Application.model_validate(data)
+    path = tmp_path / "none.xlsx"
+    excel.write_template(path, app)
+    wb = openpyxl.load_workbook(path)
+    assert wb["Договоры"]["A2"].value == "нет" and wb["Договоры"].max_row == 2
+    assert wb["Закупки"].max_row == 1  # headers only
+    values = {r[0]: r[1] for r in wb["Кластер"].iter_rows(min_row=2, values_only=True)}
+    assert values["Услуги участникам (через запятую)"] == "нет" and values["Функции (через запятую)"] is None
+    assert values["Есть сайт"] == "нет" and values["Показатели (через «;»)"] == "нет"
+    back = excel.read_workbook(path)
+    assert back == app
+    assert back.cluster.contracts == [] and back.cluster.purchases is None
+    assert back.cluster.specialized_organizations[0].services == [] and back.cluster.specialized_organizations[0].functions is None
+    instruction = " ".join(str(v) for row in wb["Инструкция"].iter_rows(values_only=True) for v in row if v)
+    assert "«Не указано» и «нет» — разные ответы" in instruction
+
+
+def test_none_mark_with_rows_below_is_a_problem(filled):
+    wb = openpyxl.load_workbook(filled)
+    wb["Договоры"].insert_rows(2)
+    wb["Договоры"]["A2"] = "Нет"
+    wb.save(filled)
+    assert problems_of(filled) == ["лист «Договоры», строка 2: «нет» означает, что строк нет, а ниже на листе есть данные: "
+                                   "уберите «нет» или строки"]
+
+
+def test_a_cleared_contracts_sheet_lacks_data_rather_than_failing(tmp_path):
+    """Deleting every contract row leaves the contracts not stated: 779-C-1 lacks data and names the contracts."""
+    from compliance.evaluate import evaluate
+
+    data = cluster_application().model_dump()
+    data["cluster"]["contracts"] = None
+    path = tmp_path / "no-contracts.xlsx"
+    excel.write_template(path, Application.model_validate(data))
+    finding = next(f for f in evaluate(excel.read_workbook(path), "cl779").findings if f.requirement_id == "779-C-1")
+    assert finding.status == "insufficient_data" and finding.missing_inputs == ["cluster.contracts"]
+    assert "кластер → договоры" in finding.remedy and "cluster.contracts" not in finding.remedy + finding.explanation
+
+
 def test_load_application_dispatches_xlsx(filled):
     assert load_application(filled) == cluster_application()
 
@@ -137,12 +185,12 @@ def test_sections_the_workbook_cannot_carry_are_reported(tmp_path):
     (excel.CONTRACT_TYPE, get_args(ContractType)),
     (excel.DOCUMENT_KIND, get_args(DocumentKind)),
     (excel.LEGAL_FORM, get_args(LegalForm)),
-    (excel.SO_FUNCTIONS, get_args(get_args(SpecializedOrganization.model_fields["functions"].annotation)[0])),
+    (excel.SO_FUNCTIONS, get_args(get_args(get_args(SpecializedOrganization.model_fields["functions"].annotation)[0])[0])),
     (excel.FUNCTIONS_DOCUMENTED_IN,
      get_args(get_args(SpecializedOrganization.model_fields["functions_documented_in"].annotation)[0])),
     (excel.COUNTRY, get_args(get_args(SpecializedOrganization.model_fields["registration_country"].annotation)[0])),
     (excel.OWNERSHIP, get_args(get_args(SpecializedOrganization.model_fields["ownership"].annotation)[0])),
-    (excel.SERVICES, get_args(get_args(SpecializedOrganization.model_fields["services"].annotation)[0])),
+    (excel.SERVICES, get_args(get_args(get_args(SpecializedOrganization.model_fields["services"].annotation)[0])[0])),
 ])
 def test_labels_cover_every_code_of_the_model(choice, codes):
     assert excel.labels_cover(choice, codes)
