@@ -185,6 +185,8 @@ def test_create_through_the_form_stores_the_typed_values(tmp_path):
         "tech_infrastructure.0.type": "laboratory", "tech_infrastructure.0.name": "Лаборатория испытаний",
         "tech_infrastructure.0.equipment": "разрывная машина\n\n  климатическая камера  \n",
         "cluster.reporting_year": "2 024",
+        "partnerships._state": "none", "management_company.services._state": "none",
+        "service_objects._state": "",
     }) + [("action", "save")])
     app_id = _created_id(r)
     assert r.headers["location"] == f"/applications/{app_id}?msg=created"
@@ -201,7 +203,10 @@ def test_create_through_the_form_stores_the_typed_values(tmp_path):
     assert body["residents"][0]["premises_area"] == {"value": 1200.0, "unit": "m2"}
     assert body["residents"][0]["planned"] is False
     assert body["tech_infrastructure"][0]["equipment"] == ["разрывная машина", "климатическая камера"]
-    assert body["cluster"]["reporting_year"] == 2024 and body["cluster"]["participants"] == []
+    # «не указано» is left out (null), «нет» is an empty list: the checks tell the two apart
+    assert body["cluster"]["reporting_year"] == 2024 and body["cluster"]["participants"] is None
+    assert body["partnerships"] == [] and body["management_company"]["services"] == []
+    assert body["service_objects"] is None and body["infrastructure_users"] is None
     assert body["zoning"] is None and body["road_access"] is None  # blank optional sections are left out
     assert [v.source for v in _versions(web)] == ["form"]
     page = web.client.get(r.headers["location"]).text
@@ -236,6 +241,31 @@ def test_a_validation_error_is_shown_next_to_its_field_and_nothing_is_stored(tmp
     assert 'value="Парк «Южный»"' in _field_block(html, "f-site_name")
     assert 'value="-3"' in block and 'value="69:40:0100101:12"' in html
     assert '<details class="section card invalid" id="sec-land_plots" open>' in html
+
+
+def test_none_and_not_stated_are_offered_for_optional_lists_and_kept(tmp_path):
+    """Each list where «не указано» and «нет» differ has the choice; the stored answer is shown selected."""
+    web = web_client(tmp_path)
+    app_id = web.upload("ip794-created-gaps.yaml")  # service_objects: [] («нет»); tech_infrastructure left out
+    html = web.client.get(f"/applications/{app_id}/edit").text
+    chosen = dict(re.findall(r'<select id="f-([\w-]+)-_state" name="[^"]+">.*?<option value="(\w*)" selected', html))
+    assert chosen["service_objects"] == "none" and chosen["tech_infrastructure"] == ""
+    assert chosen["residents"] == "listed" and chosen["management_company-services"] == ""
+    assert '<label for="f-service_objects-_state">Объекты сервисной инфраструктуры: сведения</label>' in html
+    assert "<option value=\"none\" selected>нет (ни одного)</option>" in html
+    # the utilities' status offers «нет и не планируется» and «не указано» in Russian
+    status = _field_block(html, "f-utilities-3-status")
+    assert '<option value="absent" selected>нет и не планируется</option>' in status
+    assert '<option value="not_stated">не указано</option>' in status
+
+
+def test_none_with_filled_rows_is_refused_at_the_list(tmp_path):
+    web = web_client(tmp_path)
+    r = web.post("/applications/new", _minimal(**{
+        "residents._state": "none", "residents.0.name": "АО «Станкомаш»", "residents.0.inn": "7736207543"}))
+    assert r.status_code == 422 and _count_apps(web) == 0
+    assert "выбрано «нет», а ниже есть заполненные строки" in r.text
+    assert 'href="#f-residents"' in r.text  # the summary links to the list
 
 
 def test_missing_required_fields_are_reported_at_their_inputs(tmp_path):
@@ -466,7 +496,7 @@ def test_round_trip_keeps_unit_spellings_order_and_empty_objects(tmp_path):
     assert r.status_code == 303
     before, after = _body(web, app_id, 1), _body(web, app_id, 2)
     assert after == before
-    assert after["regimes"] == ["itp1863", "ip794"] and after["cluster"]["participants"] == []
+    assert after["regimes"] == ["itp1863", "ip794"] and after["cluster"]["participants"] is None
     breakdown = after["buildings"][0]["useful_area_breakdown"]
     assert len(breakdown) == 6 and set(breakdown.values()) == {None}
 

@@ -27,10 +27,9 @@ from pydantic_core import to_jsonable_python
 
 from compliance import excel
 from compliance import units as u
-from compliance.facts import UTILITY_KIND_RU
-from compliance.formatting import FIELD_LABELS, plural
+from compliance.formatting import FIELD_LABELS, UTILITY_KIND_RU, plural
 from compliance.loading import InputError, Problem, validate
-from compliance.models import UTILITY_DIMENSIONS, Application, Quantity
+from compliance.models import NOT_STATED_MARK, UTILITY_DIMENSIONS, Application, Quantity
 
 from .common import CATEGORY_RU, REGIME_SHORT
 
@@ -61,6 +60,7 @@ LABELS = {
     "ManagementCompany.in_bankruptcy": "В отношении организации ведётся дело о банкротстве",
     "ManagementCompany.has_overdue_tax_debt": "Есть просроченная задолженность по налогам и сборам",
     "ManagementCompany.website": "Сайт в интернете",
+    "ManagementCompany.has_website": "Есть сайт",
     "ManagementCompany.ownership": "Форма собственности",
     "ManagementCompany.services": "Услуги резидентам",
     "SpecializedOrganization.services": "Услуги участникам кластера",
@@ -167,6 +167,10 @@ HELP = {
     "SpecializedOrganization.services": "Услуги, которые организация оказывает участникам кластера.",
     "TechObject.type": "Код вида объекта из перечня, например shared_equipment_centre; начните вводить — появятся "
                        "подсказки с названиями.",
+    "Utility.status": "Технические условия, договор на подключение или подключено; «нет и не планируется» — ресурса "
+                      "нет (требование к нему не выполнено); «не указано» — то же, что не указывать ресурс (требование "
+                      "получит «недостаточно данных»). При «нет» и «не указано» мощность не указывается.",
+    "ManagementCompany.website": "Начинается с http:// или https://. Если сайта нет, выберите «нет» в поле «Есть сайт».",
     "inn": "10 цифр (организация) или 12 цифр (индивидуальный предприниматель).",
     "ogrn": "13 цифр (организация) или 15 цифр (ИП).",
     "cadastral_number": "Вида 50:12:0100101:123.",
@@ -205,7 +209,8 @@ OPTIONS: dict[str, dict[str, str]] = {
                          "development_institution": "институт развития", "other": "иная организация"},
     "Utility.kind": UTILITY_KIND_RU,
     "Utility.status": {"technical_conditions": "получены технические условия",
-                       "connection_contract": "заключён договор на подключение", "connected": "подключено"},
+                       "connection_contract": "заключён договор на подключение", "connected": "подключено",
+                       "absent": "нет и не планируется", "not_stated": "не указано"},
     "ServiceObject.kind": {"administrative": "административное здание", "business_center": "бизнес-центр",
                            "conference_hall": "конференц-зал", "meeting_room": "переговорная",
                            "coworking": "коворкинг", "canteen": "столовая", "medical": "медицинский пункт",
@@ -259,6 +264,10 @@ FREE_UNITS = {"Utility.capacity": tuple(UTILITY_DIMENSIONS.values())}
 SUGGESTIONS = {"TechObject.type": "tech_object_types"}
 
 BOOL_LABELS = {"": "не указано", "true": "да", "false": "нет"}
+# A list where «не указано» and «нет» differ (the model's default is null): with no rows (boxes, lines) typed, a choice
+# posted as `<path>._state` tells them apart; «нет» with rows filled in is a mistake shown at the list.
+STATE = "._state"
+STATE_OPTIONS = (("", "не указано"), ("none", "нет (ни одного)"), ("listed", "указаны ниже"))
 
 
 def _cap(text: str) -> str:
@@ -294,6 +303,11 @@ class Spec:
     datalist: str = ""
     row: str = ""  # list: a row's legend
     add: str = ""  # list: the add button's text
+
+    @property
+    def statable(self) -> bool:
+        """A list whose absence (null) is «не указано» and whose emptiness ([]) is «нет»."""
+        return self.kind in ("list", "checks", "lines") and not self.required and self.default is None
 
     def child(self, name: str) -> "Spec | None":
         return next((c for c in self.children if c.name == name), None)
@@ -341,7 +355,7 @@ def _field_spec(owner: type[BaseModel], name: str, info) -> Spec:
     required = info.is_required()
     default = MISSING if required else to_jsonable_python(info.get_default(call_default_factory=True))
     label = field_title(owner, name)
-    help_text = _lookup(HELP, owner, name) or info.description or ""
+    help_text = (_lookup(HELP, owner, name) or info.description or "").split(NOT_STATED_MARK)[0]  # the choice says it
     if help_text.rstrip(".").casefold() == label.casefold():
         help_text = ""
     common = dict(label=label, help=_cap(help_text) if help_text else "", required=required, default=default)
@@ -489,10 +503,15 @@ def _show(node: Spec, value: Any) -> str:
     return str(value)
 
 
+def _state_of(value: Any) -> str:
+    """The «не указано» / «нет» / rows choice of a stored list."""
+    return "" if value is None or value is MISSING else ("listed" if value else "none")
+
+
 def blank(node: Spec) -> Any:
     """The raw state of an untouched field (the model's default shown)."""
     if node.kind == "group":
-        return {c.name: blank(c) for c in node.children}
+        return {c.name: blank(c) for c in node.children} | {c.name + STATE: "" for c in node.children if c.statable}
     if node.kind in ("list", "checks"):
         return list(node.default) if node.kind == "checks" and isinstance(node.default, list) else []
     if node.kind == "lines":
@@ -508,6 +527,7 @@ def raw_from_body(node: Spec, value: Any) -> Any:
         return blank(node)
     if node.kind == "group":
         raw = {c.name: raw_from_body(c, value.get(c.name)) for c in node.children}
+        raw |= {c.name + STATE: _state_of(value.get(c.name)) for c in node.children if c.statable}
         if node.marker:
             raw["_present"] = True
         return raw
@@ -545,6 +565,7 @@ def raw_from_form(form) -> dict:
 def _raw_from_form(form, rows: dict[str, list[int]], node: Spec, name: str) -> Any:
     if node.kind == "group":
         raw = {c.name: _raw_from_form(form, rows, c, _join(name, c.name)) for c in node.children}
+        raw |= {c.name + STATE: _text(form.get(_join(name, c.name) + STATE)) for c in node.children if c.statable}
         if node.marker and form.get(_join(name, "_present")):
             raw["_present"] = True
         return raw
@@ -609,6 +630,8 @@ def _convert(node: Spec, raw: Any, name: str, out: Conversion) -> Any:
         data = {}
         for c in node.children:
             value = _convert(c, raw.get(c.name), _join(name, c.name), out)
+            if c.statable:
+                value = _stated(value, raw.get(c.name + STATE), _join(name, c.name), out)
             if value is not MISSING and value != c.default:
                 data[c.name] = value
         return data if data or (node.marker and raw.get("_present")) else MISSING
@@ -644,6 +667,16 @@ def _convert(node: Spec, raw: Any, name: str, out: Conversion) -> Any:
         out.problems.append(Problem(name, "выберите «да», «нет» или «не указано»"))
         return MISSING
     return text
+
+
+def _stated(value: Any, state: Any, name: str, out: Conversion) -> Any:
+    """A list with nothing typed: «нет» ([]) or «не указано» (left out); with rows, the rows."""
+    if value is MISSING:
+        return [] if state == "none" else MISSING
+    if state == "none":
+        out.problems.append(Problem(name, "выбрано «нет», а ниже есть заполненные строки: удалите их или выберите "
+                                          "«указаны ниже»"))
+    return value
 
 
 def _convert_number(text: str, name: str, integer: bool, out: Conversion) -> Any:
@@ -714,6 +747,7 @@ class Node:
     autofocus: bool = False
     anchor: str = ""  # where a link to this element's message goes
     lines: int = 3
+    state: dict | None = None  # a list where «не указано» and «нет» differ: the choice between them (see STATE)
 
     @property
     def described_by(self) -> str:
@@ -781,7 +815,8 @@ def _node(node: Spec, raw: Any, name: str, crumb: str, ctx: _Ctx, label: str | N
     if kind == "group":
         raw = raw if isinstance(raw, dict) else {}
         v.present = bool(node.marker and raw.get("_present"))
-        v.children = [_node(c, raw.get(c.name), _join(name, c.name), crumb, ctx) for c in node.children]
+        v.children = [_with_state(_node(c, raw.get(c.name), _join(name, c.name), crumb, ctx), c, raw)
+                      for c in node.children]
     elif kind == "list":
         rows = raw if isinstance(raw, list) else []
         v.rows = len(rows)
@@ -846,6 +881,15 @@ def _node(node: Spec, raw: Any, name: str, crumb: str, ctx: _Ctx, label: str | N
     return v
 
 
+def _with_state(v: Node, node: Spec, parent_raw: dict) -> Node:
+    """Attach the «не указано» / «нет» / rows choice to the view of a list where they differ."""
+    if node.statable:
+        chosen = _text(parent_raw.get(node.name + STATE))
+        v.state = {"name": v.name + STATE, "id": field_id(v.name + STATE), "label": f"{v.label}: сведения",
+                   "options": [{"value": val, "label": text, "selected": val == chosen} for val, text in STATE_OPTIONS]}
+    return v
+
+
 def _summary(nodes, out: list[dict[str, str]]) -> None:
     for n in nodes:
         messages = list(n.errors) + (list(n.unit.errors) if n.unit else [])
@@ -887,9 +931,9 @@ def build_view(raw: dict, errors: list[tuple[str, str]] = (), focus: str | None 
         if c in general:
             continue
         title = SECTION_TITLES.get(c.name, c.label)
-        n = _node(c, raw.get(c.name), c.name, "", ctx, label=title)
+        n = _with_state(_node(c, raw.get(c.name), c.name, "", ctx, label=title), c, raw)
         focused = bool(focus) and (focus == c.name or focus.startswith(c.name + "."))
-        is_open = (raw.get(c.name) != blank(c) or n.invalid or focused
+        is_open = (raw.get(c.name) != blank(c) or bool(raw.get(c.name + STATE)) or n.invalid or focused
                    or bool(SECTION_REGIMES.get(c.name, set()) & regimes))
         parts = [x for x in n.children if x.kind in ("list", "group")] if c.kind == "group" else []
         sections.append(Section(f"sec-{c.name}", title, n, [], is_open, n.rows if c.kind == "list" else None, parts))
