@@ -31,21 +31,20 @@ def missing_labels(missing: list[str]) -> list[str]:
 
 
 def data_remedy(missing: list[str]) -> str:
-    """What to supply when a requirement lacks data: the missing fields by their Russian labels, with a hint on how to
-    say «нет» where the application can say it."""
-    items = []
+    """What to supply when a requirement lacks data: the missing fields by their Russian labels, then how to say «нет»
+    where the application can say it (a utility «нет и не планируется», a list «нет»)."""
+    if not missing:
+        return "Дополните заявку сведениями, по которым можно проверить требование."
+    hints = {}
     for key in missing:
         token = re.sub(r"\[[^\]]*\]", "", key.partition(" (")[0]).split(".")[-1]
-        hint = ""
         if key.startswith("utilities.") and token in UTILITY_KIND_RU:
-            hint = " (технические условия, договор на подключение или подключение, с мощностью; если ресурса нет — " \
-                   "«нет и не планируется»)"
+            hints["u"] = "По каждому ресурсу — технические условия, договор на подключение или подключение, с мощностью; " \
+                         "если ресурса нет — «нет и не планируется»."
         elif token in none_statable_lists():
-            hint = " (если их нет — укажите это явно: «нет»)"
-        items.append(field_label(key) + hint)
-    if not items:
-        return "Дополните заявку сведениями, по которым можно проверить требование."
-    return "Дополните заявку — укажите: " + "; ".join(dict.fromkeys(items)) + "."
+            hints["l"] = "Если чего-то из этого нет, укажите это явно: «нет» (не оставляйте раздел пустым)."
+    text = "Дополните заявку — укажите: " + "; ".join(missing_labels(missing)) + "."
+    return " ".join([text, *hints.values()])
 
 
 def undecided(value, upper, op: str, norm) -> bool:

@@ -173,7 +173,7 @@ def render_text(r: Report) -> str:
         for c in r.calculations:
             out.append(f"{c.title}: {c.text}")
             out += [f"    {line}" for line in c.lines]
-            out += [f"    нет данных: {m}" for m in c.missing]
+            out += [f"    нет данных: {m}" for m in c.missing_labels]
             out.append("    Используется в: " + "; ".join(c.used_by))
     out += ["", "ДОКУМЕНТЫ ДЛЯ ЗАЯВКИ", "-" * 20]
     for item in r.documents.items:
@@ -237,7 +237,7 @@ def render_markdown(r: Report) -> str:
         out += ["", "## Расчёты"]
         for c in r.calculations:
             out += ["", f"**{_md(c.title)}: {_md(c.text)}**", ""] + [f"- {_md(line)}" for line in c.lines]
-            out += [f"- нет данных: {_md(m)}" for m in c.missing]
+            out += [f"- нет данных: {_md(m)}" for m in c.missing_labels]
             out.append(f"- Используется в: {_md('; '.join(c.used_by))}")
     out += ["", "## Документы для заявки", "", "| ID | Документ | Статус | Представлено | Не хватает |", "|---|---|---|---|---|"]
     for item in r.documents.items:

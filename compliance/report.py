@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .formatting import field_label
+
 Status = Literal["met", "not_met", "insufficient_data", "not_applicable", "manual_review", "informational", "error", "waived"]
 Verdict = Literal["conforms", "does_not_conform", "incomplete"]
 
@@ -143,8 +145,13 @@ class Calculation(BaseModel):
     unit: str | None = None
     text: str
     lines: list[str] = []
-    missing: list[str] = []
+    missing: list[str] = []  # the input fields that are not stated (keys, as data); no figure is computed then
     used_by: list[str] = Field(default=[], description="требования, которые опираются на расчёт, с их статусом")
+
+    @property
+    def missing_labels(self) -> list[str]:
+        """The missing fields as a reader sees them (Russian labels, each once)."""
+        return list(dict.fromkeys(field_label(m) for m in self.missing))
 
 
 class BlockScore(BaseModel):

@@ -631,7 +631,7 @@ def _documents_section(d: _Doc, r: Report, level: int) -> None:
 def _calculations_section(d: _Doc, r: Report) -> None:
     for c in r.calculations:
         d.para([R(f"{c.title}: ", bold=True), R(c.text, bold=True)], space_after=2)
-        d.bullets(list(c.lines) + [f"нет данных: {m}" for m in c.missing])
+        d.bullets(list(c.lines) + [f"нет данных: {m}" for m in c.missing_labels])
         d.para([R("Используется в: ", italic=True), R("; ".join(c.used_by) or "—")])
 
 

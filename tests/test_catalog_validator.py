@@ -123,3 +123,32 @@ def test_coverage_tool_counts_every_id_of_the_digest(digest, regime):
 @pytest.mark.parametrize("regime", ["ip794", "itp1863", "htp1381", "cl779"])
 def test_every_shipped_catalog_is_valid(regime):
     assert check_catalog(load_catalog(regime), ROOT, run_cases=False) == []
+
+
+@pytest.mark.parametrize(("rid", "text", "expected"), [
+    ("794-R-1", "Укажите что-нибудь.", "только для автоматических требований"),  # informational: never lacks data
+    ("794-P-1", "   ", "remedy_insufficient_data пуст"),
+    ("794-P-1", "Supply the plots.", "по-русски"),
+    ("794-P-1", "Укажите площадь не менее {param:min_area_ha}.", "без подстановок"),
+])
+def test_remedy_for_missing_data_is_checked(tree, rid, text, expected):
+    edit_rules(tree, lambda d: rule(d, rid).update(remedy_insufficient_data=text))
+    assert any(expected in p and rid in p for p in problems(tree)), problems(tree)
+
+
+def test_remedy_for_missing_data_replaces_the_generated_advice(tree):
+    """The per-rule text is what an insufficient_data finding advises; without it the advice names the fields."""
+    from compliance.cases import apply_patch
+    from compliance.evaluate import evaluate
+    from compliance.loading import validate
+    from tests.conftest import raw_fixture
+
+    app = validate(apply_patch(raw_fixture("ip794-created-gaps"), {}, ["land_plots.0.land_category"]))
+    shipped = next(f for f in evaluate(app, "ip794").findings if f.requirement_id == "794-P-5")
+    assert shipped.status == "insufficient_data"
+    assert shipped.remedy.startswith("Укажите категорию земель и код вида разрешённого использования")
+    edit_rules(tree, lambda d: rule(d, "794-P-5").pop("remedy_insufficient_data"))
+    generated = next(f for f in evaluate(app, "ip794", catalog=load_catalog("ip794", tree)).findings
+                     if f.requirement_id == "794-P-5")
+    assert generated.remedy == "Дополните заявку — укажите: земельные участки № 1 → категория земель."
+    assert "Переведите участки" not in generated.remedy + shipped.remedy  # never the not_met advice
