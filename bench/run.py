@@ -191,7 +191,14 @@ def mutate(data: dict, rnd: random.Random) -> None:
             plot["area"]["value"] = round(rnd.uniform(0.5, 30), 3)
     for u in data.get("utilities", []):
         if rnd.random() < 0.3:
-            u["status"] = rnd.choice(["technical_conditions", "connection_contract", "connected"])
+            u["status"] = rnd.choice(["technical_conditions", "connection_contract", "connected", "absent", "not_stated"])
+            if u["status"] in ("absent", "not_stated"):  # «нет» and «не указано» carry no capacity
+                u.pop("capacity", None)
+    for name in ("residents", "service_objects", "partnerships"):  # «не указано» or «нет» now and then
+        if rnd.random() < 0.05:
+            data.pop(name, None)
+        elif rnd.random() < 0.05:
+            data[name] = []
     for b in data.get("buildings", []):
         if rnd.random() < 0.3:
             b["total_area"]["value"] *= rnd.uniform(0.3, 1.5)

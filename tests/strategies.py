@@ -10,6 +10,8 @@ from tests.conftest import raw_fixture
 BASES = ["ip794-operating-conforming", "ip794-created-gaps", "ip794-eco-new-region", "itp1863-operating-occupancy-gap",
          "itp1863-created-agrobiotech", "htp1381-operating", "brownfield-794-1863"]
 area = st.floats(min_value=0.01, max_value=40, allow_nan=False, allow_infinity=False)
+STATUSES = ["technical_conditions", "connection_contract", "connected", "absent", "not_stated"]
+STATABLE_LISTS = ["residents", "service_objects", "tech_infrastructure", "partnerships", "infrastructure_users"]
 
 
 @st.composite
@@ -23,7 +25,10 @@ def applications(draw):
         changes["zoning.production_zone_area"] = {"value": draw(area), "unit": "ha"}
     for i, ut in enumerate(data.get("utilities", [])):
         if draw(st.booleans()):
-            changes[f"utilities.{i}.status"] = draw(st.sampled_from(["technical_conditions", "connection_contract", "connected"]))
+            status = draw(st.sampled_from(STATUSES))
+            changes[f"utilities.{i}.status"] = status
+            if status in ("absent", "not_stated"):  # no capacity for «нет» or «не указано»
+                changes[f"utilities.{i}.capacity"] = None
     for i, b in enumerate(data.get("buildings", [])):
         if draw(st.booleans()):
             changes[f"buildings.{i}.total_area.value"] = b["total_area"]["value"] * draw(st.floats(1.0, 3.0))
@@ -34,7 +39,18 @@ def applications(draw):
     changes["region"] = draw(st.sampled_from(["Калужская область", "Запорожская область", "Донецкая Народная Республика"]))
     for flag in ("in_liquidation", "has_overdue_tax_debt"):
         changes[f"management_company.{flag}"] = draw(st.sampled_from([True, False, None]))
+    for i, _ in enumerate(data.get("residents") or []):
+        if draw(st.integers(0, 4)) == 0:
+            changes[f"residents.{i}.waste_processing"] = draw(st.sampled_from([True, False, None]))
     patched = apply_patch(data, changes, [])
+    for name in STATABLE_LISTS:  # «не указано» (left out) or «нет» ([]) now and then
+        choice = draw(st.integers(0, 5))
+        if choice == 0:
+            patched.pop(name, None)
+        elif choice == 1:
+            patched[name] = []
+    if patched.get("utilities") and draw(st.integers(0, 3)) == 0:  # a kind not stated
+        del patched["utilities"][draw(st.integers(0, len(patched["utilities"]) - 1))]
     keep = draw(st.lists(st.booleans(), min_size=len(patched["documents"]), max_size=len(patched["documents"])))
     patched["documents"] = [d for d, k in zip(patched["documents"], keep) if k]
     return validate(patched)
@@ -72,6 +88,12 @@ def clusters(draw):
             row["inputs_from_participants_rub"] = row["total_inputs_rub"] * draw(st.floats(0, 1))
     if draw(st.integers(0, 5)) == 0:
         raw["region"] = draw(st.sampled_from(["Запорожская область", "Самарская область"]))
+    for name in ("contracts", "purchases"):  # «не указано» or «нет» now and then
+        choice = draw(st.integers(0, 7))
+        if choice == 0:
+            del c[name]
+        elif choice == 1:
+            c[name] = []
     return validate(raw)
 
 
