@@ -394,7 +394,8 @@ def _road(app, as_of):
         return _result(None, [], ["road_access"])
     ra = app.road_access
     details = [x for x in (ra.road_name, ra.document) if x]
-    return _result(ra.hard_surface, ["road_access.hard_surface"], details=details)
+    return _result(ra.hard_surface, ["road_access.hard_surface"], details=details,
+                   gaps=[] if ra.hard_surface else ["подъезд без твёрдого покрытия"])
 
 
 @fact("admin_service_objects_count", "Объектов для размещения УК и оказания услуг резидентам", "pcs")
@@ -467,8 +468,10 @@ def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
         is_rf = org.registration_country == "RU" or (org.registration_country is None and org.ogrn is not None)
         is_entity = org.legal_form != "ИП" and len(org.inn) == 10
         details = [f"ИНН {org.inn}"] + ([f"ОГРН {org.ogrn}"] if org.ogrn else [])
+        gaps = ([] if is_rf else ["зарегистрирована не в Российской Федерации"]) + \
+               ([] if is_entity else ["не юридическое лицо (индивидуальный предприниматель)"])
         return _result(is_rf and is_entity, [f"{path}.registration_country", f"{path}.ogrn", f"{path}.inn"],
-                       details=details)
+                       details=details, gaps=gaps)
 
     def legal_form(app, as_of):
         form = None if absent(app) else get(app).legal_form
@@ -481,13 +484,14 @@ def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
             org = get(app)
             missing = [f"{path}.{f}" for f in fields if getattr(org, f) is None]
             bad = [ru for f, ru in fields.items() if getattr(org, f)]
-            return _result(not bad, [f"{path}.{f}" for f in fields], missing, bad)
+            return _result(not bad, [f"{path}.{f}" for f in fields], missing, bad, gaps=[f"{who}: " + ", ".join(bad)] if bad else [])
         return status
 
     def tax(app, as_of):
         debt = None if absent(app) else get(app).has_overdue_tax_debt
         return _result(None if debt is None else not debt, [f"{path}.has_overdue_tax_debt"],
-                       [f"{path}.has_overdue_tax_debt"] if debt is None else [])
+                       [f"{path}.has_overdue_tax_debt"] if debt is None else [],
+                       gaps=["есть просроченная задолженность по налогам и сборам"] if debt else [])
 
     def website(app, as_of):
         if absent(app):
@@ -656,18 +660,19 @@ def _tech_types(app, as_of, listed: dict[str, str]):
     return _result(len(found), ["tech_infrastructure[*].type"], details=details)
 
 
-def _has_tech(code: str):
+def _has_tech(code: str, gap: str):
     def compute(app, as_of):
         if app.tech_infrastructure is None:
             return _result(None, [], ["tech_infrastructure"])
         hit = [t.name for t in app.tech_infrastructure if t.type == code and t.available_to_residents is not False]
-        return _result(bool(hit), ["tech_infrastructure[*].type"], details=hit)
+        return _result(bool(hit), ["tech_infrastructure[*].type"], details=hit, gaps=[] if hit else [gap])
     return compute
 
 
 fact("has_shared_equipment_centre", "Есть центр коллективного пользования оборудованием (ЦКП)", None, "bool")(
-    _has_tech("shared_equipment_centre"))
-fact("has_business_incubator", "Есть бизнес-инкубатор", None, "bool")(_has_tech("business_incubator"))
+    _has_tech("shared_equipment_centre", "ЦКП, доступного резидентам, нет"))
+fact("has_business_incubator", "Есть бизнес-инкубатор", None, "bool")(
+    _has_tech("business_incubator", "бизнес-инкубатора, доступного резидентам, нет"))
 
 
 @fact("high_tech_residents_count", "Резидентов с высокотехнологичными направлениями деятельности", "pcs")
