@@ -82,6 +82,11 @@ NOT_STATED_NOTE = NOT_STATED_MARK + " (требования, которые ег
                   "пустой список [] — явное «нет» ({what})"
 
 
+def statable(description: str, none_means: str):
+    """A list field where «не указано» (null, the default) and «нет» ([]) differ; the description says which is which."""
+    return Field(None, description=description + NOT_STATED_NOTE.format(what=none_means))
+
+
 class Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=False)
 
@@ -137,9 +142,8 @@ class ManagementCompany(Model):
     ownership: Literal["state", "municipal", "private", "mixed"] | None = None
     services: list[Literal["consulting", "ip_support", "engineering", "shared_equipment", "incubation", "prototyping",
                            "certification", "training", "legal", "accounting", "marketing", "logistics", "security",
-                           "maintenance", "recruitment", "other"]] | None = Field(
-        None, description="услуги УК резидентам: консалтинг, поддержка ИС, инжиниринг, доступ к оборудованию, "
-                          "инкубация …" + NOT_STATED_NOTE.format(what="услуг нет"))
+                           "maintenance", "recruitment", "other"]] | None = statable(
+        "услуги УК резидентам: консалтинг, поддержка ИС, инжиниринг, доступ к оборудованию, инкубация …", "услуг нет")
 
     @model_validator(mode="after")
     def _website_consistent(self):
@@ -315,9 +319,8 @@ class Resident(Model):
     planned: bool = Field(False, description="ещё не резидент: соглашение о намерениях (для создаваемого парка)")
     waste_processing: bool | None = Field(None, description="утилизация, обезвреживание, обработка отходов или выпуск продукции из вторичного сырья")
     high_tech_fields: list[Literal["rnd", "it", "electronics", "biotech", "pharma", "new_materials", "robotics",
-                                   "aerospace", "energy_tech", "medtech", "agritech", "other_high_tech"]] | None = Field(
-        None, description="высокотехнологичные направления деятельности резидента"
-                          + NOT_STATED_NOTE.format(what="высокотехнологичной деятельности нет"))
+                                   "aerospace", "energy_tech", "medtech", "agritech", "other_high_tech"]] | None = statable(
+        "высокотехнологичные направления деятельности резидента", "высокотехнологичной деятельности нет")
 
 
 DocumentKind = Literal[
@@ -404,10 +407,9 @@ class SpecializedOrganization(ManagementCompany):
     """Специализированная организация промышленного кластера."""
 
     functions: list[Literal["methodological", "organisational", "expert_analytical", "information",
-                            "programme_management", "joint_projects"]] | None = Field(
-        None, description="функции: методическое, организационное, экспертно-аналитическое, информационное "
-                          "сопровождение; разработка и мониторинг программы развития; организация совместных проектов"
-                          + NOT_STATED_NOTE.format(what="функций нет"))
+                            "programme_management", "joint_projects"]] | None = statable(
+        "функции: методическое, организационное, экспертно-аналитическое, информационное сопровождение; разработка и "
+        "мониторинг программы развития; организация совместных проектов", "функций нет")
     functions_documented_in: Literal["charter", "agreement", "none"] | None = Field(
         None, description="где закреплены функции: устав (charter), соглашение с участниками (agreement) или нигде "
                           "(none — явное «нет»); не указано — «не указано»")
@@ -416,26 +418,19 @@ class SpecializedOrganization(ManagementCompany):
 class DevelopmentProgramme(Model):
     approved: bool
     approved_date: Day | None = None
-    goals: list[str] | None = Field(None, description="цели программы" + NOT_STATED_NOTE.format(what="целей нет"))
-    joint_projects: list[str] | None = Field(
-        None, description="совместные проекты участников" + NOT_STATED_NOTE.format(what="совместных проектов нет"))
-    import_substituting_products: list[str] | None = Field(
-        None, description="импортозамещающая продукция" + NOT_STATED_NOTE.format(what="такой продукции нет"))
-    indicators: list[str] | None = Field(
-        None, description="целевые показатели программы" + NOT_STATED_NOTE.format(what="показателей нет"))
+    goals: list[str] | None = statable("цели программы", "целей нет")
+    joint_projects: list[str] | None = statable("совместные проекты участников", "совместных проектов нет")
+    import_substituting_products: list[str] | None = statable("импортозамещающая продукция", "такой продукции нет")
+    indicators: list[str] | None = statable("целевые показатели программы", "показателей нет")
 
 
 class Cluster(Model):
-    specialized_organizations: list[SpecializedOrganization] | None = Field(
-        None, description="специализированная организация кластера (должна быть ровно одна)"
-                          + NOT_STATED_NOTE.format(what="специализированной организации нет"))
-    participants: list[Participant] | None = Field(
-        None, description="участники кластера" + NOT_STATED_NOTE.format(what="участников нет"))
-    contracts: list[ClusterContract] | None = Field(
-        None, description="договоры между участниками" + NOT_STATED_NOTE.format(what="договоров между участниками нет"))
-    purchases: list[Purchases] | None = Field(
-        None, description="закупки производителей конечной продукции за год (для функциональной зависимости)"
-                          + NOT_STATED_NOTE.format(what="сведений о закупках нет"))
+    specialized_organizations: list[SpecializedOrganization] | None = statable(
+        "специализированная организация кластера (должна быть ровно одна)", "специализированной организации нет")
+    participants: list[Participant] | None = statable("участники кластера", "участников нет")
+    contracts: list[ClusterContract] | None = statable("договоры между участниками", "договоров между участниками нет")
+    purchases: list[Purchases] | None = statable(
+        "закупки производителей конечной продукции за год (для функциональной зависимости)", "сведений о закупках нет")
     reporting_year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(
         None, description="отчётный год для функциональной зависимости; по умолчанию — год, предшествующий дате оценки")
     programme: DevelopmentProgramme | None = None
@@ -490,20 +485,14 @@ class Application(Model):
                         "«не указано» (требование получит «недостаточно данных»); явное «нет» — строка с состоянием "
                         "«нет и не планируется»")
     road_access: RoadAccess | None = None
-    service_objects: list[ServiceObject] | None = Field(
-        None, description="объекты сервисной (деловой) инфраструктуры"
-                          + NOT_STATED_NOTE.format(what="таких объектов нет; здания из раздела «здания» учитываются и так"))
-    residents: list[Resident] | None = Field(
-        None, description="резиденты (и планируемые резиденты с соглашениями о намерениях)"
-                          + NOT_STATED_NOTE.format(what="резидентов нет"))
-    infrastructure_users: list[Resident] | None = Field(
-        None, description="пользователи инфраструктуры" + NOT_STATED_NOTE.format(what="пользователей нет"))
-    tech_infrastructure: list[TechObject] | None = Field(
-        None, description="объекты технологической инфраструктуры"
-                          + NOT_STATED_NOTE.format(what="таких объектов нет"))
-    partnerships: list[Partnership] | None = Field(
-        None, description="соглашения с вузами, научными организациями и институтами развития"
-                          + NOT_STATED_NOTE.format(what="партнёрств нет"))
+    service_objects: list[ServiceObject] | None = statable(
+        "объекты сервисной (деловой) инфраструктуры", "таких объектов нет; здания из раздела «здания» учитываются и так")
+    residents: list[Resident] | None = statable(
+        "резиденты (и планируемые резиденты с соглашениями о намерениях)", "резидентов нет")
+    infrastructure_users: list[Resident] | None = statable("пользователи инфраструктуры", "пользователей нет")
+    tech_infrastructure: list[TechObject] | None = statable("объекты технологической инфраструктуры", "таких объектов нет")
+    partnerships: list[Partnership] | None = statable(
+        "соглашения с вузами, научными организациями и институтами развития", "партнёрств нет")
     cluster: Cluster | None = Field(None, description="промышленный кластер: участники, договоры, закупки, специализированная организация")
     documents: list[Document] = Field(
         [], description="прилагаемые документы; документа, которого нет в списке, нет в заявке (пустой список — "
