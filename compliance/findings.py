@@ -11,7 +11,7 @@ from .catalog import UNCONFIRMED, Catalog, Check, ParamValue, Requirement, Rule,
 from .compiler import ITEM_FAIL, ITEM_OK, ITEMS_CHECKED, CompiledRuleset, RuleKey
 from .documents import DocumentState, describe, kind_title
 from .facts import COLLECTION_SOURCES, CONTEXT_SOURCES, Fact
-from .formatting import OP_RU, UTILITY_KIND_RU, day, field_label, num, value as fmt_value
+from .formatting import OP_RU, UTILITY_KIND_RU, day, field_labels, num, value as fmt_value
 from .models import none_statable_lists
 from .report import CheckResult, FactValue, Finding, Norm, Shortfall
 from .units import unit_label
@@ -23,11 +23,6 @@ STATUS_RU_SHORT = {"met": "выполнено", "insufficient_data": "недос
 
 def _worst(*codes: str) -> str:
     return max(codes, key=_UNCERTAINTY.index)
-
-
-def missing_labels(missing: list[str]) -> list[str]:
-    """The Russian labels of missing input fields, each once (no internal key reaches the reader)."""
-    return list(dict.fromkeys(field_label(m) for m in missing))
 
 
 def data_remedy(missing: list[str]) -> str:
@@ -43,7 +38,7 @@ def data_remedy(missing: list[str]) -> str:
                          "если ресурса нет — «нет и не планируется»."
         elif token in none_statable_lists():
             hints["l"] = "Если чего-то из этого нет, укажите это явно: «нет» (не оставляйте раздел пустым)."
-    text = "Дополните заявку — укажите: " + "; ".join(missing_labels(missing)) + "."
+    text = "Дополните заявку — укажите: " + "; ".join(field_labels(missing)) + "."
     return " ".join([text, *hints.values()])
 
 
@@ -271,7 +266,7 @@ class FindingBuilder:
         if self.engine_error:
             return Finding(**common, status="error", missing_inputs=missing,
                            explanation="Ошибка при проверке правила: " + self.engine_error.splitlines()[0][:300])
-        labels = missing_labels(missing)
+        labels = field_labels(missing)
         return Finding(**dict(common, remedy=rule.remedy_insufficient_data or data_remedy(missing)),
                        status="insufficient_data", missing_inputs=missing,
                        explanation="Недостаточно данных: " + ("не указано — " + "; ".join(labels) if labels

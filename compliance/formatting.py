@@ -99,6 +99,11 @@ FIELD_LABELS = {
 }
 
 
+def field_labels(paths: list[str]) -> list[str]:
+    """The Russian labels of fields, each once, in order (no internal key reaches a reader)."""
+    return list(dict.fromkeys(field_label(p) for p in paths))
+
+
 def field_label(path: str) -> str:
     """'land_plots[1].adjacency' -> 'земельные участки № 2 → расположение относительно основного участка'."""
     import re

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .formatting import field_label
+from .formatting import field_labels
 
 Status = Literal["met", "not_met", "insufficient_data", "not_applicable", "manual_review", "informational", "error", "waived"]
 Verdict = Literal["conforms", "does_not_conform", "incomplete"]
@@ -151,7 +151,7 @@ class Calculation(BaseModel):
     @property
     def missing_labels(self) -> list[str]:
         """The missing fields as a reader sees them (Russian labels, each once)."""
-        return list(dict.fromkeys(field_label(m) for m in self.missing))
+        return field_labels(self.missing)
 
 
 class BlockScore(BaseModel):

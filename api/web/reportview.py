@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from compliance.catalog import UNCONFIRMED, Assessment, CatalogError, available_regimes, load_catalog
-from compliance.formatting import field_label, plural
+from compliance.formatting import field_labels, plural
 from compliance.render import STATUS_ORDER, blocking_findings, findings_by_block, waiver_state
 from compliance.report import SEVERITY_RU, STATUS_RU, Finding, Report
 from compliance.word import failed_details
@@ -80,16 +80,7 @@ def finding_view(f: Finding, assessment: Assessment | None = None) -> FindingVie
         details=details[:DETAILS_SHOWN], more=max(0, len(details) - DETAILS_SHOWN), explanation=explanation,
         todo_label=todo_label, todo=todo, unconfirmed=f.needs_confirmation or f.confidence in UNCONFIRMED,
         waiver_state=waiver_state(f) if f.waiver else None, severity=severity_text(f, assessment),
-        sources=_labels(f.inputs_used), missing=_labels(f.missing_inputs))
-
-
-def _labels(paths: list[str]) -> list[str]:
-    out: list[str] = []
-    for p in paths:
-        label = field_label(p)
-        if label not in out:
-            out.append(label)
-    return out
+        sources=field_labels(f.inputs_used), missing=field_labels(f.missing_inputs))
 
 
 def parse_statuses(values: list[str] | None) -> list[str]:
