@@ -484,7 +484,8 @@ def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
             org = get(app)
             missing = [f"{path}.{f}" for f in fields if getattr(org, f) is None]
             bad = [ru for f, ru in fields.items() if getattr(org, f)]
-            return _result(not bad, [f"{path}.{f}" for f in fields], missing, bad, gaps=[f"{who}: " + ", ".join(bad)] if bad else [])
+            return _result(not bad, [f"{path}.{f}" for f in fields], missing, bad,
+                           gaps=[f"{who}: " + ", ".join(bad)] if bad else [])
         return status
 
     def tax(app, as_of):
