@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
+from .dating import DatedApplication, counts_on, on_date
 from .formatting import num
 from .models import Application, document_usable
 from .units import unit_label
@@ -98,12 +99,7 @@ def _no_cadastral(app, as_of):
 
 def _rights(items, prefix: str, label, as_of: date):
     missing = [f"{prefix}[{i}].right" for i, x in enumerate(items) if x.right is None]
-    bad = []
-    for i, x in enumerate(items):
-        if x.right == "none":
-            bad.append(f"{label(i)}: права нет")
-        elif x.right == "lease" and getattr(x, "lease_end", None) and x.lease_end < as_of:
-            bad.append(f"{label(i)}: аренда истекла {x.lease_end:%d.%m.%Y}")
+    bad = [f"{label(i)}: права нет" for i, x in enumerate(items) if x.right == "none"]  # on as_of (dating.py)
     return _result(len(bad), [f"{prefix}[{i}].right" for i in range(len(items))], missing, bad)
 
 
@@ -194,6 +190,12 @@ UTILITY_KIND_RU = {"electricity": "электроснабжение", "gas": "г
                    "communications": "связь"}
 
 
+def _of_kinds(path: str, kinds) -> str:
+    """A utilities field read for some kinds only, named with them (dating.py matches the kind of what was not
+    counted on the as-of date): 'utilities[*].status (газоснабжение, теплоснабжение)'."""
+    return f"{path} ({', '.join(ru for k, ru in UTILITY_KIND_RU.items() if k in kinds)})"
+
+
 def _utilities_without(app, as_of, doc_kinds: tuple[str, ...], what: str):
     docs = [d for d in app.documents if d.kind in doc_kinds and d.refers_to and document_usable(d, as_of)]
     kinds = list(dict.fromkeys(u.kind for u in app.utilities if u.kind in UTILITY_ALIASES))
@@ -223,9 +225,6 @@ def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
     for i, ut in enumerate(app.utilities):
         if ut.kind != kind or ut.status not in statuses:
             continue
-        if ut.valid_until and ut.valid_until < as_of and ut.status != "connected":
-            details.append(f"{ut.document or kind}: срок действия истёк {ut.valid_until:%d.%m.%Y} — не учтено")
-            continue
         if ut.capacity is None:
             missing.append(f"utilities[{i}].capacity")
             continue
@@ -237,7 +236,7 @@ def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
 
 def _power(app, as_of, statuses):
     total, used, missing, details = _capacity(app, "electricity", statuses, as_of)
-    return _result(round(total, 6), used or ["utilities"], missing, details)
+    return _result(round(total, 6), used or [_of_kinds("utilities", {"electricity"})], missing, details)
 
 
 @fact("power_mw_secured", "Электрическая мощность по ТУ, договорам и подключениям", "MW")
@@ -259,7 +258,8 @@ def _per_ha(app, as_of, statuses):
     area = sum(p.area.canonical() for p in app.land_plots)
     value = total / area if area else 0.0
     details.append(f"{num(total)} МВт / {num(area)} га = {num(value)} МВт/га")
-    return _result(round(value, 6), used + ["land_plots[*].area"], [], details)
+    return _result(round(value, 6), (used or [_of_kinds("utilities", {"electricity"})]) + ["land_plots[*].area"], [],
+                   details)
 
 
 @fact("power_mw_per_ha_secured", "Электрическая мощность на 1 га (ТУ, договоры, подключения)", "MW/ha", calculation="Электрическая мощность на 1 га (ТУ, договоры, подключения)")
@@ -276,13 +276,14 @@ def _presence(app, as_of, kinds_groups: list[set[str]], statuses: set[str]):
     """True when each group has at least one utility of its kinds in one of the statuses (and not expired)."""
     details, ok = [], True
     for group in kinds_groups:
-        found = [ut for ut in app.utilities if ut.kind in group and ut.status in statuses
-                 and not (ut.valid_until and ut.valid_until < as_of and ut.status != "connected")]
+        found = [ut for ut in app.utilities if ut.kind in group and ut.status in statuses]
         for ut in found:
             cap = f", {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}" if ut.capacity else ""
             details.append(f"{UTILITY_KIND_RU.get(ut.kind, ut.kind)}: {_STATUS_RU[ut.status]}{cap}")
         ok = ok and bool(found)
-    return _result(ok, ["utilities[*].kind", "utilities[*].status"], details=details)
+    kinds = set().union(*kinds_groups)
+    return _result(ok, [_of_kinds("utilities[*].kind", kinds), _of_kinds("utilities[*].status", kinds)],
+                   details=details)
 
 
 @fact("gas_or_heat_secured", "Газо- или теплоснабжение обеспечено (ТУ, договор или подключение)", None, "bool")
@@ -365,6 +366,8 @@ def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
 
     def registered(app, as_of):
         org = get(app)
+        if org is not None and counts_on(org.registration_date, None, as_of):  # did not exist yet (dating.py)
+            return _result(False, [f"{path}.registration_date"])
         if org is None or (org.registration_country is None and org.ogrn is None):
             return _result(None, [], [path] if org is None else [f"{path}.registration_country", f"{path}.ogrn"])
         is_rf = org.registration_country == "RU" or (org.registration_country is None and org.ogrn is not None)
@@ -712,8 +715,9 @@ def _programme(app, as_of):
     prog = app.cluster.programme
     if prog is None:
         return _result(False, ["cluster.programme"], details=["программа не указана"])
-    ok = prog.approved and (prog.approved_date is None or prog.approved_date <= as_of)
-    details = [f"утверждена {prog.approved_date:%d.%m.%Y}" if prog.approved_date else "дата утверждения не указана",
+    ok = prog.approved  # approved after as_of: not approved on that date (dating.py)
+    details = [("не утверждена" if not ok else f"утверждена {prog.approved_date:%d.%m.%Y}" if prog.approved_date
+                else "дата утверждения не указана"),
                f"совместных проектов: {len(prog.joint_projects)}", f"показателей: {len(prog.indicators)}"]
     return _result(ok, ["cluster.programme"], details=details)
 
@@ -736,16 +740,19 @@ def _regions_count(app, as_of):
 
 
 # --- collections: items that per-item rules (``each``) join in the engine ------------------------------------------
-def collections(app: Application, as_of: date) -> dict[str, list[dict[str, Any]]]:
+def collections(app: Application | DatedApplication, as_of: date) -> dict[str, list[dict[str, Any]]]:
     """Item sets for per-item rules: every item has a ``key`` (what related facts point at) and a ``label``."""
     out: dict[str, list[dict[str, Any]]] = {"participant": [], "contract": []}
+    view = on_date(app, as_of)
+    app = view.app
     if app.cluster:
         for p in app.cluster.participants:
             out["participant"].append({"key": p.inn, "label": f"{p.name} (ИНН {p.inn})", "kind": p.kind,
                                        "products": p.products or "unknown"})
         for i, c in enumerate(app.cluster.contracts):
-            active = not (c.date and c.date > as_of) and not (c.valid_until and c.valid_until < as_of)
-            out["contract"].append({"key": c.number or f"договор № {i + 1}", "label": c.number or f"договор № {i + 1}",
+            active = counts_on(c.date, c.valid_until, as_of) is None  # the dated view keeps only these
+            name = c.number or f"договор № {view.original_index('cluster.contracts', i) + 1}"
+            out["contract"].append({"key": name, "label": name,
                                     "party_a": c.party_a_inn, "party_b": c.party_b_inn, "type": c.type, "active": active})
     return out
 
@@ -754,11 +761,16 @@ COLLECTION_SOURCES = {"participant": "cluster.participants", "contract": "cluste
 
 
 # ------------------------------------------------------------------------------------------------------------
-def derive(app: Application, as_of: date, lists: dict[str, dict[str, str]] | None = None) -> dict[str, Fact]:
-    """Every registered fact for the application, as of the given date. ``lists`` maps a list role to
-    {code: name} of the regime's catalog lists; a fact whose list the regime lacks has no value."""
+def derive(app: Application | DatedApplication, as_of: date,
+           lists: dict[str, dict[str, str]] | None = None) -> dict[str, Fact]:
+    """Every registered fact for the application as it stood on the given date (``dating.on_date``): fields are
+    named by the input's list numbers, and a fact whose fields touch an element not counted on that date carries
+    the reason first in its details. ``lists`` maps a list role to {code: name} of the regime's catalog lists; a
+    fact whose list the regime lacks has no value."""
     out: dict[str, Fact] = {}
     lists = lists or {}
+    view = on_date(app, as_of)
+    app = view.app
     for spec in REGISTRY.values():
         if spec.needs_list:
             if spec.needs_list not in lists:
@@ -767,12 +779,18 @@ def derive(app: Application, as_of: date, lists: dict[str, dict[str, str]] | Non
             value, sources, missing, details = spec.compute(app, as_of, lists[spec.needs_list])
         else:
             value, sources, missing, details = spec.compute(app, as_of)
+        if view.exclusions:
+            details = view.reasons_for(sources + missing) + details
+            sources, missing = [view.original_path(p) for p in sources], [view.original_path(p) for p in missing]
         out[spec.name] = Fact(spec.name, spec.label, spec.unit, value, sources, missing, details)
     return out
 
 
-def context(app: Application, as_of: date, special_flags: dict[str, bool], subtype: str | None = None) -> dict[str, Any]:
-    """Attributes rules may use in `applies`: category, subtype, special-regime flags, presence of residents."""
+def context(app: Application | DatedApplication, as_of: date, special_flags: dict[str, bool],
+            subtype: str | None = None) -> dict[str, Any]:
+    """Attributes rules may use in `applies`: category, subtype, special-regime flags, presence of residents (and
+    partnerships) on the given date."""
+    app = on_date(app, as_of).app
     ctx: dict[str, Any] = {
         "category": app.category,
         "subtype": subtype or app.subtype,

@@ -8,6 +8,7 @@ from typing import Any
 
 from .catalog import UNCONFIRMED, Catalog, Check, ParamValue, Requirement, Rule, Variant
 from .compiler import ITEM_FAIL, ITEM_OK, ITEMS_CHECKED, CompiledRuleset, RuleKey
+from .dating import DatedApplication
 from .documents import DocumentState, describe, kind_title
 from .facts import COLLECTION_SOURCES, Fact
 from .formatting import OP_RU, day, field_label, num, value as fmt_value
@@ -32,8 +33,10 @@ def add_years(d: date, years: int) -> date:
 class FindingBuilder:
     def __init__(self, catalog: Catalog, compiled: CompiledRuleset, facts: dict[str, Fact], ctx: dict[str, Any],
                  docs: DocumentState, as_of: date, fired: list[str], engine_error: str | None,
-                 item_hits: dict[str, set[str]] | None = None, item_sets: dict[str, list[dict]] | None = None):
+                 item_hits: dict[str, set[str]] | None = None, item_sets: dict[str, list[dict]] | None = None,
+                 dated: DatedApplication | None = None):
         self.catalog, self.compiled, self.facts, self.ctx = catalog, compiled, facts, ctx
+        self.dated = dated  # for the reasons why items were not counted on the as-of date
         self.item_hits, self.item_sets = item_hits or {}, item_sets or {}
         self.docs, self.as_of, self.engine_error = docs, as_of, engine_error
         self.params = catalog.params_at(as_of)
@@ -289,10 +292,11 @@ class FindingBuilder:
         labels = {i["key"]: i["label"] for i in self.each_items(variant)}
         items = self.each_items(variant)
         source = COLLECTION_SOURCES.get(each.items, each.items)
+        sources = [source, COLLECTION_SOURCES.get(each.related, each.related)]
+        not_counted = self.dated.reasons_for(sources) if self.dated else []
         fact = FactValue(name=f"{each.items}:{each.related}", label=each.label, value=len(fail) if items else None,
-                         unit="pcs", text=str(len(fail)) if items else "нет данных",
-                         sources=[source, COLLECTION_SOURCES.get(each.related, each.related)],
-                         missing=[] if items else [source], details=[labels.get(k, k) for k in fail])
+                         unit="pcs", text=str(len(fail)) if items else "нет данных", sources=sources,
+                         missing=[] if items else [source], details=[labels.get(k, k) for k in fail] + not_counted)
         norm = Norm(text="0 (у каждого — хотя бы один)", op="==", value=0, unit="pcs", confidence=req.confidence,
                     reference=req.clause, source=req.source, needs_confirmation=req.confidence in UNCONFIRMED)
         outcome = "failed" if fail else ("passed" if "met" in outcomes else "no_data")

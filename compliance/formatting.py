@@ -85,6 +85,11 @@ FIELD_LABELS = {
     "tech_infrastructure": "объекты технологической инфраструктуры", "partnerships": "партнёрства",
     "useful_area": "полезная площадь", "useful_area_breakdown": "разбивка полезной площади",
     "leased_to_residents": "площадь, сданная резидентам", "total_area": "общая площадь",
+    "right_since": "дата возникновения права", "infrastructure_users": "пользователи инфраструктуры",
+    "contract_date": "дата договора",
+    "contract_end": "дата окончания договора", "document_date": "дата ТУ, договора или акта о подключении",
+    "agreement_date": "дата соглашения", "agreement_end": "дата окончания соглашения",
+    "registration_date": "дата государственной регистрации", "approved_date": "дата утверждения",
 }
 
 
