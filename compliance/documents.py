@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from .catalog import Catalog
+from .dating import counts_on
 from .formatting import UTILITY_KIND_RU
 from .formatting import day
-from .models import Application, Document, document_usable
+from .models import Application, Document
 from .report import DocumentIssue
 
 
@@ -39,9 +40,8 @@ def assess(app: Application, catalog: Catalog, as_of: date, freshness: bool = Fa
     for i, doc in enumerate(app.documents):
         title = kind_title(catalog, doc.kind)
         text = describe(doc, title)
-        if not document_usable(doc, as_of):
-            problem = (f"датирован позже даты оценки {day(as_of)}" if doc.date and doc.date > as_of
-                       else f"срок действия истёк {day(doc.valid_until)}")
+        problem = counts_on(doc.date, doc.valid_until, as_of, not_yet="датирован позже даты оценки {as_of}")
+        if problem:
             not_counted.append(DocumentIssue(kind=doc.kind, title=title, document=text, problem=problem))
             continue
         usable.append((i, doc))

@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from .catalog import Catalog, load_catalog
+from .dating import on_date
 from .documents import assess
 from .engine import RulesEngine, get_engine
 from .facts import REGISTRY, Fact, collections, context, derive, first_specialized_organization
@@ -60,9 +61,13 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         raise InputError([Problem(name, f"для режима «{catalog.decree.title}» ({catalog.regime}) этот раздел заявки "
                                         "обязателен") for name in missing_sections])
     lists = {role: {i.code: i.name for i in lst.items} for role, lst in catalog.lists.items()}
-    facts = derive(app, as_of, lists)
+    dated = on_date(app, as_of)  # the application as it stood on as_of: what was not yet or no longer there is out
+    facts = derive(dated, as_of, lists)
     flags = catalog.special_flags(app.region, as_of)
     notes = []
+    if dated.exclusions:
+        notes.append(f"На дату оценки {as_of:%d.%m.%Y} не учтено (ещё не действовало или уже истекло): "
+                     + "; ".join(e.reason for e in dated.exclusions) + ".")
     if as_of < catalog.decree.act.date:
         notes.append(f"Дата оценки {as_of:%d.%m.%Y} раньше даты акта ({catalog.decree.act.citation}): "
                      "нормативы, введённые актом, на эту дату не действовали.")
@@ -70,16 +75,16 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     if subtype not in catalog.decree.subtypes:  # e.g. an agrobiotechnopark checked as an industrial park
         notes.append(f"Подтип «{subtype}» режимом не предусмотрен: площадка оценена как объект общего типа.")
         subtype = "general"
-    ctx = context(app, as_of, flags, subtype)
+    ctx = context(dated, as_of, flags, subtype)
     docs = assess(app, catalog, as_of, freshness)
     compiled = engine.ruleset_for(catalog, as_of)
-    item_sets = collections(app, as_of)
+    item_sets = collections(dated, as_of)
     asserted = engine_facts(facts, ctx, docs.usable, item_sets)
     if fact_order:
         asserted = fact_order(asserted)
     result = engine.run(compiled, asserted)
     findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception,
-                              result.items, item_sets).build()
+                              result.items, item_sets, dated).build()
     assessor = None
     if judgements is not None:
         findings, judgement_notes = apply_judgements(findings, judgements, catalog, as_of)

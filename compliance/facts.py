@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
+from .dating import DatedApplication, counts_on, on_date, utility_reason
 from .formatting import UTILITY_KIND_RU, num
 from .models import UNSTATED_STATUSES, Application, document_usable
 from .units import unit_label
@@ -117,12 +118,7 @@ def _no_cadastral(app, as_of):
 
 def _rights(items, prefix: str, label, as_of: date):
     missing = [f"{prefix}[{i}].right" for i, x in enumerate(items) if x.right is None]
-    bad = []
-    for i, x in enumerate(items):
-        if x.right == "none":
-            bad.append(f"{label(i)}: права нет")
-        elif x.right == "lease" and getattr(x, "lease_end", None) and x.lease_end < as_of:
-            bad.append(f"{label(i)}: аренда истекла {x.lease_end:%d.%m.%Y}")
+    bad = [f"{label(i)}: права нет" for i, x in enumerate(items) if x.right == "none"]  # on as_of (dating.py)
     return _result(len(bad), [f"{prefix}[{i}].right" for i in range(len(items))], missing, bad)
 
 
@@ -210,13 +206,20 @@ UTILITY_ALIASES = {"electricity": ("electricity", "электр"), "gas": ("gas"
                    "water": ("water", "водоснаб"), "sewage": ("sewage", "водоотвед", "канализ")}
 
 
+def _of_kinds(path: str, kinds) -> str:
+    """A utilities field read for some kinds only, named with them (dating.py matches the kind of what was not
+    counted on the as-of date): 'utilities[*].status (газоснабжение, теплоснабжение)'."""
+    return f"{path} ({', '.join(ru for k, ru in UTILITY_KIND_RU.items() if k in kinds)})"
+
+
 def _utilities_without(app, as_of, doc_kinds: tuple[str, ...], what: str):
     """Resources with TU, a contract or a connection need their document; a resource stated as absent needs none.
     No resource stated at all: nothing to check against (no value)."""
     if not any(u.kind in UTILITY_ALIASES and u.status not in UNSTATED_STATUSES for u in app.utilities):
         return _result(None, [], ["utilities"])
     docs = [d for d in app.documents if d.kind in doc_kinds and d.refers_to and document_usable(d, as_of)]
-    kinds = list(dict.fromkeys(u.kind for u in app.utilities if u.kind in UTILITY_ALIASES and u.status in _SECURED))
+    kinds = list(dict.fromkeys(u.kind for u in app.utilities if u.kind in UTILITY_ALIASES and u.status in _SECURED
+                               and not utility_reason(u, as_of)))  # a row not in force on the date needs no paper
     bad = [f"{UTILITY_KIND_RU[k]}: нет документа ({what})" for k in kinds
            if not any(alias in d.refers_to.lower() for d in docs for alias in UTILITY_ALIASES[k])]
     return _result(len(bad), ["utilities[*].kind", "documents[*].refers_to"], details=bad)
@@ -239,10 +242,6 @@ _STATUS_RU = {"technical_conditions": "ТУ", "connection_contract": "догов
               "absent": "нет и не планируется"}
 
 
-def _expired(ut, as_of: date) -> bool:
-    return bool(ut.valid_until and ut.valid_until < as_of and ut.status != "connected")
-
-
 def _stated(app: Application, kind: str) -> list:
     """The rows that say something about a kind (a row «не указано» says nothing)."""
     return [ut for ut in app.utilities if ut.kind == kind and ut.status not in UNSTATED_STATUSES]
@@ -259,10 +258,7 @@ def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
         if ut.status == "absent":
             details.append(f"{UTILITY_KIND_RU[kind]}: нет и не планируется")
             continue
-        if ut.status not in statuses:
-            continue
-        if _expired(ut, as_of):
-            details.append(f"{ut.document or UTILITY_KIND_RU[kind]}: срок действия истёк {ut.valid_until:%d.%m.%Y} — не учтено")
+        if ut.status not in statuses or utility_reason(ut, as_of):  # not in force on the date: dating.py says why
             continue
         if ut.capacity is None:
             missing.append(f"utilities[{i}].capacity")
@@ -276,7 +272,7 @@ def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
 
 def _power(app, as_of, statuses):
     total, used, missing, details = _capacity(app, "electricity", statuses, as_of)
-    return _result(round(total, 6), used or ["utilities"], missing, details)
+    return _result(round(total, 6), used or [_of_kinds("utilities", {"electricity"})], missing, details)
 
 
 @fact("power_mw_secured", "Электрическая мощность по ТУ, договорам и подключениям", "MW")
@@ -305,7 +301,8 @@ def _per_ha(app, as_of, statuses):
         return _result(None, [], missing)
     value = total / area
     details.append(f"{num(total)} МВт / {num(area)} га = {num(value)} МВт/га")
-    return _result(round(value, 6), used + ["land_plots[*].area"], [], details)
+    return _result(round(value, 6), (used or [_of_kinds("utilities", {"electricity"})]) + ["land_plots[*].area"], [],
+                   details)
 
 
 @fact("power_mw_per_ha_secured", "Электрическая мощность на 1 га (ТУ, договоры, подключения)", "MW/ha", calculation="Электрическая мощность на 1 га (ТУ, договоры, подключения)")
@@ -324,21 +321,24 @@ def _kind_state(app, kind: str, statuses: set[str], as_of: date) -> tuple[bool |
     rows = _stated(app, kind)
     if not rows:
         return None, [f"{UTILITY_KIND_RU[kind]}: не указано"], ""
-    details, reasons, ok = [], [], False
+    details, reasons, dated, ok = [], [], set(), False
     for ut in rows:
         cap = f", {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}" if ut.capacity else ""
-        if ut.status in statuses and not _expired(ut, as_of):
+        not_in_force = utility_reason(ut, as_of)
+        if ut.status in statuses and not not_in_force:
             ok = True
             details.append(f"{UTILITY_KIND_RU[kind]}: {_STATUS_RU[ut.status]}{cap}")
         elif ut.status == "absent":
             reasons.append("нет и не планируется")
-        elif _expired(ut, as_of):
-            reasons.append(f"срок действия ({_STATUS_RU[ut.status]}) истёк {ut.valid_until:%d.%m.%Y}")
+        elif not_in_force:  # the reason is in the evidence already (dating.py)
+            reasons.append(not_in_force)
+            dated.add(not_in_force)
         else:
             reasons.append(f"есть только: {_STATUS_RU[ut.status]}")
     reason = "; ".join(dict.fromkeys(reasons))
-    if not ok:
-        details.append(f"{UTILITY_KIND_RU[kind]}: {reason}")
+    undated = [r for r in dict.fromkeys(reasons) if r not in dated]
+    if not ok and undated:
+        details.append(f"{UTILITY_KIND_RU[kind]}: {'; '.join(undated)}")
     return ok, details, reason
 
 
@@ -363,9 +363,11 @@ def _presence(app, as_of, kinds_groups: list[set[str]], statuses: set[str]):
             gaps.append(f"{head}: {why}")
         else:
             missing += [f"utilities.{k}" for k in kinds if states[k][0] is None]
+    kinds = set().union(*kinds_groups)
+    sources = [_of_kinds("utilities[*].kind", kinds), _of_kinds("utilities[*].status", kinds)]
     if gaps:
-        return _result(False, ["utilities[*].kind", "utilities[*].status"], details=details, gaps=gaps)
-    return _result(True, ["utilities[*].kind", "utilities[*].status"], missing, details)
+        return _result(False, sources, details=details, gaps=gaps)
+    return _result(True, sources, missing, details)
 
 
 @fact("gas_or_heat_secured", "Газо- или теплоснабжение обеспечено (ТУ, договор или подключение)", None, "bool")
@@ -463,6 +465,8 @@ def _register_organisation_facts(prefix: str, who: str, path: str, get) -> None:
 
     def registered(app, as_of):
         org = get(app)
+        if org is not None and counts_on(org.registration_date, None, as_of):  # did not exist yet (dating.py)
+            return _result(False, [f"{path}.registration_date"])
         if org is None or (org.registration_country is None and org.ogrn is None):
             return _result(None, [], [path] if org is None else [f"{path}.registration_country", f"{path}.ogrn"])
         is_rf = org.registration_country == "RU" or (org.registration_country is None and org.ogrn is not None)
@@ -852,14 +856,14 @@ def _programme(app, as_of):
     prog = app.cluster.programme
     if prog is None:
         return _result(None, [], ["cluster.programme"])
-    ok = prog.approved and (prog.approved_date is None or prog.approved_date <= as_of)
+    ok = prog.approved  # approved after as_of: not approved on that date (dating.py says why)
 
     def count(items) -> str:
         return "не указано" if items is None else str(len(items))
-    details = [f"утверждена {prog.approved_date:%d.%m.%Y}" if prog.approved_date else "дата утверждения не указана",
+    details = [f"утверждена {prog.approved_date:%d.%m.%Y}" if ok and prog.approved_date
+               else "не утверждена" if not ok else "дата утверждения не указана",
                f"совместных проектов: {count(prog.joint_projects)}", f"показателей: {count(prog.indicators)}"]
-    gaps = [] if ok else ["программа не утверждена" if not prog.approved
-                          else f"программа утверждена позже даты оценки ({prog.approved_date:%d.%m.%Y})"]
+    gaps = [] if ok else ["программа не утверждена на дату оценки"]
     return _result(ok, ["cluster.programme"], details=details, gaps=gaps)
 
 
@@ -881,10 +885,12 @@ def _regions_count(app, as_of):
 
 
 # --- collections: items that per-item rules (``each``) join in the engine ------------------------------------------
-def collections(app: Application, as_of: date) -> dict[str, list[dict[str, Any]] | None]:
+def collections(app: Application | DatedApplication, as_of: date) -> dict[str, list[dict[str, Any]] | None]:
     """Item sets for per-item rules: every item has a ``key`` (what related facts point at) and a ``label``.
     A set whose list the application does not state is None (not stated), not empty."""
     out: dict[str, list[dict[str, Any]] | None] = {"participant": None, "contract": None}
+    view = on_date(app, as_of)
+    app = view.app
     if app.cluster and app.cluster.participants is not None:
         out["participant"] = []
         for p in app.cluster.participants:
@@ -893,8 +899,9 @@ def collections(app: Application, as_of: date) -> dict[str, list[dict[str, Any]]
     if app.cluster and app.cluster.contracts is not None:
         out["contract"] = []
         for i, c in enumerate(app.cluster.contracts):
-            active = not (c.date and c.date > as_of) and not (c.valid_until and c.valid_until < as_of)
-            out["contract"].append({"key": c.number or f"договор № {i + 1}", "label": c.number or f"договор № {i + 1}",
+            active = counts_on(c.date, c.valid_until, as_of) is None  # the dated view keeps only these
+            name = c.number or f"договор № {view.original_index('cluster.contracts', i) + 1}"
+            out["contract"].append({"key": name, "label": name,
                                     "party_a": c.party_a_inn, "party_b": c.party_b_inn, "type": c.type, "active": active})
     return out
 
@@ -903,11 +910,16 @@ COLLECTION_SOURCES = {"participant": "cluster.participants", "contract": "cluste
 
 
 # ------------------------------------------------------------------------------------------------------------
-def derive(app: Application, as_of: date, lists: dict[str, dict[str, str]] | None = None) -> dict[str, Fact]:
-    """Every registered fact for the application, as of the given date. ``lists`` maps a list role to
-    {code: name} of the regime's catalog lists; a fact whose list the regime lacks has no value."""
+def derive(app: Application | DatedApplication, as_of: date,
+           lists: dict[str, dict[str, str]] | None = None) -> dict[str, Fact]:
+    """Every registered fact for the application as it stood on the given date (``dating.on_date``): fields are
+    named by the input's list numbers, and a fact whose fields touch an element not counted on that date carries
+    the reason first in its details. ``lists`` maps a list role to {code: name} of the regime's catalog lists; a
+    fact whose list the regime lacks has no value."""
     out: dict[str, Fact] = {}
     lists = lists or {}
+    view = on_date(app, as_of)
+    app = view.app
     for spec in REGISTRY.values():
         if spec.needs_list:
             if spec.needs_list not in lists:
@@ -916,6 +928,12 @@ def derive(app: Application, as_of: date, lists: dict[str, dict[str, str]] | Non
             computed = spec.compute(app, as_of, lists[spec.needs_list])
         else:
             computed = spec.compute(app, as_of)
+        if view.exclusions:
+            missing = computed.get("missing", [])
+            computed["details"] = view.reasons_for(computed["sources"] + missing) + computed["details"]
+            computed["sources"] = [view.original_path(p) for p in computed["sources"]]
+            if missing:
+                computed["missing"] = [view.original_path(p) for p in missing]
         out[spec.name] = Fact(spec.name, spec.label, spec.unit, **computed)
     return out
 
@@ -926,9 +944,12 @@ CONTEXT_SOURCES = {"category": "category", "subtype": "subtype", "has_residents"
                    "has_partnerships": "partnerships"}
 
 
-def context(app: Application, as_of: date, special_flags: dict[str, bool], subtype: str | None = None) -> dict[str, Any]:
-    """Attributes rules may use in `applies`: category, subtype, special-regime flags, presence of residents.
-    None: not stated (the engine matches a missing attribute with neither a condition nor its negation)."""
+def context(app: Application | DatedApplication, as_of: date, special_flags: dict[str, bool],
+            subtype: str | None = None) -> dict[str, Any]:
+    """Attributes rules may use in `applies`: category, subtype, special-regime flags, presence of residents (and
+    partnerships) on the given date. None: not stated (the engine matches a missing attribute with neither a
+    condition nor its negation)."""
+    app = on_date(app, as_of).app
     ctx: dict[str, Any] = {
         "category": app.category,
         "subtype": subtype or app.subtype,

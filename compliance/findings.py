@@ -9,6 +9,7 @@ from typing import Any
 
 from .catalog import UNCONFIRMED, Catalog, Check, ParamValue, Requirement, Rule, Variant
 from .compiler import ITEM_FAIL, ITEM_OK, ITEMS_CHECKED, CompiledRuleset, RuleKey
+from .dating import DatedApplication
 from .documents import DocumentState, describe, kind_title
 from .facts import COLLECTION_SOURCES, CONTEXT_SOURCES, Fact
 from .formatting import OP_RU, UTILITY_KIND_RU, day, field_labels, num, value as fmt_value
@@ -62,8 +63,10 @@ def add_years(d: date, years: int) -> date:
 class FindingBuilder:
     def __init__(self, catalog: Catalog, compiled: CompiledRuleset, facts: dict[str, Fact], ctx: dict[str, Any],
                  docs: DocumentState, as_of: date, fired: list[str], engine_error: str | None,
-                 item_hits: dict[str, set[str]] | None = None, item_sets: dict[str, list[dict]] | None = None):
+                 item_hits: dict[str, set[str]] | None = None, item_sets: dict[str, list[dict]] | None = None,
+                 dated: DatedApplication | None = None):
         self.catalog, self.compiled, self.facts, self.ctx = catalog, compiled, facts, ctx
+        self.dated = dated  # for the reasons why items were not counted on the as-of date
         self.item_hits, self.item_sets = item_hits or {}, item_sets or {}
         self.docs, self.as_of, self.engine_error = docs, as_of, engine_error
         self.params = catalog.params_at(as_of)
@@ -351,12 +354,13 @@ class FindingBuilder:
         labels = {i["key"]: i["label"] for i in self.each_items(variant)}
         items = self.each_items(variant)
         source = COLLECTION_SOURCES.get(each.items, each.items)
+        sources = [source, COLLECTION_SOURCES.get(each.related, each.related)]
+        not_counted = self.dated.reasons_for(sources) if self.dated else []
         unknown = self.unstated_sets(variant) or ([] if items else [source])
         fail = [] if unknown else sorted(self.item_keys(req.id, vi, ITEM_FAIL))
         fact = FactValue(name=f"{each.items}:{each.related}", label=each.label, value=None if unknown else len(fail),
-                         unit="pcs", text="нет данных" if unknown else str(len(fail)),
-                         sources=[source, COLLECTION_SOURCES.get(each.related, each.related)],
-                         missing=unknown, details=[labels.get(k, k) for k in fail])
+                         unit="pcs", text="нет данных" if unknown else str(len(fail)), sources=sources,
+                         missing=unknown, details=[labels.get(k, k) for k in fail] + not_counted)
         norm = Norm(text="0 (у каждого — хотя бы один)", op="==", value=0, unit="pcs", confidence=req.confidence,
                     reference=req.clause, source=req.source, needs_confirmation=req.confidence in UNCONFIRMED)
         outcome = "failed" if fail else ("passed" if "met" in outcomes else "no_data")

@@ -96,6 +96,11 @@ FIELD_LABELS = {
     "planned": "планируемый резидент", "available_to_residents": "доступен резидентам", "type": "вид",
     "approved": "утверждена", "approved_date": "дата утверждения", "purpose": "назначение",
     **UTILITY_KIND_RU,  # utilities.gas: the kind of a utility that is not stated
+    "right_since": "дата возникновения права",
+    "contract_date": "дата договора",
+    "contract_end": "дата окончания договора", "document_date": "дата ТУ, договора или акта о подключении",
+    "agreement_date": "дата соглашения", "agreement_end": "дата окончания соглашения",
+    "registration_date": "дата государственной регистрации",
 }
 
 

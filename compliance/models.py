@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from .dating import counts_on
 from .identifiers import CADASTRAL_RE, inn_problem, ogrn_problem
 from . import units as u
 
@@ -130,7 +131,9 @@ class ManagementCompany(Model):
     ogrn: Ogrn | None = None
     legal_form: LegalForm | None = None
     registration_country: Literal["RU", "other"] | None = Field(None, description="RU — зарегистрирована в Российской Федерации")
-    registration_date: Day | None = None
+    registration_date: Day | None = Field(
+        None, description="дата государственной регистрации; до неё организации не было: на более раннюю дату оценки "
+                          "она не считается зарегистрированным юридическим лицом")
     in_liquidation: bool | None = None
     in_reorganisation: bool | None = None
     in_bankruptcy: bool | None = None
@@ -171,7 +174,10 @@ class LandPlot(Model):
         None, description="код ВРИ по классификатору (приказ Росреестра П/0412), например 6.0")
     right: Right | None = None
     right_holder_inn: Inn | None = Field(None, description="ИНН правообладателя, если не УК")
-    lease_end: Day | None = None
+    right_since: Day | None = Field(
+        None, description="дата возникновения права УК (регистрации собственности, начала аренды); на более "
+                          "раннюю дату оценки права нет")
+    lease_end: Day | None = Field(None, description="дата окончания аренды; после неё права нет")
     adjacency: Adjacency | None = Field(None, description="main — основной участок; adjacent — смежный; linear_infrastructure — отделён только дорогой/сетями; separate — отдельно")
     distance_to_main_km: NonNegative | None = None
 
@@ -200,7 +206,10 @@ class Building(Model):
     purpose: Literal["production", "warehouse", "office", "laboratory", "administrative", "engineering", "social",
                      "multifunctional", "other"]
     right: Right | None = None
-    lease_end: Day | None = None
+    right_since: Day | None = Field(
+        None, description="дата возникновения права УК (регистрации собственности, начала аренды); на более "
+                          "раннюю дату оценки права нет")
+    lease_end: Day | None = Field(None, description="дата окончания аренды; после неё права нет")
     commissioned: bool | None = None
 
     @model_validator(mode="after")
@@ -233,7 +242,8 @@ class Partnership(Model):
     kind: Literal["university", "research", "development_institution", "other"]
     inn: Inn | None = None
     agreement_number: str | None = None
-    agreement_date: Day | None = None
+    agreement_date: Day | None = Field(None, description="дата соглашения; на более раннюю дату оценки не учитывается")
+    agreement_end: Day | None = Field(None, description="дата окончания соглашения; после неё не учитывается")
     co_located: bool = Field(False, description="организация размещена на территории технопарка")
 
 
@@ -265,7 +275,12 @@ class Utility(Model):
     status: UtilityStatus = Field(description=UTILITY_STATUS_DESCRIPTION)
     provider: str | None = None
     document: str | None = Field(None, description="реквизиты ТУ, договора или акта о подключении")
-    valid_until: Day | None = None
+    document_date: Day | None = Field(
+        None, description="дата ТУ, договора на подключение или акта о подключении (по статусу); на более раннюю дату "
+                          "оценки ресурс не учитывается")
+    valid_until: Day | None = Field(
+        None, description="срок действия ТУ или договора на подключение; после него ресурс не учитывается (у "
+                          "подключённого ресурса срока нет)")
 
     @model_validator(mode="after")
     def _capacity_unit(self):
@@ -313,8 +328,10 @@ class Resident(Model):
     land_area: LandArea | None = None
     premises_area: FloorArea | None = None
     contract_number: str | None = None
-    contract_date: Day | None = None
-    contract_end: Day | None = None
+    contract_date: Day | None = Field(
+        None, description="дата договора с УК (у планируемого — соглашения о намерениях); на более раннюю дату оценки "
+                          "не учитывается")
+    contract_end: Day | None = Field(None, description="дата окончания договора; после неё не учитывается")
     producing: bool | None = Field(None, description="ведёт промышленное производство на территории")
     planned: bool = Field(False, description="ещё не резидент: соглашение о намерениях (для создаваемого парка)")
     waste_processing: bool | None = Field(None, description="утилизация, обезвреживание, обработка отходов или выпуск продукции из вторичного сырья")
@@ -345,8 +362,8 @@ class Document(Model):
 
 
 def document_usable(doc: "Document", as_of: date) -> bool:
-    """A document counts on a date when it is already issued and not yet expired."""
-    return not (doc.date and doc.date > as_of) and not (doc.valid_until and doc.valid_until < as_of)
+    """A document counts on a date when it is already issued and not yet expired (the rule of every dated element)."""
+    return counts_on(doc.date, doc.valid_until, as_of) is None
 
 
 # --- industrial clusters (Decree 779) ---------------------------------------------------------------------
@@ -383,8 +400,8 @@ class ClusterContract(Model):
     party_b_inn: Inn
     type: ContractType
     amount_rub: NonNegative | None = None
-    date: Day | None = None
-    valid_until: Day | None = None
+    date: Day | None = Field(None, description="дата договора; на более раннюю дату оценки договор не учитывается")
+    valid_until: Day | None = Field(None, description="срок действия договора; после него договор не учитывается")
     subject: str | None = None
 
 
@@ -417,7 +434,8 @@ class SpecializedOrganization(ManagementCompany):
 
 class DevelopmentProgramme(Model):
     approved: bool
-    approved_date: Day | None = None
+    approved_date: Day | None = Field(
+        None, description="дата утверждения; на более раннюю дату оценки программа не считается утверждённой")
     goals: list[str] | None = statable("цели программы", "целей нет")
     joint_projects: list[str] | None = statable("совместные проекты участников", "совместных проектов нет")
     import_substituting_products: list[str] | None = statable("импортозамещающая продукция", "такой продукции нет")

@@ -180,4 +180,5 @@ def test_join_is_not_dropped_when_the_related_item_is_filtered_by_several_values
     assert f.status == "not_met"
     (check,) = f.checks
     assert check.fact.value == len(expected)
-    assert {d.split("ИНН ")[1].rstrip(")") for d in check.fact.details} == expected
+    assert {d.split("ИНН ")[1].rstrip(")") for d in check.fact.details if d.endswith(")")} == expected  # then why
+    # contracts were not counted on the as-of date: «договор … (ИНН … — ИНН …): истёк …, не учтён»

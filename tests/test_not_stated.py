@@ -73,7 +73,7 @@ def test_expired_conditions_are_stated_and_fail():
     data["utilities"][1]["valid_until"] = date(2025, 6, 1)  # gas TU expired the day before filing
     data["utilities"].append({"kind": "heat", "status": "absent"})
     fact = _fact(data, "gas_or_heat_secured")
-    assert fact.value is False and "газоснабжение — срок действия (ТУ) истёк 01.06.2025" in fact.gaps[0]
+    assert fact.value is False and "газоснабжение — срок действия ТУ истёк 01.06.2025" in fact.gaps[0]
 
 
 def test_power_is_missing_not_zero_when_electricity_is_not_stated():
