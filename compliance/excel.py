@@ -19,7 +19,7 @@ from typing import Any, Iterable, get_args
 
 from pydantic import ValidationError
 
-from .formatting import field_label
+from .formatting import field_label, num, size
 from .loading import MAX_FILE_BYTES, InputError, Problem, problems_from
 from .models import Application, LegalForm, _parse_date
 
@@ -29,7 +29,6 @@ MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 MAX_ZIP_MEMBERS = 10_000
 _RATIO_MIN_BYTES = 1024 * 1024  # a small member cannot be a bomb whatever its ratio (XML compresses well)
-_MB = 1024 * 1024
 
 
 # --- labels: one table, both directions ------------------------------------------------------------------------
@@ -487,8 +486,7 @@ def _write_instruction(ws, bold, section_font, wrap) -> None:
         ("4. Обязательные поля и столбцы выделены жёлтым. Пустые строки пропускаются. "
          "Не переименовывайте листы и заголовки столбцов.",),
         ("5. Проверка: compliance check ФАЙЛ.xlsx — ошибки указываются с листом, строкой и столбцом.",),
-        (f"Ограничения: не более {MAX_DATA_ROWS:,} строк на листе, файл не больше {MAX_FILE_BYTES // _MB} МБ."
-         .replace(",", "\u00a0"),),
+        (f"Ограничения: не более {num(MAX_DATA_ROWS)} строк на листе, файл не больше {size(MAX_FILE_BYTES)}.",),
         (),
         ("Лист", "Поле / столбец", "Что вводить"),
     ]
@@ -512,13 +510,13 @@ def _write_instruction(ws, bold, section_font, wrap) -> None:
 def _check_container(path: Path) -> None:
     """Refuse what is not a sane .xlsx before openpyxl touches it: size, zip structure, zip bombs."""
     try:
-        size = path.stat().st_size
+        file_size = path.stat().st_size
     except FileNotFoundError:
         raise _refuse(f"файл не найден: {path}") from None
     if path.is_dir():
         raise _refuse(f"{path} — это папка, а не файл Excel")
-    if size > MAX_FILE_BYTES:
-        raise _refuse(f"файл {path.name} слишком велик ({size / _MB:.0f} МБ; предел {MAX_FILE_BYTES // _MB} МБ)")
+    if file_size > MAX_FILE_BYTES:
+        raise _refuse(f"файл {path.name} слишком велик ({size(file_size)}; предел {size(MAX_FILE_BYTES)})")
     with path.open("rb") as fh:
         head = fh.read(512)
     if not zipfile.is_zipfile(path):
@@ -533,12 +531,12 @@ def _check_container(path: Path) -> None:
         raise _refuse(f"файл {path.name} отклонён: в архиве {len(members)} частей (предел {MAX_ZIP_MEMBERS})")
     total = sum(m.file_size for m in members)
     if total > MAX_UNCOMPRESSED_BYTES:
-        raise _refuse(f"файл {path.name} отклонён: в распакованном виде он занимает {total / _MB:.0f} МБ "
-                      f"(предел {MAX_UNCOMPRESSED_BYTES // _MB} МБ)")
+        raise _refuse(f"файл {path.name} отклонён: в распакованном виде он занимает {size(total)} "
+                      f"(предел {size(MAX_UNCOMPRESSED_BYTES)})")
     for m in members:
         if m.file_size > _RATIO_MIN_BYTES and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1):
             raise _refuse(f"файл {path.name} отклонён: часть архива {m.filename} сжата в "
-                          f"{m.file_size / max(m.compress_size, 1):.0f} раз (предел {MAX_COMPRESSION_RATIO}) — "
+                          f"{num(m.file_size / max(m.compress_size, 1), 0)} раз (предел {num(MAX_COMPRESSION_RATIO)}) — "
                           "так выглядит «zip-бомба», а не книга Excel")
     names = {m.filename for m in members}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
@@ -734,8 +732,8 @@ class _Reader:
             if all(_blank(values[i]) for _, i in cols):
                 continue
             if len(rows) >= MAX_DATA_ROWS:
-                raise _refuse(f"лист «{table.title}»: больше {MAX_DATA_ROWS:,} строк с данными; "
-                              "разделите заявку или удалите лишние строки".replace(",", "\u00a0"))
+                raise _refuse(f"лист «{table.title}»: больше {num(MAX_DATA_ROWS)} строк с данными; "
+                              "разделите заявку или удалите лишние строки")
             n = len(rows)
             prefix = f"{table.path}[{n}]"
             self.locations[prefix] = Location(table.title, row_no)

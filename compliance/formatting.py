@@ -1,7 +1,9 @@
 """Russian formatting: numbers with a decimal comma, dates, plural forms, field labels."""
 from __future__ import annotations
 
+import math
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from .units import unit_label
@@ -10,15 +12,41 @@ MONTHS_GENITIVE = ["января", "февраля", "марта", "апреля
                    "октября", "ноября", "декабря"]
 
 
+def round_half_up(x: float | int, digits: int = 0) -> Decimal:
+    """Russian (commercial) rounding: halves away from zero, on the number as printed — 70.625 -> 70.63, 2.675 -> 2.68,
+    although the binary values of these floats lie slightly below the half and `round` or `format` go down."""
+    d = Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {x!r}")
+    with localcontext() as ctx:
+        ctx.prec = max(28, d.adjusted() + digits + 2)
+        return d.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
 def num(x: float | int, digits: int = 4) -> str:
-    """12.5 -> '12,5'; 1234567 -> '1 234 567' (no-break spaces)."""
+    """The one way a number is shown to a person: at most `digits` decimals rounded half up, decimal comma, groups of
+    thousands split by no-break spaces, no trailing zeros. 12.5 -> '12,5'; 1234567 -> '1 234 567'; num(70.625, 2) ->
+    '70,63'."""
     if isinstance(x, bool):
         return "да" if x else "нет"
-    if float(x).is_integer():
-        text = f"{int(round(x)):,}"
-    else:
-        text = f"{x:,.{digits}f}".rstrip("0").rstrip(".")
+    if isinstance(x, float) and not math.isfinite(x):
+        return "—"
+    d = round_half_up(x, digits)
+    if d == 0:
+        d = abs(d)  # no "-0"
+    text = f"{d:,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text.replace(",", "\u00a0").replace(".", ",")
+
+
+def size(n_bytes: int) -> str:
+    """A size in bytes for a person: '512 байт', '64 КБ', '12,5 МБ'."""
+    if n_bytes < 1024:
+        return f"{num(n_bytes)} байт"
+    if n_bytes < 2**20:
+        return f"{num(n_bytes / 1024, 1)} КБ"
+    return f"{num(n_bytes / 2**20, 1)} МБ"
 
 
 def value(v: Any, unit: str | None = None) -> str:
