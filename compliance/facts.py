@@ -475,6 +475,19 @@ def _resident_share(app, as_of):
                    details=[f"{num(resident)} м² из {num(useful)} м² полезной площади"])
 
 
+@fact("resident_share_with_offices_pct", "Доля полезной площади для резидентов: производство, лаборатории, НИОКР и "
+      "офисы резидентов", "%", calculation="Доля полезной площади для резидентов с их офисами")
+def _resident_share_with_offices(app, as_of):
+    useful, resident, missing = _useful_parts(app)
+    if missing:
+        return _result(None, [], missing)
+    offices = sum(b.useful_area_breakdown.resident_offices_m2() for b in app.buildings)
+    share = 100.0 * (resident + offices) / useful if useful else 0.0
+    return _result(round(share, 4), ["buildings[*].useful_area", "buildings[*].useful_area_breakdown"],
+                   details=[f"производство, лаборатории и НИОКР резидентов {num(resident)} м² + офисы резидентов "
+                            f"{num(offices)} м² = {num(resident + offices)} м² из {num(useful)} м² полезной площади"])
+
+
 @fact("occupancy_pct", "Заполняемость: доля площади для резидентов, сданной резидентам", "%", calculation="Заполняемость технопарка")
 def _occupancy(app, as_of):
     _, resident, missing = _useful_parts(app)
