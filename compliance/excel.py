@@ -748,7 +748,10 @@ class _Reader:
         return rows
 
     def check_references(self) -> None:
-        """Cross-sheet references, checked on the raw values so they show together with cell errors."""
+        """Cross-sheet references, checked on the raw values so they show together with cell errors. A reference is
+        checked only against a column read in full: when the referenced column is missing from its sheet, or one of
+        its cells is blank or unreadable, that problem is reported once and the references are not (every one of
+        them would otherwise read as «нет среди участников»)."""
         cluster = self.data.get("cluster", {})
         known: set[str] = set()
         for i, p in enumerate(cluster.get("participants", [])):
@@ -758,17 +761,24 @@ class _Reader:
             if inn in known:
                 self._ref(f"cluster.participants[{i}].inn", f"участник с ИНН {inn} указан дважды")
             known.add(inn)
+        complete = self.column_complete("cluster.participants", "inn")
         for i, c in enumerate(cluster.get("contracts", [])):
             for side in ("party_a_inn", "party_b_inn"):
                 inn = c.get(side)
-                if inn is not None and inn not in known:
+                if complete and inn is not None and inn not in known:
                     self._ref(f"cluster.contracts[{i}].{side}", f"ИНН {inn} нет среди участников кластера")
             if c.get("party_a_inn") is not None and c.get("party_a_inn") == c.get("party_b_inn"):
                 self._ref(f"cluster.contracts[{i}].party_b_inn", "стороны договора совпадают")
         for i, p in enumerate(cluster.get("purchases", [])):
             inn = p.get("participant_inn")
-            if inn is not None and inn not in known:
+            if complete and inn is not None and inn not in known:
                 self._ref(f"cluster.purchases[{i}].participant_inn", f"ИНН {inn} нет среди участников кластера")
+
+    def column_complete(self, table_path: str, name: str) -> bool:
+        """Every row of the table has a readable value in this column (and the column is on its sheet)."""
+        if f"{table_path}.{name}" in self.missing_columns:
+            return False
+        return all(row.get(name) is not None for row in _get(self.data, table_path) or [])
 
     def _ref(self, model_path: str, message: str) -> None:
         self.problem(self.locations[model_path], message, model_path)
