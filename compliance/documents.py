@@ -7,6 +7,7 @@ from datetime import date
 from .catalog import Catalog
 from .facts import UTILITY_KIND_RU
 from .formatting import day
+from .labels import DOCUMENT_KINDS
 from .models import Application, Document, document_usable
 from .report import DocumentIssue
 
@@ -30,8 +31,9 @@ def describe(doc: Document, title: str) -> str:
 
 
 def kind_title(catalog: Catalog, kind: str) -> str:
+    """The catalog's title of a document kind; a kind the regime does not list keeps its general Russian name."""
     spec = catalog.rulebook.document_kinds.get(kind)
-    return spec.title if spec else kind
+    return spec.title if spec else DOCUMENT_KINDS.get(kind, kind)
 
 
 def assess(app: Application, catalog: Catalog, as_of: date, freshness: bool = False) -> DocumentState:

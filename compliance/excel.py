@@ -19,6 +19,7 @@ from typing import Any, Iterable, get_args
 
 from pydantic import ValidationError
 
+from . import labels as code_names
 from .formatting import field_label, num, size
 from .loading import MAX_FILE_BYTES, InputError, Problem, problems_from
 from .models import Application, LegalForm, _parse_date
@@ -73,55 +74,12 @@ CONTRACT_TYPE = Choice("contract_type", "Вид договора", {
 })
 COUNTRY = Choice("country", "Страна регистрации", {"RU": "Россия", "other": "другая страна"})
 LEGAL_FORM = Choice("legal_form", "ОПФ", {form: form for form in get_args(LegalForm)})
-SO_FUNCTIONS = Choice("so_functions", "Функции специализированной организации", {
-    "methodological": "методическое сопровождение", "organisational": "организационное сопровождение",
-    "expert_analytical": "экспертно-аналитическое сопровождение", "information": "информационное сопровождение",
-    "programme_management": "разработка и мониторинг программы развития", "joint_projects": "организация совместных проектов",
-})
+SO_FUNCTIONS = Choice("so_functions", "Функции специализированной организации", code_names.SO_FUNCTIONS)
 OWNERSHIP = Choice("ownership", "Форма собственности", {
     "state": "государственная", "municipal": "муниципальная", "private": "частная", "mixed": "смешанная"})
-SERVICES = Choice("services", "Услуги участникам", {
-    "consulting": "консалтинг", "ip_support": "поддержка интеллектуальной собственности", "engineering": "инжиниринг",
-    "shared_equipment": "доступ к оборудованию", "incubation": "инкубация", "prototyping": "прототипирование",
-    "certification": "сертификация", "training": "обучение", "legal": "юридические услуги",
-    "accounting": "бухгалтерские услуги", "marketing": "маркетинг", "logistics": "логистика", "security": "охрана",
-    "maintenance": "техническое обслуживание", "recruitment": "подбор персонала", "other": "иные услуги",
-})
+SERVICES = Choice("services", "Услуги участникам", code_names.SERVICES)
 FUNCTIONS_DOCUMENTED_IN = Choice("functions_documented_in", "Где закреплены функции", {"charter": "устав", "agreement": "соглашение с участниками"})
-DOCUMENT_KIND = Choice("document_kind", "Вид документа", {
-    "application": "Заявление",
-    "founding_documents": "Учредительные документы",
-    "signatory_authority": "Документ о полномочиях подписанта",
-    "egrul_extract": "Выписка из ЕГРЮЛ",
-    "egrn_extract": "Выписка из ЕГРН",
-    "lease_contract": "Договор аренды",
-    "park_concept": "Концепция парка (технопарка)",
-    "master_plan": "Мастер-план",
-    "business_plan": "Бизнес-план (финансовая модель)",
-    "construction_schedule": "График создания инфраструктуры",
-    "utility_technical_conditions": "Технические условия на подключение",
-    "utility_connection_contract": "Договор на технологическое подключение",
-    "utility_connection_act": "Акт о подключении (технологическом присоединении)",
-    "road_access_document": "Документ о подъездной дороге",
-    "residents_register": "Реестр резидентов и пользователей инфраструктуры",
-    "model_resident_contract": "Типовой договор с резидентом",
-    "services_list": "Перечень услуг УК резидентам",
-    "tax_certificate": "Справка об отсутствии задолженности по налогам и сборам",
-    "development_programme": "Программа развития (технопарка)",
-    "tech_infrastructure_description": "Описание объектов технологической инфраструктуры",
-    "construction_permit": "Разрешение на строительство",
-    "project_documentation": "Проектная документация",
-    "commissioning_permit": "Разрешение на ввод объекта в эксплуатацию",
-    "resident_admission_rules": "Правила приёма (отбора) резидентов",
-    "partnership_agreement": "Соглашение с вузом или научной организацией",
-    "cluster_participants_register": "Реестр участников кластера",
-    "cluster_contracts": "Договоры между участниками кластера",
-    "cluster_programme": "Программа развития кластера",
-    "fd_calculation": "Расчёт функциональной зависимости",
-    "participants_output_information": "Сведения о выпуске продукции кластера участниками",
-    "so_compliance_documents": "Документы о соответствии специализированной организации требованиям",
-    "other": "Иной документ",
-})
+DOCUMENT_KIND = Choice("document_kind", "Вид документа", code_names.DOCUMENT_KINDS)
 
 
 # --- layout ------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Callable
 
 from .formatting import num
+from .labels import BUILDING_PURPOSES, HIGH_TECH_FIELDS, SERVICE_OBJECT_KINDS, SERVICES, SO_FUNCTIONS, names
 from .models import Application, document_usable
 from .units import unit_label
 
@@ -224,14 +225,14 @@ def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
         if ut.kind != kind or ut.status not in statuses:
             continue
         if ut.valid_until and ut.valid_until < as_of and ut.status != "connected":
-            details.append(f"{ut.document or kind}: срок действия истёк {ut.valid_until:%d.%m.%Y} — не учтено")
+            details.append(f"{ut.document or UTILITY_KIND_RU[kind]}: срок действия истёк {ut.valid_until:%d.%m.%Y} — не учтено")
             continue
         if ut.capacity is None:
             missing.append(f"utilities[{i}].capacity")
             continue
         total += ut.capacity_canonical()
         used.append(f"utilities[{i}].capacity")
-        details.append(f"{ut.document or ut.provider or kind} ({_STATUS_RU[ut.status]}): {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}")
+        details.append(f"{ut.document or ut.provider or UTILITY_KIND_RU[kind]} ({_STATUS_RU[ut.status]}): {num(ut.capacity.value)} {unit_label(ut.capacity.unit)}")
     return total, used, missing, details
 
 
@@ -320,7 +321,8 @@ def _admin(app, as_of):
     listed = {o.cadastral_number for o in objs if o.cadastral_number}
     objs_b = [b for b in app.buildings if b.purpose == "administrative"
               and not (b.cadastral_number and b.cadastral_number in listed)]  # one building, counted once
-    details = [o.name or o.kind for o in objs] + [b.name or b.cadastral_number or "административное здание" for b in objs_b]
+    details = [o.name or SERVICE_OBJECT_KINDS[o.kind] for o in objs] + \
+        [b.name or b.cadastral_number or "административное здание" for b in objs_b]
     return _result(len(objs) + len(objs_b), ["service_objects[*].kind", "buildings[*].purpose"], details=details)
 
 
@@ -538,7 +540,8 @@ def _offices(app, as_of):
     bld = [b for b in app.buildings if b.purpose in ("office", "administrative")
            and not (b.cadastral_number and b.cadastral_number in listed)]
     return _result(len(objs) + len(bld), ["service_objects[*].kind", "buildings[*].purpose"],
-                   details=[o.name or o.kind for o in objs] + [b.name or b.cadastral_number or b.purpose for b in bld])
+                   details=[o.name or SERVICE_OBJECT_KINDS[o.kind] for o in objs]
+                   + [b.name or b.cadastral_number or f"{BUILDING_PURPOSES[b.purpose]} здание" for b in bld])
 
 
 @fact("tech_object_listed_types_count", "Видов объектов технологической инфраструктуры из перечня", "pcs",
@@ -572,7 +575,7 @@ fact("has_business_incubator", "Есть бизнес-инкубатор", None,
 def _high_tech(app, as_of):
     good = [r for r in app.residents if not r.planned and r.high_tech_fields]
     return _result(len(good), ["residents[*].high_tech_fields"],
-                   details=[f"{r.name}: {', '.join(r.high_tech_fields)}" for r in good])
+                   details=[f"{r.name}: {', '.join(names(HIGH_TECH_FIELDS, r.high_tech_fields))}" for r in good])
 
 
 @fact("research_partnerships_count", "Соглашений с вузами и научными организациями", "pcs")
@@ -586,7 +589,7 @@ def _services(app, as_of):
     if app.management_company is None:
         return _result(None, [], ["management_company"])
     services = app.management_company.services
-    return _result(len(set(services)), ["management_company.services"], details=sorted(set(services)))
+    return _result(len(set(services)), ["management_company.services"], details=names(SERVICES, sorted(set(services))))
 
 
 # --- industrial clusters ---------------------------------------------------------------------------------------
@@ -705,7 +708,8 @@ def _so_functions(app, as_of):
     so = first_specialized_organization(app)
     if so is None:
         return _result(None, [], ["cluster.specialized_organizations"])
-    return _result(len(set(so.functions)), ["cluster.specialized_organizations[0].functions"], details=sorted(set(so.functions)))
+    return _result(len(set(so.functions)), ["cluster.specialized_organizations[0].functions"],
+                   details=names(SO_FUNCTIONS, sorted(set(so.functions))))
 
 
 @fact("so_functions_documented", "Функции специализированной организации закреплены в уставе или соглашении", None, "bool")

@@ -131,6 +131,9 @@ class FindingBuilder:
             return f"особый режим «{title}» {'действует' if v else 'не действует (регион или дата оценки вне его действия)'}"
         if attr == "has_residents":
             return "есть резиденты" if v else "резидентов нет"
+        if attr == "has_partnerships":
+            return "есть партнёрства с вузами или научными организациями" if v else \
+                "партнёрств с вузами и научными организациями нет"
         return f"{attr} = {v}"
 
     # -- main --------------------------------------------------------------------------------------------------
@@ -376,7 +379,8 @@ class FindingBuilder:
         reasons = []
         for k in sorted(keys, key=lambda k: (k.variant, k.part)):
             if k.outcome == "unenforced":
-                reasons.append(f"норматив «{k.part}» не действовал на {day(self.as_of)}")
+                param = self.catalog.rulebook.parameters.get(k.part)
+                reasons.append(f"норматив «{param.title if param else k.part}» не действовал на {day(self.as_of)}")
             elif k.outcome == "not_applicable":
                 allowed = rule.variants[k.variant].applies.get(k.part, [])
                 if k.part.startswith("sr_"):

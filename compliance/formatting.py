@@ -117,7 +117,33 @@ FIELD_LABELS = {
     "resident_laboratory": "лабораторные помещения для резидентов", "resident_rnd": "помещения для НИОКР резидентов",
     "resident_offices": "офисные помещения для резидентов", "offices": "офисные помещения УК и иные (не для резидентов)",
     "shared_use": "помещения общего пользования и технологической инфраструктуры", "technical": "технические помещения",
+    "activity": "вид деятельности", "address": "адрес", "agreement_date": "дата соглашения",
+    "agreement_number": "номер соглашения", "amount_rub": "сумма договора, руб.", "approved": "программа утверждена",
+    "approved_date": "дата утверждения", "available_to_residents": "доступен резидентам",
+    "building_cadastral_number": "кадастровый номер здания", "co_located": "размещена на территории технопарка",
+    "commissioned": "введено в эксплуатацию", "contract_date": "дата договора", "contract_end": "дата окончания договора",
+    "contract_number": "номер договора", "distance_to_public_road_km": "расстояние до дороги общего пользования, км",
+    "document": "документ", "equipment": "оборудование", "functions_documented_in": "где закреплены функции",
+    "goals": "цели", "high_tech_fields": "высокотехнологичные направления",
+    "import_substituting_products": "импортозамещающая продукция", "indicators": "целевые показатели",
+    "infrastructure_users": "пользователи инфраструктуры", "issuer": "кем выдан (утверждён)",
+    "joint_projects": "совместные проекты", "land_area": "площадь земли", "number": "номер",
+    "organisation": "организация-партнёр", "organising_production": "организует производство продукции кластера",
+    "ownership": "форма собственности", "permitted_use": "вид разрешённого использования",
+    "planned": "планируемый резидент", "premises_area": "площадь помещений", "provider": "ресурсоснабжающая организация",
+    "purpose": "назначение здания", "rail_siding": "железнодорожный подъездной путь", "refers_to": "к чему относится",
+    "region_code": "код субъекта РФ", "registration_date": "дата государственной регистрации",
+    "right_holder_inn": "ИНН правообладателя", "road_name": "название дороги", "schema_version": "версия формата заявки",
+    "service_objects": "объекты сервисной инфраструктуры", "services": "услуги", "site_type": "тип площадки",
+    "source_document": "документ о зонировании", "subject": "предмет договора", "title": "название документа",
+    "type": "вид", "waste_processing": "обработка отходов или выпуск продукции из вторичного сырья", "year": "год",
 }
+
+
+def field_and_path(path: str) -> str:
+    """How a field of the application is named to a person: 'здания (buildings)' — the Russian name, then the path
+    that finds it in the file."""
+    return f"{field_label(path)} ({path})"
 
 
 def field_label(path: str) -> str:

@@ -5,7 +5,7 @@ import json
 import re
 from collections import OrderedDict
 
-from .formatting import day, num, plural
+from .formatting import day, field_and_path, num, plural
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
 
 MARK = {"met": "✓", "not_met": "✗", "insufficient_data": "?", "not_applicable": "–", "manual_review": "☐",
@@ -189,7 +189,7 @@ def render_text(r: Report) -> str:
         for c in r.calculations:
             out.append(f"{c.title}: {c.text}")
             out += [f"    {line}" for line in c.lines]
-            out += [f"    нет данных: {m}" for m in c.missing]
+            out += [f"    нет данных: {field_and_path(m)}" for m in c.missing]
             out.append("    Используется в: " + "; ".join(c.used_by))
     out += ["", "ДОКУМЕНТЫ ДЛЯ ЗАЯВКИ", "-" * 20]
     for item in r.documents.items:
@@ -254,7 +254,7 @@ def render_markdown(r: Report) -> str:
         out += ["", "## Расчёты"]
         for c in r.calculations:
             out += ["", f"**{_md(c.title)}: {_md(c.text)}**", ""] + [f"- {_md(line)}" for line in c.lines]
-            out += [f"- нет данных: {_md(m)}" for m in c.missing]
+            out += [f"- нет данных: {_md(field_and_path(m))}" for m in c.missing]
             out.append(f"- Используется в: {_md('; '.join(c.used_by))}")
     out += ["", "## Документы для заявки", "", "| ID | Документ | Статус | Представлено | Не хватает |", "|---|---|---|---|---|"]
     for item in r.documents.items:

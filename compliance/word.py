@@ -30,7 +30,7 @@ from docx.shared import Cm, Pt, RGBColor
 from lxml.etree import SubElement
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
-from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
+from .formatting import OP_RU, day, day_long, field_and_path, field_label, num, plural, value as fmt_value
 from .render import STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
 
@@ -630,7 +630,7 @@ def _documents_section(d: _Doc, r: Report, level: int) -> None:
 def _calculations_section(d: _Doc, r: Report) -> None:
     for c in r.calculations:
         d.para([R(f"{c.title}: ", bold=True), R(c.text, bold=True)], space_after=2)
-        d.bullets(list(c.lines) + [f"нет данных: {m}" for m in c.missing])
+        d.bullets(list(c.lines) + [f"нет данных: {field_and_path(m)}" for m in c.missing])
         d.para([R("Используется в: ", italic=True), R("; ".join(c.used_by) or "—")])
 
 

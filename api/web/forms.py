@@ -29,6 +29,7 @@ from compliance import excel
 from compliance import units as u
 from compliance.facts import UTILITY_KIND_RU
 from compliance.formatting import FIELD_LABELS, plural
+from compliance.labels import BUILDING_PURPOSES, HIGH_TECH_FIELDS, SERVICE_OBJECT_KINDS
 from compliance.loading import InputError, Problem, validate
 from compliance.models import UTILITY_DIMENSIONS, Application, Quantity
 
@@ -198,27 +199,14 @@ OPTIONS: dict[str, dict[str, str]] = {
     "LandPlot.adjacency": {"main": "основной участок", "adjacent": "смежный с основным",
                            "linear_infrastructure": "отделён от основного только дорогой или сетями",
                            "separate": "расположен отдельно"},
-    "Building.purpose": {"production": "производственное", "warehouse": "складское", "office": "офисное",
-                         "laboratory": "лабораторное", "administrative": "административное",
-                         "engineering": "инженерное сооружение", "social": "социальное",
-                         "multifunctional": "многофункциональное", "other": "иное"},
+    "Building.purpose": BUILDING_PURPOSES,
     "Partnership.kind": {"university": "вуз", "research": "научная организация",
                          "development_institution": "институт развития", "other": "иная организация"},
     "Utility.kind": UTILITY_KIND_RU,
     "Utility.status": {"technical_conditions": "получены технические условия",
                        "connection_contract": "заключён договор на подключение", "connected": "подключено"},
-    "ServiceObject.kind": {"administrative": "административное здание", "business_center": "бизнес-центр",
-                           "conference_hall": "конференц-зал", "meeting_room": "переговорная",
-                           "coworking": "коворкинг", "canteen": "столовая", "medical": "медицинский пункт",
-                           "security": "пост охраны", "fire_station": "пожарное депо",
-                           "logistics": "логистический центр", "customs": "таможенный пост",
-                           "training": "учебный центр", "other": "иной объект"},
-    "Resident.high_tech_fields": {
-        "rnd": "исследования и разработки", "it": "информационные технологии", "electronics": "электроника",
-        "biotech": "биотехнологии", "pharma": "фармацевтика", "new_materials": "новые материалы",
-        "robotics": "робототехника", "aerospace": "авиационная и космическая техника",
-        "energy_tech": "энергетические технологии", "medtech": "медицинская техника", "agritech": "агротехнологии",
-        "other_high_tech": "иное высокотехнологичное направление"},
+    "ServiceObject.kind": SERVICE_OBJECT_KINDS,
+    "Resident.high_tech_fields": HIGH_TECH_FIELDS,
     "Document.kind": excel.DOCUMENT_KIND.labels,
     "Participant.kind": excel.PARTICIPANT_KIND.labels,
     "Participant.products": excel.PRODUCTS.labels,
