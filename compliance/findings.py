@@ -57,7 +57,7 @@ class FindingBuilder:
                 return "(норматив не действует)"
             unit = self.catalog.rulebook.parameters[name].unit
             if isinstance(pv.value, list):
-                return ", ".join(map(str, pv.value))
+                return fmt_value(pv.value)
             return fmt_value(pv.value, unit)
         text = re.sub(r"\{param:(\w+)\}", repl, template)
         text = re.sub(r"\{fact:(\w+)\}", lambda m: self.fact_value(m.group(1)).text if m.group(1) in self.facts
@@ -74,7 +74,7 @@ class FindingBuilder:
         if isinstance(value, bool):
             text = "да" if value == (check.op == "==") else "нет"
         elif isinstance(value, list):
-            text = f"{OP_RU[check.op]}: {', '.join(map(str, value))}"
+            text = f"{OP_RU[check.op]}: {fmt_value(value)}"
         elif value is None:
             text = "норматив не действует на дату оценки"
         else:

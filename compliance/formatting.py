@@ -61,7 +61,7 @@ def value(v: Any, unit: str | None = None) -> str:
         shown = num(v, 2) if unit == "%" else num(v)
         return f"{shown} {label}".strip() if label and unit != "pcs" else shown
     if isinstance(v, list):
-        return ", ".join(str(x) for x in v)
+        return ", ".join(value(x) for x in v)
     return str(v)
 
 
