@@ -486,7 +486,7 @@ def _check_container(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _refuse(f"файл {path.name} повреждён: не удаётся прочитать архив .xlsx ({exc})") from None
     if len(members) > MAX_ZIP_MEMBERS:
-        raise _refuse(f"файл {path.name} отклонён: в архиве {len(members)} частей (предел {MAX_ZIP_MEMBERS})")
+        raise _refuse(f"файл {path.name} отклонён: в архиве {num(len(members))} частей (предел {num(MAX_ZIP_MEMBERS)})")
     total = sum(m.file_size for m in members)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise _refuse(f"файл {path.name} отклонён: в распакованном виде он занимает {size(total)} "
@@ -639,7 +639,7 @@ class _Reader:
         seen: set[str] = set()
         for row, (label, value) in enumerate(ws.iter_rows(min_row=1, max_col=2, values_only=True), start=1):
             if row > MAX_DATA_ROWS:
-                raise _refuse(f"лист «{SHEET_CLUSTER}»: больше {MAX_DATA_ROWS} строк")
+                raise _refuse(f"лист «{SHEET_CLUSTER}»: больше {num(MAX_DATA_ROWS)} строк")
             if _blank(label):
                 if not _blank(value):
                     self.problem(Location(SHEET_CLUSTER, row, CLUSTER_HEADERS[1]),

@@ -241,8 +241,12 @@ def render_markdown(r: Report) -> str:
                 "|---|---|---|---|---|---|---|"]
         for f in items:
             norm = (f.norm.text + (" ⚠" if f.needs_confirmation else "")) if f.norm else "—"
-            fact = ("; ".join(t if h == "Факт" else f"{h} {t}" for h, t in fact_lines(f)) if len(f.checks) > 1
-                    else f.fact.text) if f.fact else ("; ".join(x.text for x in f.shown_facts) or "—")
+            if not f.fact:
+                fact = "; ".join(x.text for x in f.shown_facts) or "—"
+            elif len(f.checks) > 1 or f.condition:
+                fact = "; ".join(t if h == "Факт" else f"{h}: {t}" for h, t in fact_lines(f)) or f.fact.text
+            else:
+                fact = f.fact.text
             status = STATUS_RU[f.status] + (f" ({f.shortfall.text})" if f.shortfall else "")
             details = _failed_details(f)
             if details:
