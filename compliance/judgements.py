@@ -160,7 +160,8 @@ def score(findings: list[Finding], catalog: Catalog) -> AssessmentResult | None:
         applicable = [f for f in mandatory if f.status != "not_applicable"]
         met = sum(1 for f in applicable if f.status == "met")
         return BlockScore(block=block, title=title, mandatory_total=len(mandatory), mandatory_applicable=len(applicable),
-                          mandatory_met=met, share_pct=float(round_half_up(100.0 * met / len(applicable), 2)) if applicable else None,
+                          mandatory_met=met,
+                          share_pct=float(round_half_up(100.0 * met / len(applicable), 2)) if applicable else None,
                           mandatory_waived=sum(1 for f in applicable if f.status == "waived"),
                           recommended_total=len(recommended),
                           recommended_met=sum(1 for f in recommended if f.status == "met"),

@@ -557,7 +557,7 @@ def _judgement_paras(f: Finding) -> list[Para]:
 def _fact_paras(f: Finding) -> list[Para]:
     """The «Факт» column: measured facts, failing items, and the explanation where the status needs one."""
     out: list[Para] = list(_judgement_paras(f))
-    out += [text if heading == "Факт" else f"{heading} {text}" for heading, text in fact_lines(f)]
+    out += [text if heading == "Факт" else f"{heading}: {text}" for heading, text in fact_lines(f)]
     details = failed_details(f)
     shown = details[:50]
     out += [f"• {x}" for x in shown]
