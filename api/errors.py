@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from compliance.catalog import CatalogError
 from compliance.engine import EngineBusy
-from compliance.formatting import field_label
+from compliance.formatting import field_label, size
 from compliance.loading import InputError, Problem, _loc, _message
 
 log = logging.getLogger("compliance.api")
@@ -41,7 +41,7 @@ class ApiError(Exception):
 
 class BodyTooLarge(StarletteHTTPException):
     def __init__(self, limit: int):
-        super().__init__(413, f"тело запроса больше допустимого ({limit} байт)")
+        super().__init__(413, f"тело запроса больше допустимого ({size(limit)})")
 
 
 def not_found(what: str = "объект") -> ApiError:
@@ -192,7 +192,7 @@ class Guard:
                     await send_json(400, body(400, "некорректный заголовок Content-Length"))
                     return
                 if declared > self.limit:
-                    await send_json(413, body(413, f"тело запроса больше допустимого ({self.limit} байт)"))
+                    await send_json(413, body(413, f"тело запроса больше допустимого ({size(self.limit)})"))
                     return
         received = 0
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
+from compliance.formatting import size
 from compliance.loading import InputError, Problem, parse_document, validate
 from compliance.models import Application
 from compliance.settings import Settings
@@ -98,7 +99,7 @@ def parse_upload(raw: bytes, name: str) -> Application:
 async def read_upload(file: UploadFile, limit: int) -> bytes:
     raw = await file.read(limit + 1)
     if len(raw) > limit:
-        raise ApiError(413, f"файл больше допустимого ({limit} байт)")
+        raise ApiError(413, f"файл больше допустимого ({size(limit)})")
     return raw
 
 

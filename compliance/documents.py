@@ -8,6 +8,7 @@ from .catalog import Catalog
 from .dating import counts_on
 from .formatting import UTILITY_KIND_RU
 from .formatting import day
+from .labels import DOCUMENT_KINDS
 from .models import Application, Document
 from .report import DocumentIssue
 
@@ -31,8 +32,9 @@ def describe(doc: Document, title: str) -> str:
 
 
 def kind_title(catalog: Catalog, kind: str) -> str:
+    """The catalog's title of a document kind; a kind the regime does not list keeps its general Russian name."""
     spec = catalog.rulebook.document_kinds.get(kind)
-    return spec.title if spec else kind
+    return spec.title if spec else DOCUMENT_KINDS.get(kind, kind)
 
 
 def assess(app: Application, catalog: Catalog, as_of: date, freshness: bool = False) -> DocumentState:

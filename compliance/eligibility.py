@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from .catalog import available_regimes, load_catalog
 from .evaluate import evaluate
+from .formatting import field_and_path
 from .loading import InputError, Problem
 from .models import Application
 from .render import natural_id
@@ -67,10 +68,11 @@ def regimes_for(app: Application, wanted: list[str] | None = None) -> tuple[list
     chosen, skipped = [], []
     for code in wanted or available_regimes():
         decree = load_catalog(code).decree
-        empty = [field for field in decree.requires_inputs + decree.indicative_inputs if not getattr(app, field, None)]
+        empty = [field for field in dict.fromkeys(decree.requires_inputs + decree.indicative_inputs)
+                 if not getattr(app, field, None)]
         if empty:
             skipped.append(Skipped(regime=code, regime_title=decree.title,
-                                   reason="в заявке нет разделов: " + ", ".join(empty)))
+                                   reason="в заявке нет разделов: " + ", ".join(map(field_and_path, empty))))
         else:
             chosen.append(code)
     return chosen, skipped

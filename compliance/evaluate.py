@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, available_regimes, load_catalog
 from .dating import on_date
 from .documents import assess
 from .engine import RulesEngine, get_engine
@@ -73,7 +73,8 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
                      "нормативы, введённые актом, на эту дату не действовали.")
     subtype = app.subtype
     if subtype not in catalog.decree.subtypes:  # e.g. an agrobiotechnopark checked as an industrial park
-        notes.append(f"Подтип «{subtype}» режимом не предусмотрен: площадка оценена как объект общего типа.")
+        notes.append(f"Подтип «{subtype_title(app, subtype)}» режимом не предусмотрен: площадка оценена как объект "
+                     "общего типа.")
         subtype = "general"
     ctx = context(dated, as_of, flags, subtype)
     docs = assess(app, catalog, as_of, freshness)
@@ -112,6 +113,15 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         calculations=calculations(catalog, facts, findings),
         documents=checklist(findings, docs), engine_error=result.exception,
     )
+
+
+def subtype_title(app: Application, code: str) -> str:
+    """The Russian name of a subtype from the catalog of a regime that has it (the application's own regimes first)."""
+    for regime in list(dict.fromkeys([*app.regimes, *available_regimes()])):
+        title = load_catalog(regime).decree.subtypes.get(code)
+        if title:
+            return title
+    return code
 
 
 def calculations(catalog: Catalog, facts: dict[str, Fact], findings: list[Finding]) -> list[Calculation]:

@@ -19,7 +19,8 @@ from typing import Any, Iterable, get_args
 
 from pydantic import ValidationError
 
-from .formatting import field_label
+from . import labels as code_names
+from .formatting import field_label, num, size
 from .loading import MAX_FILE_BYTES, InputError, Problem, problems_from
 from .models import Application, LegalForm, _parse_date
 
@@ -29,7 +30,6 @@ MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 MAX_ZIP_MEMBERS = 10_000
 _RATIO_MIN_BYTES = 1024 * 1024  # a small member cannot be a bomb whatever its ratio (XML compresses well)
-_MB = 1024 * 1024
 
 
 # --- labels: one table, both directions ------------------------------------------------------------------------
@@ -74,59 +74,16 @@ CONTRACT_TYPE = Choice("contract_type", "Вид договора", {
 })
 COUNTRY = Choice("country", "Страна регистрации", {"RU": "Россия", "other": "другая страна"})
 LEGAL_FORM = Choice("legal_form", "ОПФ", {form: form for form in get_args(LegalForm)})
-SO_FUNCTIONS = Choice("so_functions", "Функции специализированной организации", {
-    "methodological": "методическое сопровождение", "organisational": "организационное сопровождение",
-    "expert_analytical": "экспертно-аналитическое сопровождение", "information": "информационное сопровождение",
-    "programme_management": "разработка и мониторинг программы развития", "joint_projects": "организация совместных проектов",
-})
+SO_FUNCTIONS = Choice("so_functions", "Функции специализированной организации", code_names.SO_FUNCTIONS)
 OWNERSHIP = Choice("ownership", "Форма собственности", {
     "state": "государственная", "municipal": "муниципальная", "private": "частная", "mixed": "смешанная"})
-SERVICES = Choice("services", "Услуги участникам", {
-    "consulting": "консалтинг", "ip_support": "поддержка интеллектуальной собственности", "engineering": "инжиниринг",
-    "shared_equipment": "доступ к оборудованию", "incubation": "инкубация", "prototyping": "прототипирование",
-    "certification": "сертификация", "training": "обучение", "legal": "юридические услуги",
-    "accounting": "бухгалтерские услуги", "marketing": "маркетинг", "logistics": "логистика", "security": "охрана",
-    "maintenance": "техническое обслуживание", "recruitment": "подбор персонала", "other": "иные услуги",
-})
+SERVICES = Choice("services", "Услуги участникам", code_names.SERVICES)
 FUNCTIONS_DOCUMENTED_IN = Choice("functions_documented_in", "Где закреплены функции", {
     "charter": "устав", "agreement": "соглашение с участниками", "none": "нигде не закреплены"})
 # «нет» in a list cell of «Кластер», or alone in the first data row of a table sheet: an explicit «нет» (an empty
 # list); a blank cell, or a table sheet with headers only, is «не указано» (the field is left out)
 NONE_MARK = "нет"
-DOCUMENT_KIND = Choice("document_kind", "Вид документа", {
-    "application": "Заявление",
-    "founding_documents": "Учредительные документы",
-    "signatory_authority": "Документ о полномочиях подписанта",
-    "egrul_extract": "Выписка из ЕГРЮЛ",
-    "egrn_extract": "Выписка из ЕГРН",
-    "lease_contract": "Договор аренды",
-    "park_concept": "Концепция парка (технопарка)",
-    "master_plan": "Мастер-план",
-    "business_plan": "Бизнес-план (финансовая модель)",
-    "construction_schedule": "График создания инфраструктуры",
-    "utility_technical_conditions": "Технические условия на подключение",
-    "utility_connection_contract": "Договор на технологическое подключение",
-    "utility_connection_act": "Акт о подключении (технологическом присоединении)",
-    "road_access_document": "Документ о подъездной дороге",
-    "residents_register": "Реестр резидентов и пользователей инфраструктуры",
-    "model_resident_contract": "Типовой договор с резидентом",
-    "services_list": "Перечень услуг УК резидентам",
-    "tax_certificate": "Справка об отсутствии задолженности по налогам и сборам",
-    "development_programme": "Программа развития (технопарка)",
-    "tech_infrastructure_description": "Описание объектов технологической инфраструктуры",
-    "construction_permit": "Разрешение на строительство",
-    "project_documentation": "Проектная документация",
-    "commissioning_permit": "Разрешение на ввод объекта в эксплуатацию",
-    "resident_admission_rules": "Правила приёма (отбора) резидентов",
-    "partnership_agreement": "Соглашение с вузом или научной организацией",
-    "cluster_participants_register": "Реестр участников кластера",
-    "cluster_contracts": "Договоры между участниками кластера",
-    "cluster_programme": "Программа развития кластера",
-    "fd_calculation": "Расчёт функциональной зависимости",
-    "participants_output_information": "Сведения о выпуске продукции кластера участниками",
-    "so_compliance_documents": "Документы о соответствии специализированной организации требованиям",
-    "other": "Иной документ",
-})
+DOCUMENT_KIND = Choice("document_kind", "Вид документа", code_names.DOCUMENT_KINDS)
 
 
 # --- layout ------------------------------------------------------------------------------------------------------
@@ -504,8 +461,7 @@ def _write_instruction(ws, bold, section_font, wrap) -> None:
          "в ячейке списка на листе «Кластер» или в первой ячейке первой строки под заголовками листа. "
          "Лист удалять нельзя: книга без него не читается.",),
         ("5. Проверка: compliance check ФАЙЛ.xlsx — ошибки указываются с листом, строкой и столбцом.",),
-        (f"Ограничения: не более {MAX_DATA_ROWS:,} строк на листе, файл не больше {MAX_FILE_BYTES // _MB} МБ."
-         .replace(",", "\u00a0"),),
+        (f"Ограничения: не более {num(MAX_DATA_ROWS)} строк на листе, файл не больше {size(MAX_FILE_BYTES)}.",),
         (),
         ("Лист", "Поле / столбец", "Что вводить"),
     ]
@@ -529,13 +485,13 @@ def _write_instruction(ws, bold, section_font, wrap) -> None:
 def _check_container(path: Path) -> None:
     """Refuse what is not a sane .xlsx before openpyxl touches it: size, zip structure, zip bombs."""
     try:
-        size = path.stat().st_size
+        file_size = path.stat().st_size
     except FileNotFoundError:
         raise _refuse(f"файл не найден: {path}") from None
     if path.is_dir():
         raise _refuse(f"{path} — это папка, а не файл Excel")
-    if size > MAX_FILE_BYTES:
-        raise _refuse(f"файл {path.name} слишком велик ({size / _MB:.0f} МБ; предел {MAX_FILE_BYTES // _MB} МБ)")
+    if file_size > MAX_FILE_BYTES:
+        raise _refuse(f"файл {path.name} слишком велик ({size(file_size)}; предел {size(MAX_FILE_BYTES)})")
     with path.open("rb") as fh:
         head = fh.read(512)
     if not zipfile.is_zipfile(path):
@@ -547,15 +503,15 @@ def _check_container(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _refuse(f"файл {path.name} повреждён: не удаётся прочитать архив .xlsx ({exc})") from None
     if len(members) > MAX_ZIP_MEMBERS:
-        raise _refuse(f"файл {path.name} отклонён: в архиве {len(members)} частей (предел {MAX_ZIP_MEMBERS})")
+        raise _refuse(f"файл {path.name} отклонён: в архиве {num(len(members))} частей (предел {num(MAX_ZIP_MEMBERS)})")
     total = sum(m.file_size for m in members)
     if total > MAX_UNCOMPRESSED_BYTES:
-        raise _refuse(f"файл {path.name} отклонён: в распакованном виде он занимает {total / _MB:.0f} МБ "
-                      f"(предел {MAX_UNCOMPRESSED_BYTES // _MB} МБ)")
+        raise _refuse(f"файл {path.name} отклонён: в распакованном виде он занимает {size(total)} "
+                      f"(предел {size(MAX_UNCOMPRESSED_BYTES)})")
     for m in members:
         if m.file_size > _RATIO_MIN_BYTES and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1):
             raise _refuse(f"файл {path.name} отклонён: часть архива {m.filename} сжата в "
-                          f"{m.file_size / max(m.compress_size, 1):.0f} раз (предел {MAX_COMPRESSION_RATIO}) — "
+                          f"{num(m.file_size / max(m.compress_size, 1), 0)} раз (предел {num(MAX_COMPRESSION_RATIO)}) — "
                           "так выглядит «zip-бомба», а не книга Excel")
     names = {m.filename for m in members}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
@@ -702,7 +658,7 @@ class _Reader:
         seen: set[str] = set()
         for row, (label, value) in enumerate(ws.iter_rows(min_row=1, max_col=2, values_only=True), start=1):
             if row > MAX_DATA_ROWS:
-                raise _refuse(f"лист «{SHEET_CLUSTER}»: больше {MAX_DATA_ROWS} строк")
+                raise _refuse(f"лист «{SHEET_CLUSTER}»: больше {num(MAX_DATA_ROWS)} строк")
             if _blank(label):
                 if not _blank(value):
                     self.problem(Location(SHEET_CLUSTER, row, CLUSTER_HEADERS[1]),
@@ -766,8 +722,8 @@ class _Reader:
                              "или строки")
                 stated_none = None
             if len(rows) >= MAX_DATA_ROWS:
-                raise _refuse(f"лист «{table.title}»: больше {MAX_DATA_ROWS:,} строк с данными; "
-                              "разделите заявку или удалите лишние строки".replace(",", "\u00a0"))
+                raise _refuse(f"лист «{table.title}»: больше {num(MAX_DATA_ROWS)} строк с данными; "
+                              "разделите заявку или удалите лишние строки")
             n = len(rows)
             prefix = f"{table.path}[{n}]"
             self.locations[prefix] = Location(table.title, row_no)
@@ -784,7 +740,10 @@ class _Reader:
         return rows if rows or not table.statable_none else None
 
     def check_references(self) -> None:
-        """Cross-sheet references, checked on the raw values so they show together with cell errors."""
+        """Cross-sheet references, checked on the raw values so they show together with cell errors. A reference is
+        checked only against a column read in full: when the referenced column is missing from its sheet, or one of
+        its cells is blank or unreadable, that problem is reported once and the references are not (every one of
+        them would otherwise read as «нет среди участников»)."""
         cluster = self.data.get("cluster", {})
         known: set[str] = set()
         for i, p in enumerate(cluster.get("participants", [])):
@@ -794,17 +753,24 @@ class _Reader:
             if inn in known:
                 self._ref(f"cluster.participants[{i}].inn", f"участник с ИНН {inn} указан дважды")
             known.add(inn)
+        complete = self.column_complete("cluster.participants", "inn")
         for i, c in enumerate(cluster.get("contracts", [])):
             for side in ("party_a_inn", "party_b_inn"):
                 inn = c.get(side)
-                if inn is not None and inn not in known:
+                if complete and inn is not None and inn not in known:
                     self._ref(f"cluster.contracts[{i}].{side}", f"ИНН {inn} нет среди участников кластера")
             if c.get("party_a_inn") is not None and c.get("party_a_inn") == c.get("party_b_inn"):
                 self._ref(f"cluster.contracts[{i}].party_b_inn", "стороны договора совпадают")
         for i, p in enumerate(cluster.get("purchases", [])):
             inn = p.get("participant_inn")
-            if inn is not None and inn not in known:
+            if complete and inn is not None and inn not in known:
                 self._ref(f"cluster.purchases[{i}].participant_inn", f"ИНН {inn} нет среди участников кластера")
+
+    def column_complete(self, table_path: str, name: str) -> bool:
+        """Every row of the table has a readable value in this column (and the column is on its sheet)."""
+        if f"{table_path}.{name}" in self.missing_columns:
+            return False
+        return all(row.get(name) is not None for row in _get(self.data, table_path) or [])
 
     def _ref(self, model_path: str, message: str) -> None:
         self.problem(self.locations[model_path], message, model_path)

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from .dating import DatedApplication, counts_on, on_date, utility_reason
 from .formatting import UTILITY_KIND_RU, num
+from .labels import BUILDING_PURPOSES, HIGH_TECH_FIELDS, SERVICE_OBJECT_KINDS, SERVICES, SO_FUNCTIONS, names
 from .models import UNSTATED_STATUSES, Application, document_usable
 from .units import unit_label
 
@@ -408,7 +409,8 @@ def _admin(app, as_of):
     listed = {o.cadastral_number for o in objs if o.cadastral_number}
     objs_b = [b for b in app.buildings if b.purpose == "administrative"
               and not (b.cadastral_number and b.cadastral_number in listed)]  # one building, counted once
-    details = [o.name or o.kind for o in objs] + [b.name or b.cadastral_number or "административное здание" for b in objs_b]
+    details = [o.name or SERVICE_OBJECT_KINDS[o.kind] for o in objs] + \
+        [b.name or b.cadastral_number or "административное здание" for b in objs_b]
     return _result(len(objs) + len(objs_b), ["service_objects[*].kind", "buildings[*].purpose"], details=details)
 
 
@@ -591,6 +593,19 @@ def _resident_share(app, as_of):
                    details=[f"{num(resident)} м² из {num(useful)} м² полезной площади"])
 
 
+@fact("resident_share_with_offices_pct", "Доля полезной площади для резидентов: производство, лаборатории, НИОКР и "
+      "офисы резидентов", "%", calculation="Доля полезной площади для резидентов с их офисами")
+def _resident_share_with_offices(app, as_of):
+    useful, resident, missing = _useful_parts(app)
+    if missing:
+        return _result(None, [], missing)
+    offices = sum(b.useful_area_breakdown.resident_offices_m2() for b in app.buildings)
+    share = 100.0 * (resident + offices) / useful if useful else 0.0
+    return _result(round(share, 4), ["buildings[*].useful_area", "buildings[*].useful_area_breakdown"],
+                   details=[f"производство, лаборатории и НИОКР резидентов {num(resident)} м² + офисы резидентов "
+                            f"{num(offices)} м² = {num(resident + offices)} м² из {num(useful)} м² полезной площади"])
+
+
 @fact("occupancy_pct", "Заполняемость: доля площади для резидентов, сданной резидентам", "%", calculation="Заполняемость технопарка")
 def _occupancy(app, as_of):
     _, resident, missing = _useful_parts(app)
@@ -645,7 +660,8 @@ def _offices(app, as_of):
     bld = [b for b in app.buildings if b.purpose in ("office", "administrative")
            and not (b.cadastral_number and b.cadastral_number in listed)]
     return _result(len(objs) + len(bld), ["service_objects[*].kind", "buildings[*].purpose"],
-                   details=[o.name or o.kind for o in objs] + [b.name or b.cadastral_number or b.purpose for b in bld])
+                   details=[o.name or SERVICE_OBJECT_KINDS[o.kind] for o in objs]
+                   + [b.name or b.cadastral_number or f"{BUILDING_PURPOSES[b.purpose]} здание" for b in bld])
 
 
 @fact("tech_object_listed_types_count", "Видов объектов технологической инфраструктуры из перечня", "pcs",
@@ -688,7 +704,7 @@ def _high_tech(app, as_of):
     unknown = [f"residents[{i}].high_tech_fields" for i, r in enumerate(app.residents)
                if not r.planned and r.high_tech_fields is None]
     return _result(len(good), ["residents[*].high_tech_fields"], unknown=unknown,
-                   details=[f"{r.name}: {', '.join(r.high_tech_fields)}" for r in good])
+                   details=[f"{r.name}: {', '.join(names(HIGH_TECH_FIELDS, r.high_tech_fields))}" for r in good])
 
 
 @fact("research_partnerships_count", "Соглашений с вузами и научными организациями", "pcs")
@@ -706,7 +722,7 @@ def _services(app, as_of):
     services = app.management_company.services
     if services is None:
         return _result(None, [], ["management_company.services"])
-    return _result(len(set(services)), ["management_company.services"], details=sorted(set(services)))
+    return _result(len(set(services)), ["management_company.services"], details=names(SERVICES, sorted(set(services))))
 
 
 # --- industrial clusters ---------------------------------------------------------------------------------------
@@ -832,7 +848,8 @@ def _so_functions(app, as_of):
         return _result(None, [], ["cluster.specialized_organizations"])
     if so.functions is None:
         return _result(None, [], ["cluster.specialized_organizations[0].functions"])
-    return _result(len(set(so.functions)), ["cluster.specialized_organizations[0].functions"], details=sorted(set(so.functions)))
+    return _result(len(set(so.functions)), ["cluster.specialized_organizations[0].functions"],
+                   details=names(SO_FUNCTIONS, sorted(set(so.functions))))
 
 
 @fact("so_functions_documented", "Функции специализированной организации закреплены в уставе или соглашении", None, "bool")

@@ -101,7 +101,7 @@ class FindingBuilder:
                 return "(норматив не действует)"
             unit = self.catalog.rulebook.parameters[name].unit
             if isinstance(pv.value, list):
-                return ", ".join(map(str, pv.value))
+                return fmt_value(pv.value)
             return fmt_value(pv.value, unit)
         text = re.sub(r"\{param:(\w+)\}", repl, template)
         text = re.sub(r"\{fact:(\w+)\}", lambda m: self.fact_value(m.group(1)).text if m.group(1) in self.facts
@@ -118,7 +118,7 @@ class FindingBuilder:
         if isinstance(value, bool):
             text = "да" if value == (check.op == "==") else "нет"
         elif isinstance(value, list):
-            text = f"{OP_RU[check.op]}: {', '.join(map(str, value))}"
+            text = f"{OP_RU[check.op]}: {fmt_value(value)}"
         elif value is None:
             text = "норматив не действует на дату оценки"
         else:
@@ -154,9 +154,15 @@ class FindingBuilder:
         elif check.op in ("<=", "<"):
             gap = v - n
             text = f"превышение на {amount(gap)}"
-        else:
+        elif check.op == "==" and n == 0:
+            gap = abs(v)
+            text = f"выявлено {fmt_value(v, norm.unit)}, допустимо 0"
+        elif check.op == "==":
             gap = abs(v - n)
-            text = f"выявлено {amount(v)}, допустимо {amount(n)}"
+            text = f"требуется ровно {fmt_value(n, norm.unit)}, указано {fmt_value(v, norm.unit)}"
+        else:  # "!=": the one value that is not allowed
+            gap = 0.0
+            text = f"значение {fmt_value(v, norm.unit)} не допускается"
         return Shortfall(value=round(gap, 6), unit=norm.unit, text=text)
 
     def ctx_text(self, attr: str, v: Any) -> str:
@@ -171,6 +177,9 @@ class FindingBuilder:
             return f"особый режим «{title}» {'действует' if v else 'не действует (регион или дата оценки вне его действия)'}"
         if attr == "has_residents":
             return "есть резиденты" if v else "резидентов нет"
+        if attr == "has_partnerships":
+            return "есть партнёрства с вузами или научными организациями" if v else \
+                "партнёрств с вузами и научными организациями нет"
         return f"{attr} = {v}"
 
     # -- main --------------------------------------------------------------------------------------------------
@@ -195,8 +204,8 @@ class FindingBuilder:
         if variant.each is not None:
             checks.append(self.each_result(req, variant, vi, outcomes))
         confidence = _worst(req.confidence, *[c.norm.confidence for c in checks])
-        norm = next((c.norm for c in checks if c.outcome == "failed"), checks[0].norm if checks else None)
-        fact = next((c.fact for c in checks if c.outcome == "failed"), checks[0].fact if checks else None)
+        lead = next((c for c in checks if c.outcome == "failed"), None) or self.primary_check(rule, checks)
+        norm, fact = (lead.norm, lead.fact) if lead else (None, None)
         norm_text = self.substitute(variant.norm_text) if variant.norm_text else None
         if norm_text and norm is not None:
             norm = norm.model_copy(update={"text": norm_text})
@@ -207,6 +216,9 @@ class FindingBuilder:
         missing = sorted({m for c in checks for m in c.fact.missing} | set(self.context_missing(rule, na_variants)))
         found, lacking = self.documents(variant, keys)
         shown = [self.fact_value(n) for n in rule.show]
+        if rule.combine == "any" and variant.label:
+            base["condition"] = variant.label
+            base["alternatives"] = self.alternative_parts(req, rule, per_variant, na_variants, keys, skip=vi)
         common = dict(base, checks=checks, norm=norm, fact=fact, confidence=confidence,
                       needs_confirmation=confidence in UNCONFIRMED, inputs_used=inputs,
                       documents_found=found, documents_missing=lacking, shown_facts=shown)
@@ -287,6 +299,13 @@ class FindingBuilder:
         return [COLLECTION_SOURCES.get(name, name) for name in (each.items, each.related)
                 if self.item_sets.get(name) is None]
 
+    @staticmethod
+    def primary_check(rule: Rule, checks: list[CheckResult]) -> CheckResult | None:
+        """The check whose fact is the requirement's measure: the fact every variant checks (779-C-5: the FD, not the
+        share of special territories that only selects the threshold); else the first check."""
+        measure = FindingBuilder.measure_facts(rule)
+        return next((c for c in checks if c.fact.name in measure), checks[0] if checks else None)
+
     # -- variants: per-item outcomes and alternatives ---------------------------------------------------------------
     def item_keys(self, req_id: str, vi: int, outcome: str) -> set[str]:
         return self.item_hits.get(RuleKey(req_id, vi, outcome).name, set())
@@ -320,8 +339,7 @@ class FindingBuilder:
                 per[vi].add("met")
         return per
 
-    @staticmethod
-    def combine(rule: Rule, per: dict[int, set[str]], na: set[int], keys: list[RuleKey]) -> tuple[set[str], int]:
+    def combine(self, rule: Rule, per: dict[int, set[str]], na: set[int], keys: list[RuleKey]) -> tuple[set[str], int]:
         """The requirement's outcomes and the variant to show. ``all``: any failing variant fails the requirement;
         ``any``: one met variant suffices, and it fails only when every applicable variant fails."""
         union = set().union(*per.values()) if per else set()
@@ -331,14 +349,37 @@ class FindingBuilder:
             if met:
                 return union - {"not_met"}, met[0]
             if applicable and all("not_met" in per[vi] for vi in applicable):
-                return union, min(applicable, key=lambda vi: sum(1 for k in keys if k.variant == vi and k.outcome == "not_met"))
+                return union, min(applicable, key=lambda vi: self.distance(rule, vi, keys))
             return union - {"not_met"}, applicable[0] if applicable else 0
         decided = [vi for vi in applicable if per[vi] - {"not_applicable", "unenforced"}]
         return union, (decided[0] if decided else (applicable[0] if applicable else 0))
 
+    def distance(self, rule: Rule, vi: int, keys: list[RuleKey]) -> tuple[int, int, int]:
+        """How far a failed alternative is from being met. Its checks of the requirement's measure (the fact every
+        alternative checks: 779-C-5's FD) are weighed after its conditions (the share of special territories that
+        selects the reduced threshold): the alternative whose conditions hold is the one that applies; among those,
+        the one with fewer failed checks, then the more specific one (more conditions holding)."""
+        measure = self.measure_facts(rule)
+        failed = {k.part for k in keys if k.variant == vi and k.outcome == "not_met"}
+        conditions = [(f"c{ci}", c) for ci, c in enumerate(rule.variants[vi].checks) if c.fact not in measure]
+        held = sum(1 for part, c in conditions if part not in failed and self.facts.get(c.fact) is not None
+                   and self.facts[c.fact].value is not None)
+        return sum(1 for part, _ in conditions if part in failed), len(failed), -held
+
+    @staticmethod
+    def measure_facts(rule: Rule) -> set[str]:
+        """The facts every variant of the rule checks: the requirement's measure."""
+        return set.intersection(*({c.fact for c in v.checks} for v in rule.variants)) if rule.variants else set()
+
     def alternatives_text(self, req: Requirement, rule: Rule, per, na, keys) -> str:
+        return "Условия (достаточно одного): " + "; ".join(self.alternative_parts(req, rule, per, na, keys))
+
+    def alternative_parts(self, req: Requirement, rule: Rule, per, na, keys, skip: int | None = None) -> list[str]:
+        """«name» — how each alternative of the rule stands (all but `skip`)."""
         parts = []
         for vi, variant in enumerate(rule.variants):
+            if vi == skip:
+                continue
             name = variant.label or f"вариант {vi + 1}"
             if vi in na:
                 parts.append(f"«{name}» — не применяется")
@@ -347,7 +388,7 @@ class FindingBuilder:
             parts.append(f"«{name}» — " + ("не выполнено: " + "; ".join(
                 f"{c.fact.label} {c.fact.text}, норматив {c.norm.text}" for c in failed) if failed else STATUS_RU_SHORT.get(
                 "met" if "met" in per[vi] else "insufficient_data")))
-        return "Условия (достаточно одного): " + "; ".join(parts)
+        return parts
 
     def each_result(self, req: Requirement, variant: Variant, vi: int, outcomes: set[str]) -> CheckResult:
         each = variant.each
@@ -410,7 +451,8 @@ class FindingBuilder:
         reasons = []
         for k in sorted(keys, key=lambda k: (k.variant, k.part)):
             if k.outcome == "unenforced":
-                reasons.append(f"норматив «{k.part}» не действовал на {day(self.as_of)}")
+                param = self.catalog.rulebook.parameters.get(k.part)
+                reasons.append(f"норматив «{param.title if param else k.part}» не действовал на {day(self.as_of)}")
             elif k.outcome == "not_applicable":
                 allowed = rule.variants[k.variant].applies.get(k.part, [])
                 if k.part.startswith("sr_"):

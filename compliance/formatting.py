@@ -1,7 +1,9 @@
 """Russian formatting: numbers with a decimal comma, dates, plural forms, field labels."""
 from __future__ import annotations
 
+import math
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from .units import unit_label
@@ -10,15 +12,41 @@ MONTHS_GENITIVE = ["января", "февраля", "марта", "апреля
                    "октября", "ноября", "декабря"]
 
 
+def round_half_up(x: float | int, digits: int = 0) -> Decimal:
+    """Russian (commercial) rounding: halves away from zero, on the number as printed — 70.625 -> 70.63, 2.675 -> 2.68,
+    although the binary values of these floats lie slightly below the half and `round` or `format` go down."""
+    d = Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {x!r}")
+    with localcontext() as ctx:
+        ctx.prec = max(28, d.adjusted() + digits + 2)
+        return d.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
 def num(x: float | int, digits: int = 4) -> str:
-    """12.5 -> '12,5'; 1234567 -> '1 234 567' (no-break spaces)."""
+    """The one way a number is shown to a person: at most `digits` decimals rounded half up, decimal comma, groups of
+    thousands split by no-break spaces, no trailing zeros. 12.5 -> '12,5'; 1234567 -> '1 234 567'; num(70.625, 2) ->
+    '70,63'."""
     if isinstance(x, bool):
         return "да" if x else "нет"
-    if float(x).is_integer():
-        text = f"{int(round(x)):,}"
-    else:
-        text = f"{x:,.{digits}f}".rstrip("0").rstrip(".")
+    if isinstance(x, float) and not math.isfinite(x):
+        return "—"
+    d = round_half_up(x, digits)
+    if d == 0:
+        d = abs(d)  # no "-0"
+    text = f"{d:,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text.replace(",", "\u00a0").replace(".", ",")
+
+
+def size(n_bytes: int) -> str:
+    """A size in bytes for a person: '512 байт', '64 КБ', '12,5 МБ'."""
+    if n_bytes < 1024:
+        return f"{num(n_bytes)} байт"
+    if n_bytes < 2**20:
+        return f"{num(n_bytes / 1024, 1)} КБ"
+    return f"{num(n_bytes / 2**20, 1)} МБ"
 
 
 def value(v: Any, unit: str | None = None) -> str:
@@ -33,7 +61,7 @@ def value(v: Any, unit: str | None = None) -> str:
         shown = num(v, 2) if unit == "%" else num(v)
         return f"{shown} {label}".strip() if label and unit != "pcs" else shown
     if isinstance(v, list):
-        return ", ".join(str(x) for x in v)
+        return ", ".join(value(x) for x in v)
     return str(v)
 
 
@@ -89,24 +117,46 @@ FIELD_LABELS = {
     "tech_infrastructure": "объекты технологической инфраструктуры", "partnerships": "партнёрства",
     "useful_area": "полезная площадь", "useful_area_breakdown": "разбивка полезной площади",
     "leased_to_residents": "площадь, сданная резидентам", "total_area": "общая площадь",
-    "service_objects": "объекты сервисной инфраструктуры", "infrastructure_users": "пользователи инфраструктуры",
-    "services": "перечень услуг", "high_tech_fields": "высокотехнологичные направления",
-    "waste_processing": "обращение с отходами или вторичным сырьём", "has_website": "есть ли сайт",
-    "functions_documented_in": "где закреплены функции", "premises_area": "площадь помещений",
-    "planned": "планируемый резидент", "available_to_residents": "доступен резидентам", "type": "вид",
-    "approved": "утверждена", "approved_date": "дата утверждения", "purpose": "назначение",
-    **UTILITY_KIND_RU,  # utilities.gas: the kind of a utility that is not stated
-    "right_since": "дата возникновения права",
-    "contract_date": "дата договора",
-    "contract_end": "дата окончания договора", "document_date": "дата ТУ, договора или акта о подключении",
-    "agreement_date": "дата соглашения", "agreement_end": "дата окончания соглашения",
-    "registration_date": "дата государственной регистрации",
+    "resident_production": "производственные помещения для резидентов",
+    "resident_laboratory": "лабораторные помещения для резидентов", "resident_rnd": "помещения для НИОКР резидентов",
+    "resident_offices": "офисные помещения для резидентов", "offices": "офисные помещения УК и иные (не для резидентов)",
+    "shared_use": "помещения общего пользования и технологической инфраструктуры", "technical": "технические помещения",
+    "activity": "вид деятельности", "address": "адрес", "agreement_date": "дата соглашения",
+    "agreement_number": "номер соглашения", "amount_rub": "сумма договора, руб.", "approved": "программа утверждена",
+    "approved_date": "дата утверждения", "available_to_residents": "доступен резидентам",
+    "building_cadastral_number": "кадастровый номер здания", "co_located": "размещена на территории технопарка",
+    "commissioned": "введено в эксплуатацию", "contract_date": "дата договора", "contract_end": "дата окончания договора",
+    "contract_number": "номер договора", "distance_to_public_road_km": "расстояние до дороги общего пользования, км",
+    "document": "документ", "equipment": "оборудование", "functions_documented_in": "где закреплены функции",
+    "goals": "цели", "high_tech_fields": "высокотехнологичные направления",
+    "import_substituting_products": "импортозамещающая продукция", "indicators": "целевые показатели",
+    "infrastructure_users": "пользователи инфраструктуры", "issuer": "кем выдан (утверждён)",
+    "joint_projects": "совместные проекты", "land_area": "площадь земли", "number": "номер",
+    "organisation": "организация-партнёр", "organising_production": "организует производство продукции кластера",
+    "ownership": "форма собственности", "permitted_use": "вид разрешённого использования",
+    "planned": "планируемый резидент", "premises_area": "площадь помещений", "provider": "ресурсоснабжающая организация",
+    "purpose": "назначение здания", "rail_siding": "железнодорожный подъездной путь", "refers_to": "к чему относится",
+    "region_code": "код субъекта РФ", "registration_date": "дата государственной регистрации",
+    "right_holder_inn": "ИНН правообладателя", "road_name": "название дороги", "schema_version": "версия формата заявки",
+    "service_objects": "объекты сервисной инфраструктуры", "services": "услуги", "site_type": "тип площадки",
+    "source_document": "документ о зонировании", "subject": "предмет договора", "title": "название документа",
+    "type": "вид", "waste_processing": "обработка отходов или выпуск продукции из вторичного сырья", "year": "год",
+    # kept from the not-stated and dating work (their wording wins where both name a field)
+    "has_website": "есть ли сайт", **UTILITY_KIND_RU,  # utilities.gas: the kind of a utility that is not stated
+    "right_since": "дата возникновения права", "document_date": "дата ТУ, договора или акта о подключении",
+    "agreement_end": "дата окончания соглашения",
 }
 
 
 def field_labels(paths: list[str]) -> list[str]:
     """The Russian labels of fields, each once, in order (no internal key reaches a reader)."""
     return list(dict.fromkeys(field_label(p) for p in paths))
+
+
+def field_and_path(path: str) -> str:
+    """How a field of the application is named to a person: 'здания (buildings)' — the Russian name, then the path
+    that finds it in the file."""
+    return f"{field_label(path)} ({path})"
 
 
 def field_label(path: str) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .catalog import Catalog
-from .formatting import day
+from .formatting import day, round_half_up
 from .loading import InputError, Problem, parse_document, problems_from
 from .models import Day
 from .report import (STATUS_RU, AssessmentResult, BlockScore, Finding, JudgementRecord, WaiverRecord)
@@ -160,7 +160,8 @@ def score(findings: list[Finding], catalog: Catalog) -> AssessmentResult | None:
         applicable = [f for f in mandatory if f.status != "not_applicable"]
         met = sum(1 for f in applicable if f.status == "met")
         return BlockScore(block=block, title=title, mandatory_total=len(mandatory), mandatory_applicable=len(applicable),
-                          mandatory_met=met, share_pct=round(100.0 * met / len(applicable), 2) if applicable else None,
+                          mandatory_met=met,
+                          share_pct=float(round_half_up(100.0 * met / len(applicable), 2)) if applicable else None,
                           mandatory_waived=sum(1 for f in applicable if f.status == "waived"),
                           recommended_total=len(recommended),
                           recommended_met=sum(1 for f in recommended if f.status == "met"),

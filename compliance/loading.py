@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from .formatting import field_label
+from .formatting import size as size_text
 from .models import Application
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -142,7 +143,7 @@ def load_application(path: str | Path) -> Application:
     if path.is_dir():
         raise InputError([Problem("", f"{path} — это папка, а не файл заявки")])
     if size > MAX_FILE_BYTES:
-        raise InputError([Problem("", f"файл {path} слишком велик ({size // 1024 // 1024} МБ; предел {MAX_FILE_BYTES // 1024 // 1024} МБ)")])
+        raise InputError([Problem("", f"файл {path} слишком велик ({size_text(size)}; предел {size_text(MAX_FILE_BYTES)})")])
     if path.suffix.lower() == ".xlsx":  # an industrial-cluster application filled in the Excel template
         from .excel import read_workbook
 

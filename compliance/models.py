@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .dating import counts_on
 from .identifiers import CADASTRAL_RE, inn_problem, ogrn_problem
 from . import units as u
+from .formatting import num
 
 RegimeCode = Literal["ip794", "itp1863", "htp1381", "cl779", "gost56425"]
 Category = Literal["created", "operating"]
@@ -188,12 +189,18 @@ class UsefulAreaBreakdown(Model):
     resident_production: FloorArea | None = Field(None, description="производственные помещения для резидентов")
     resident_laboratory: FloorArea | None = Field(None, description="лабораторные помещения для резидентов")
     resident_rnd: FloorArea | None = Field(None, description="помещения для НИОКР резидентов")
-    offices: FloorArea | None = Field(None, description="офисные помещения (резидентов и УК)")
+    resident_offices: FloorArea | None = Field(None, description="офисные помещения для резидентов (сдаются или "
+                                                                 "предназначены резидентам)")
+    offices: FloorArea | None = Field(None, description="офисные помещения УК и иные офисы, не предназначенные "
+                                                        "резидентам (офисы резидентов — отдельной строкой)")
     shared_use: FloorArea | None = Field(None, description="помещения общего пользования и технологической инфраструктуры")
     technical: FloorArea | None = Field(None, description="технические помещения")
 
     def resident_area_m2(self) -> float:
         return sum(x.canonical() for x in (self.resident_production, self.resident_laboratory, self.resident_rnd) if x)
+
+    def resident_offices_m2(self) -> float:
+        return self.resident_offices.canonical() if self.resident_offices else 0.0
 
 
 class Building(Model):
@@ -217,10 +224,10 @@ class Building(Model):
         b = self.useful_area_breakdown
         if b and self.useful_area:
             parts = sum(x.canonical() for x in (b.resident_production, b.resident_laboratory, b.resident_rnd,
-                                                b.offices, b.shared_use, b.technical) if x)
+                                                b.resident_offices, b.offices, b.shared_use, b.technical) if x)
             if parts > self.useful_area.canonical() * 1.0001:
-                raise ValueError(f"useful_area_breakdown: сумма частей ({parts:g} м²) больше полезной площади "
-                                 f"({self.useful_area.canonical():g} м²)")
+                raise ValueError(f"useful_area_breakdown: сумма частей ({num(parts)} м²) больше полезной площади "
+                                 f"({num(self.useful_area.canonical())} м²)")
         if self.useful_area and self.useful_area.canonical() > self.total_area.canonical() * 1.0001:
             raise ValueError("useful_area: полезная площадь больше общей площади здания")
         return self

@@ -84,6 +84,23 @@ def _failed_details(f: Finding) -> list[str]:
     return [d for c in f.checks if c.outcome == "failed" for d in c.fact.details][:20]
 
 
+CONDITION_RU = {"met": "Выполнено условие", "not_met": "Оценено по условию"}
+
+
+def fact_lines(f: Finding) -> list[tuple[str, str]]:
+    """What the application shows for a requirement, as (heading, text): its fact, or — when the requirement checks
+    several facts — each of them with the norm it was held to (779-C-5 with the reduced threshold: the share of special
+    territories and the FD itself), after the alternative condition the verdict rests on."""
+    if not f.fact or f.status not in ("met", "not_met", "insufficient_data", "manual_review"):
+        return []
+    lines = [(CONDITION_RU[f.status], f"«{f.condition}»")] if f.condition and f.status in CONDITION_RU else []
+    if lines and f.status == "not_met" and f.alternatives:
+        lines.append(("Другие условия", "; ".join(f.alternatives)))
+    if len(f.checks) > 1:
+        return lines + [("Факт", f"{c.fact.label} — {c.fact.text} (норматив — {c.norm.text})") for c in f.checks]
+    return lines + [("Факт", f"{f.fact.label} — {f.fact.text}")]
+
+
 def waiver_state(f: Finding) -> str:
     """How a finding's waiver stands: in force, expired, or not applied (the criterion is not «не выполнено»)."""
     w = f.waiver
@@ -110,8 +127,7 @@ def _finding_lines(f: Finding) -> list[str]:
     if f.norm:
         conf = f" [достоверность: {f.confidence}]"
         lines.append(f"Норматив: {f.norm.text}{conf}")
-    if f.fact and f.status in ("met", "not_met", "insufficient_data", "manual_review"):
-        lines.append(f"Факт: {f.fact.label} — {f.fact.text}")
+    lines += [f"{heading}: {text}" for heading, text in fact_lines(f)]
     if f.shortfall:
         lines.append(f"Разрыв: {f.shortfall.text}")
     lines += [f"  • {d}" for d in _failed_details(f)]
@@ -225,7 +241,12 @@ def render_markdown(r: Report) -> str:
                 "|---|---|---|---|---|---|---|"]
         for f in items:
             norm = (f.norm.text + (" ⚠" if f.needs_confirmation else "")) if f.norm else "—"
-            fact = f.fact.text if f.fact else ("; ".join(x.text for x in f.shown_facts) or "—")
+            if not f.fact:
+                fact = "; ".join(x.text for x in f.shown_facts) or "—"
+            elif len(f.checks) > 1 or f.condition:
+                fact = "; ".join(t if h == "Факт" else f"{h}: {t}" for h, t in fact_lines(f)) or f.fact.text
+            else:
+                fact = f.fact.text
             status = STATUS_RU[f.status] + (f" ({f.shortfall.text})" if f.shortfall else "")
             details = _failed_details(f)
             if details:

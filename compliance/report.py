@@ -99,6 +99,9 @@ class Finding(BaseModel):
     fact: FactValue | None = None
     shortfall: Shortfall | None = None
     checks: list[CheckResult] = []
+    condition: str | None = Field(None, description="условие, по которому оценено требование с альтернативными "
+                                                     "условиями (выполненное или ближайшее к выполнению)")
+    alternatives: list[str] = Field([], description="как обстоят другие альтернативные условия требования")
     confidence: str
     needs_confirmation: bool
     explanation: str

@@ -31,7 +31,7 @@ from lxml.etree import SubElement
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
 from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
-from .render import STATUS_ORDER, blocking_findings, findings_by_block, waiver_state
+from .render import STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -557,8 +557,7 @@ def _judgement_paras(f: Finding) -> list[Para]:
 def _fact_paras(f: Finding) -> list[Para]:
     """The «Факт» column: measured facts, failing items, and the explanation where the status needs one."""
     out: list[Para] = list(_judgement_paras(f))
-    if f.fact and f.status in ("met", "not_met", "insufficient_data", "manual_review"):
-        out.append(f"{f.fact.label} — {f.fact.text}")
+    out += [text if heading == "Факт" else f"{heading}: {text}" for heading, text in fact_lines(f)]
     details = failed_details(f)
     shown = details[:50]
     out += [f"• {x}" for x in shown]
@@ -747,8 +746,7 @@ def _criterion_reason(f: Finding) -> list[Para]:
     if not f.judgement:
         if f.norm:
             out.append([R("Норматив: ", italic=True), R(f.norm.text)])
-        if f.fact and f.status in ("met", "not_met", "insufficient_data", "manual_review"):
-            out.append([R("Факт: ", italic=True), R(f"{f.fact.label} — {f.fact.text}")])
+        out += [[R(f"{heading}: ", italic=True), R(text)] for heading, text in fact_lines(f)]
         out += [f"• {x}" for x in failed_details(f)[:50]]
         if f.status in ("insufficient_data", "not_applicable", "informational", "error", "manual_review"):
             out.append(R(f.explanation, italic=True))

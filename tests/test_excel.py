@@ -19,6 +19,7 @@ from compliance.models import (Application, ContractType, DocumentKind, LegalFor
                                SpecializedOrganization, SpecialTerritory)
 
 runner = CliRunner()
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 INNS = [make_inn10(f"16{i:07d}") for i in range(1, 13)]
 
 
@@ -309,6 +310,60 @@ def test_contract_party_outside_the_cluster(filled):
 def test_missing_required_column_is_reported_once(filled):
     problems = problems_of(edit(filled, "Участники", {"D1": "Регион"}))
     assert problems == ["лист «Участники», строка 1: нет обязательного столбца «Субъект РФ» в строке заголовков"]
+
+
+NO_INN = "лист «Участники», строка 1: нет обязательного столбца «ИНН» в строке заголовков"
+
+
+def test_missing_inn_column_is_one_error_not_a_line_per_reference(filled):
+    """Without the participants' INN column nobody is known by INN: every contract and purchase would name an
+    «unknown» participant. One error for the column, none for the references that depend on it."""
+    problems = problems_of(edit(filled, "Участники", {"B1": "Налоговый номер"}))
+    assert problems == [NO_INN]
+
+
+def test_missing_reference_column_is_one_error(filled):
+    problems = problems_of(edit(filled, "Договоры", {"B1": "Сторона"}))
+    assert problems == ["лист «Договоры», строка 1: нет обязательного столбца «ИНН стороны 1» в строке заголовков"]
+
+
+def test_a_blank_participant_inn_reports_the_blank_not_the_references_to_it(filled):
+    """The same rule for one cell: the contracts of the participant whose INN is blank are not «outside the cluster»."""
+    problems = problems_of(edit(filled, "Участники", {"B3": None}))
+    assert problems == ["лист «Участники», строка 3, столбец «ИНН»: обязательное поле не заполнено"]
+
+
+def test_references_are_still_checked_when_the_participants_are_read_in_full(filled):
+    stranger = make_inn10("770000001")
+    problems = problems_of(edit(filled, "Закупки", {"A2": stranger}))
+    assert problems == [f"лист «Закупки», строка 2, столбец «ИНН участника»: ИНН {stranger} нет среди участников кластера"]
+
+
+def _without_inn_column(tmp_path) -> Path:
+    book = openpyxl.load_workbook(FIXTURES / "cl779-conforming.xlsx")
+    sheet = book["Участники"]
+    sheet.delete_cols(next(c.column for c in sheet[1] if c.value == "ИНН"))
+    path = tmp_path / "без ИНН.xlsx"
+    book.save(path)
+    return path
+
+
+def test_cli_api_and_page_show_the_one_error_for_the_missing_inn_column(tmp_path):
+    from webclient import web_client
+
+    path = _without_inn_column(tmp_path)
+    result = runner.invoke(cli_app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert [line for line in result.output.splitlines() if line.startswith("  • ")] == [f"  • {NO_INN}"]
+
+    web = web_client(tmp_path)
+    r = web.client.post("/api/v1/applications/upload", files={"file": (path.name, path.read_bytes())},
+                        headers={"Authorization": f"Bearer {web.token}"})
+    assert r.status_code == 422
+    assert [p["message"] for p in r.json()["problems"]] == [NO_INN.split(": ", 1)[1]]
+    page = web.post("/applications/upload", files={"file": (path.name, path.read_bytes())})
+    assert page.status_code == 422 and "нет обязательного столбца «ИНН»" in page.text
+    assert "нет среди участников" not in page.text
 
 
 def test_lenient_forms_are_accepted(filled):

@@ -15,7 +15,7 @@ from markupsafe import escape
 from api.web.common import regime_title
 from compliance.batch import HEADERS
 from compliance.evaluate import evaluate
-from compliance.formatting import field_label
+from compliance.formatting import field_label, size
 from compliance.loading import InputError, load_application, parse_document, validate
 from compliance.report import VERDICT_RU
 from compliance.storage import StoredApplication, StoredCheck
@@ -180,7 +180,7 @@ def test_files_over_the_request_limit_together_are_refused_and_nothing_is_stored
     small = b'{"site_name": "' + b" " * 2500 + b'"}'  # each file is under the limit, the two together are not
     r = web.post("/applications/upload", files=[("file", ("a.json", small)), ("file", ("b.json", small))])
     assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
-    assert "больше допустимого (4096 байт)" in r.text
+    assert f"больше допустимого ({size(4096)})" in r.text and size(4096) == "4 КБ"
     assert _count(web, StoredApplication) == 0
 
 

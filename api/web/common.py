@@ -137,7 +137,7 @@ def form_text(form: FormData, name: str) -> str:
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("org_name", getattr(request.state, "org_name", None))
     context.setdefault("csrf", csrf_token(request) if request.cookies.get(COOKIE) else "")
-    context.setdefault("upload_limit_mb", number(round(service_of(request).settings.max_body_bytes / 2**20, 1)))
+    context.setdefault("upload_limit_mb", num(service_of(request).settings.max_body_bytes / 2**20, 1))
     return templates.TemplateResponse(request, template, context, status_code=status)
 
 

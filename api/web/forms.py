@@ -28,6 +28,7 @@ from pydantic_core import to_jsonable_python
 from compliance import excel
 from compliance import units as u
 from compliance.formatting import FIELD_LABELS, UTILITY_KIND_RU, plural
+from compliance.labels import BUILDING_PURPOSES, HIGH_TECH_FIELDS, SERVICE_OBJECT_KINDS
 from compliance.loading import InputError, Problem, validate
 from compliance.models import NOT_STATED_MARK, UTILITY_DIMENSIONS, Application, Quantity
 
@@ -78,7 +79,8 @@ LABELS = {
     "UsefulAreaBreakdown.resident_production": "Производственные помещения для резидентов",
     "UsefulAreaBreakdown.resident_laboratory": "Лабораторные помещения для резидентов",
     "UsefulAreaBreakdown.resident_rnd": "Помещения для НИОКР резидентов",
-    "UsefulAreaBreakdown.offices": "Офисные помещения",
+    "UsefulAreaBreakdown.resident_offices": "Офисные помещения для резидентов",
+    "UsefulAreaBreakdown.offices": "Офисные помещения УК и иные (не для резидентов)",
     "UsefulAreaBreakdown.shared_use": "Помещения общего пользования и технологической инфраструктуры",
     "UsefulAreaBreakdown.technical": "Технические помещения",
     "TechObject.type": "Вид объекта (код из перечня)",
@@ -205,28 +207,15 @@ OPTIONS: dict[str, dict[str, str]] = {
     "LandPlot.adjacency": {"main": "основной участок", "adjacent": "смежный с основным",
                            "linear_infrastructure": "отделён от основного только дорогой или сетями",
                            "separate": "расположен отдельно"},
-    "Building.purpose": {"production": "производственное", "warehouse": "складское", "office": "офисное",
-                         "laboratory": "лабораторное", "administrative": "административное",
-                         "engineering": "инженерное сооружение", "social": "социальное",
-                         "multifunctional": "многофункциональное", "other": "иное"},
+    "Building.purpose": BUILDING_PURPOSES,
     "Partnership.kind": {"university": "вуз", "research": "научная организация",
                          "development_institution": "институт развития", "other": "иная организация"},
     "Utility.kind": UTILITY_KIND_RU,
     "Utility.status": {"technical_conditions": "получены технические условия",
                        "connection_contract": "заключён договор на подключение", "connected": "подключено",
                        "absent": "нет и не планируется", "not_stated": "не указано"},
-    "ServiceObject.kind": {"administrative": "административное здание", "business_center": "бизнес-центр",
-                           "conference_hall": "конференц-зал", "meeting_room": "переговорная",
-                           "coworking": "коворкинг", "canteen": "столовая", "medical": "медицинский пункт",
-                           "security": "пост охраны", "fire_station": "пожарное депо",
-                           "logistics": "логистический центр", "customs": "таможенный пост",
-                           "training": "учебный центр", "other": "иной объект"},
-    "Resident.high_tech_fields": {
-        "rnd": "исследования и разработки", "it": "информационные технологии", "electronics": "электроника",
-        "biotech": "биотехнологии", "pharma": "фармацевтика", "new_materials": "новые материалы",
-        "robotics": "робототехника", "aerospace": "авиационная и космическая техника",
-        "energy_tech": "энергетические технологии", "medtech": "медицинская техника", "agritech": "агротехнологии",
-        "other_high_tech": "иное высокотехнологичное направление"},
+    "ServiceObject.kind": SERVICE_OBJECT_KINDS,
+    "Resident.high_tech_fields": HIGH_TECH_FIELDS,
     "Document.kind": excel.DOCUMENT_KIND.labels,
     "Participant.kind": excel.PARTICIPANT_KIND.labels,
     "Participant.products": excel.PRODUCTS.labels,

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from compliance.catalog import available_regimes
+from compliance.formatting import size
 from compliance.loading import InputError, Problem
 from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit, token_owner
 
@@ -125,7 +126,7 @@ def upload_page(request: Request, who: WebAuth) -> Response:
 async def _read_file(file: UploadFile, limit: int) -> bytes:
     raw = await file.read(limit + 1)
     if len(raw) > limit:
-        raise ApiError(413, f"Файл больше допустимого ({limit // 1024} КБ).")
+        raise ApiError(413, f"Файл больше допустимого ({size(limit)}).")
     return raw
 
 

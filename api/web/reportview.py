@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from compliance.catalog import UNCONFIRMED, Assessment, CatalogError, available_regimes, load_catalog
 from compliance.formatting import field_labels, plural
-from compliance.render import STATUS_ORDER, blocking_findings, findings_by_block, waiver_state
+from compliance.render import STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
 from compliance.report import SEVERITY_RU, STATUS_RU, Finding, Report
 from compliance.word import failed_details
 
@@ -49,7 +49,7 @@ class FindingView:
     """One finding as the page shows it; which parts appear for which status follows compliance.render."""
     f: Finding
     anchor: str
-    fact: bool  # the measured fact is meaningful for this status
+    fact: list[tuple[str, str]]  # (heading, text): the measured facts, where meaningful for this status
     details: list[str]  # the items that make a check fail
     more: int  # failing items not listed
     explanation: str | None
@@ -76,7 +76,7 @@ def finding_view(f: Finding, assessment: Assessment | None = None) -> FindingVie
         todo_label, todo = "Что сделать до окончания срока отклонения", f.remedy
     return FindingView(
         f=f, anchor=anchor(f.requirement_id),
-        fact=bool(f.fact) and f.status in ("met", "not_met", "insufficient_data", "manual_review"),
+        fact=fact_lines(f),
         details=details[:DETAILS_SHOWN], more=max(0, len(details) - DETAILS_SHOWN), explanation=explanation,
         todo_label=todo_label, todo=todo, unconfirmed=f.needs_confirmation or f.confidence in UNCONFIRMED,
         waiver_state=waiver_state(f) if f.waiver else None, severity=severity_text(f, assessment),
