@@ -85,6 +85,7 @@ FIELD_LABELS = {
     "tech_infrastructure": "объекты технологической инфраструктуры", "partnerships": "партнёрства",
     "useful_area": "полезная площадь", "useful_area_breakdown": "разбивка полезной площади",
     "leased_to_residents": "площадь, сданная резидентам", "total_area": "общая площадь",
+    "as_of": "дата оценки",
 }
 
 
