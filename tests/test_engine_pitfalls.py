@@ -104,14 +104,20 @@ def test_two_matches_of_one_rule_are_both_recorded_without_a_swallowed_exception
     assert f.rules_fired.count("794-DOC-4|v0|met") == len(egrn) + len([d for d in app.documents if d.kind == "lease_contract"])
 
 
-def test_sessions_are_deleted_so_the_1024_limit_is_never_reached():
-    engine = RulesEngine()
+def _conforming_facts(engine: RulesEngine):
+    """The compiled 794 ruleset and the engine facts of the conforming park."""
     app = app_from(CONFORMING)
     catalog = load_catalog("ip794")
     compiled = engine.ruleset_for(catalog, app.filing_date)
     facts = engine_facts(derive(app, app.filing_date), {"t": "ctx", "category": "operating", "subtype": "general",
                                                         "has_residents": True, "sr_new_regions": False},
                          assess(app, catalog, app.filing_date).usable)
+    return compiled, facts
+
+
+def test_sessions_are_deleted_so_the_1024_limit_is_never_reached():
+    engine = RulesEngine()
+    compiled, facts = _conforming_facts(engine)
     for _ in range(MAX_LIVE_SESSIONS + 200):
         result = engine.run(compiled, facts)
         assert result.exception is None
@@ -270,12 +276,7 @@ def test_python_json_numbers_are_what_the_plain_host_refuses():
 def test_a_non_finite_fact_is_refused_before_a_session_exists():
     from compliance.engine import EngineValueError
     engine = RulesEngine()
-    app = app_from(CONFORMING)
-    catalog = load_catalog("ip794")
-    compiled = engine.ruleset_for(catalog, app.filing_date)
-    facts = engine_facts(derive(app, app.filing_date), {"t": "ctx", "category": "operating", "subtype": "general",
-                                                        "has_residents": True, "sr_new_regions": False},
-                         assess(app, catalog, app.filing_date).usable)
+    compiled, facts = _conforming_facts(engine)
     with pytest.raises(EngineValueError):
         engine.run(compiled, facts + [{"t": "fact", "name": "total_area_ha", "value": float("nan")}])
     assert engine.live_sessions == 0
