@@ -63,7 +63,7 @@ def engine_json(obj: Any) -> str:
 class _ExactRuleset(durable.Ruleset):
     """A plain durable ruleset whose definition and facts are serialised by ``engine_json``."""
 
-    def __init__(self, name: str, host: "_QuietHost", definition: dict[str, dict[str, Any]]) -> None:  # noqa: super
+    def __init__(self, name: str, host: "_QuietHost", definition: dict[str, dict[str, Any]]) -> None:
         self._actions = {rule: durable.Promise(body["run"]) for rule, body in definition.items()}
         self._name, self._host = name, host
         self._definition = {rule: {k: v for k, v in body.items() if k != "run"} for rule, body in definition.items()}
