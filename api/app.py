@@ -21,7 +21,7 @@ from compliance.settings import Settings, get_settings
 from compliance.storage import ApplicationVersion, AuditEntry, StoredApplication, StoredCheck, audit, session_factory, token_owner
 
 from . import checking, workers
-from .errors import ApiError, Guard, install
+from .errors import ApiError, Guard, StrictJSONRoute, install
 from .schemas import (ApplicationOut, ApplicationSummary, AuditOut, BatchItemError, BatchOut, BatchRequest, CheckOut,
                       CheckRequest, CheckSummary, Comparison, Health, RegimeCatalog, RegimeSummary, Replay,
                       RequirementOut, VersionOut)
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     app.add_middleware(Guard, limit=settings.max_body_bytes)
     limit = settings.max_body_bytes
 
-    r = APIRouter(prefix="/api/v1")
+    r = APIRouter(prefix="/api/v1", route_class=StrictJSONRoute)
 
     # -- public ------------------------------------------------------------------------------------------------
     @r.get("/health", tags=["сервис"], summary="Состояние сервиса", response_model=Health)

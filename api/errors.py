@@ -11,12 +11,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from compliance.catalog import CatalogError
 from compliance.engine import EngineBusy
 from compliance.formatting import field_label, size
 from compliance.loading import InputError, Problem, _loc, _message
+from compliance.parsers import DuplicateKey, json_problem, load_json
 
 log = logging.getLogger("compliance.api")
 
@@ -42,6 +44,41 @@ class ApiError(Exception):
 class BodyTooLarge(StarletteHTTPException):
     def __init__(self, limit: int):
         super().__init__(413, f"тело запроса больше допустимого ({size(limit)})")
+
+
+class BodyRefused(StarletteHTTPException):
+    """A JSON body that does not read (syntax, a repeated key): 422 with the problem. An HTTPException, because
+    FastAPI turns any other exception raised while it reads a body into a bare 400."""
+
+    def __init__(self, message: str):
+        super().__init__(422, "ошибка во входных данных")
+        self.problems = [Problem("", message)]
+
+
+class _StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = load_json(await self.body())
+            except json.JSONDecodeError as exc:
+                raise BodyRefused(json_problem(exc)) from None
+            except DuplicateKey as exc:
+                raise BodyRefused(str(exc)) from None
+            except RecursionError:
+                raise BodyRefused("тело запроса слишком глубоко вложено") from None
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """A route whose JSON body is read as an application file is (compliance.parsers.load_json): a repeated key is
+    refused, an integer too long for Python does not break the parser (the model refuses it at its field)."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(_StrictJSONRequest(request.scope, request.receive))
+        return strict
 
 
 def not_found(what: str = "объект") -> ApiError:
@@ -134,7 +171,8 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) and any("а" <= c <= "я" for c in exc.detail.lower()) \
             else STATUS_RU.get(exc.status_code, "ошибка запроса")
-        return reply(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return reply(request, exc.status_code, detail, getattr(exc, "problems", None),
+                     headers=getattr(exc, "headers", None))
 
     @app.exception_handler(EngineBusy)
     async def _busy(request: Request, exc: EngineBusy) -> Response:

@@ -4,7 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from compliance.models import AS_OF_MAX, AS_OF_MIN, check_as_of
+
+AsOf = Annotated[date, AfterValidator(check_as_of)]
+AS_OF_RANGE = f"от {AS_OF_MIN:%d.%m.%Y} до {AS_OF_MAX:%d.%m.%Y}"
 
 
 class Health(BaseModel):
@@ -65,7 +70,8 @@ class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     regime: str | None = Field(None, max_length=40, description="код режима (ip794, itp1863, …) или all — матрица по "
                                                                 "всем подходящим режимам; по умолчанию — режимы из заявки")
-    as_of: date | None = Field(None, description="дата оценки ГГГГ-ММ-ДД; по умолчанию — дата подачи заявки")
+    as_of: AsOf | None = Field(None, description=f"дата оценки ГГГГ-ММ-ДД ({AS_OF_RANGE}); по умолчанию — дата "
+                                                 "подачи заявки")
     judgements: dict[str, Any] | None = Field(None, description="оценки эксперта и принятые отклонения — то же, что "
                                                                 "файл --judgements (regime, catalog_version, judgements, waivers)")
     version: int | None = Field(None, ge=1, description="версия заявки; по умолчанию — последняя")
@@ -76,7 +82,8 @@ class BatchRequest(BaseModel):
     application_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1, description="идентификаторы заявок вашей организации")
     regime: str | None = Field(None, max_length=40, description="код режима или all; по умолчанию — режимы из заявок")
-    as_of: date | None = Field(None, description="дата оценки для всех заявок; по умолчанию — их даты подачи")
+    as_of: AsOf | None = Field(None, description=f"дата оценки для всех заявок ({AS_OF_RANGE}); по умолчанию — их "
+                                                 "даты подачи")
 
 
 class CheckSummary(BaseModel):

@@ -15,7 +15,7 @@ from rich.console import Console
 from .catalog import UNCONFIRMED, CONFIDENCE_RU, CatalogError, available_regimes, load_catalog
 from .formatting import plural
 from .loading import InputError, Problem, load_application
-from .models import Application, _parse_date
+from .models import Application, _parse_date, check_as_of
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Проверка площадки на соответствие требованиям Минпромторга (отчёт о несоответствиях).")
@@ -46,7 +46,7 @@ def _as_of(value: Optional[str]) -> Optional[date]:
     if value is None:
         return None
     try:
-        return _parse_date(value)
+        return check_as_of(_parse_date(value))
     except ValueError as exc:
         _fail([Problem("--as-of", str(exc))])
 
@@ -94,7 +94,7 @@ def check(
         if set_file is not None:
             if not set_file.is_file():
                 raise InputError([Problem("--set-file", f"файл не найден: {set_file}")])
-            changes += parse_override_file(parse_document(set_file.read_bytes(), set_file.name))
+            changes += parse_override_file(parse_document(set_file.read_bytes(), set_file.name, "--set-file"))
         changed_app = apply_changes(app_model, changes) if changes else None
         judgements = load_judgements(judgements_file) if judgements_file else None
     except InputError as exc:

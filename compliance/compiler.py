@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -107,6 +108,8 @@ def validate_check(req: str, check: Check, norm: Any) -> None:
     if spec.kind == "number":
         if isinstance(norm, bool) or not isinstance(norm, (int, float)):
             raise CompileError(f"{req}: факт «{check.fact}» — число, а норматив «{norm!r}» — нет")
+        if not math.isfinite(norm):  # the engine reads no NaN or infinity (compliance.engine.engine_number)
+            raise CompileError(f"{req}: норматив факта «{check.fact}» — не конечное число ({norm!r})")
     elif spec.kind == "bool":
         if not isinstance(norm, bool) or check.op not in ("==", "!="):
             raise CompileError(f"{req}: факт «{check.fact}» логический: допустимы только == и != с true/false")

@@ -5,28 +5,94 @@ unique name; per evaluation a fresh session id; every fact asserted (each with a
 fact last; actions only record the rule name in a Python collector; the session's ``exception`` is checked and
 the session is deleted in ``finally``. One process-wide lock serialises every call into the C engine (it is not
 thread-safe), and the host's background timer threads are never started.
+
+Numbers: the engine's JSON reader takes an exponent only after a fraction (``1.0e-06``, not ``1e-06`` as Python
+prints it) and 64-bit integers only; a number it cannot read fails the assertion (error 204) and deleting that
+session then crashes the process. So rulesets and facts are serialised here by ``engine_json``, never by the host's
+``json.dumps``, and every fact of a session is serialised before the session starts.
 """
 from __future__ import annotations
 
+import json
+import math
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable, Iterable
 
+import durable_rules_engine
 from durable import engine as durable
 
 from .catalog import Catalog
 from .compiler import CompiledRuleset, compile_catalog, signature
 
 MAX_LIVE_SESSIONS = 1024
+_INT64 = range(-2**63, 2**63)
+
+
+class EngineValueError(ValueError):
+    """A value the rules engine cannot represent (NaN, an infinity): refused before any call into the engine."""
+
+
+def engine_number(value: int | float) -> str:
+    """A number as the engine's JSON reader reads it back exactly: integers within 64 bits as digits; every other
+    number as Python's shortest round-trip repr, with a fraction before any exponent (``1e-06`` -> ``1.0e-06``)."""
+    if isinstance(value, int) and value in _INT64:
+        return str(value)
+    number = float(value)  # an integer beyond 64 bits becomes the nearest double (the engine would saturate it)
+    if not math.isfinite(number):
+        raise EngineValueError(f"число {value!r} не может быть передано движку правил")
+    mantissa, e, exponent = repr(number).partition("e")
+    if e and "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + e + exponent
+
+
+def engine_json(obj: Any) -> str:
+    """JSON text of a fact or a ruleset definition in the form the C engine reads (numbers by ``engine_number``)."""
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{engine_json(v)}" for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ",".join(engine_json(v) for v in obj) + "]"
+    if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        return engine_number(obj)
+    return json.dumps(obj, ensure_ascii=False)
+
+
+class _ExactRuleset(durable.Ruleset):
+    """A plain durable ruleset whose definition and facts are serialised by ``engine_json``."""
+
+    def __init__(self, name: str, host: "_QuietHost", definition: dict[str, dict[str, Any]]) -> None:
+        self._actions = {rule: durable.Promise(body["run"]) for rule, body in definition.items()}
+        self._name, self._host = name, host
+        self._definition = {rule: {k: v for k, v in body.items() if k != "run"} for rule, body in definition.items()}
+        self._handle = durable_rules_engine.create_ruleset(name, engine_json(self._definition))
+
+    def assert_text(self, text: str):
+        return self._handle_result(durable_rules_engine.assert_fact(self._handle, text), text)
 
 
 class _QuietHost(durable.Host):
-    """A durable host without the two background dispatch threads (they call the C engine unlocked)."""
+    """A durable host without the two background dispatch threads (they call the C engine unlocked), whose rulesets
+    read numbers exactly (``_ExactRuleset``)."""
 
     def _run(self) -> None:  # noqa: D401 - overriding the thread starter
         return None
+
+    def register_rulesets(self, definitions: dict[str, dict]) -> list[str]:
+        for name, definition in definitions.items():
+            if name in self._ruleset_directory:
+                raise ValueError(f"набор правил {name} уже зарегистрирован")
+            ruleset = _ExactRuleset(name, self, definition)
+            self._ruleset_directory[name] = ruleset
+            self._ruleset_list.append(ruleset)
+        return list(definitions)
+
+    def assert_text(self, ruleset_name: str, text: str):
+        """Assert one fact already serialised by ``engine_json``."""
+        rules = self.get_ruleset(ruleset_name)
+        return self._handle_function(rules, rules.assert_text, text, None)
 
 
 @dataclass
@@ -75,6 +141,9 @@ class RulesEngine:
     def run(self, compiled: CompiledRuleset, facts: Iterable[dict[str, Any]]) -> EngineResult:
         """Assert the facts (in the given order), then the trigger; return the names of the rules that fired."""
         sid = uuid.uuid4().hex
+        # serialised before the session exists: a value the engine cannot read is refused with nothing to clean up
+        texts = [engine_json({**fact, "sid": sid, "id": f"{sid}:{i}"}) for i, fact in enumerate(facts)]
+        texts.append(engine_json({"sid": sid, "id": f"{sid}:trigger", "t": "trigger"}))
         with self._lock:
             if self.live_sessions >= MAX_LIVE_SESSIONS:
                 raise EngineBusy("слишком много одновременных сессий движка правил")
@@ -83,9 +152,8 @@ class RulesEngine:
             self._collector[sid] = []
             exception = None
             try:
-                for i, fact in enumerate(facts):
-                    self._assert(compiled.name, {**fact, "sid": sid, "id": f"{sid}:{i}"})
-                self._assert(compiled.name, {"sid": sid, "id": f"{sid}:trigger", "t": "trigger"})
+                for text in texts:
+                    self._assert(compiled.name, text)
                 state = self._host.get_state(compiled.name, sid)
                 exception = state.get("exception")
             except durable.MessageObservedException as exc:  # a duplicate fact: our ids are unique, so a bug
@@ -105,9 +173,9 @@ class RulesEngine:
                     items.setdefault(name, set()).add(key)
             return EngineResult(fired, exception, sid, items)
 
-    def _assert(self, ruleset: str, fact: dict[str, Any]) -> None:
+    def _assert(self, ruleset: str, text: str) -> None:
         try:
-            self._host.assert_fact(ruleset, fact)
+            self._host.assert_text(ruleset, text)
         except durable.MessageNotHandledException:
             pass  # a fact that only feeds joins, or that no rule reads
 

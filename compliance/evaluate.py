@@ -12,7 +12,7 @@ from .engine import RulesEngine, get_engine
 from .facts import REGISTRY, Fact, collections, context, derive, first_specialized_organization
 from .loading import InputError, Problem
 from .findings import FindingBuilder
-from .models import Application
+from .models import Application, check_as_of
 from .formatting import value as fmt_value
 from .judgements import JudgementsFile, score
 from .judgements import apply as apply_judgements
@@ -56,6 +56,10 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     catalog = catalog or load_catalog(regime)
     engine = engine or get_engine()
     as_of = as_of or app.filing_date
+    try:
+        check_as_of(as_of)
+    except ValueError as exc:
+        raise InputError([Problem("as_of", str(exc))]) from None
     missing_sections = [name for name in catalog.decree.requires_inputs if not getattr(app, name, None)]
     if missing_sections:
         raise InputError([Problem(name, f"для режима «{catalog.decree.title}» ({catalog.regime}) этот раздел заявки "

@@ -500,8 +500,8 @@ def _check_container(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _refuse(f"файл {path.name} повреждён: не удаётся прочитать архив .xlsx ({exc})") from None
+    except (zipfile.BadZipFile, OSError, ValueError):  # zipfile's English message is not shown
+        raise _refuse(f"файл {path.name} повреждён: не удаётся прочитать архив .xlsx") from None
     if len(members) > MAX_ZIP_MEMBERS:
         raise _refuse(f"файл {path.name} отклонён: в архиве {num(len(members))} частей (предел {num(MAX_ZIP_MEMBERS)})")
     total = sum(m.file_size for m in members)
@@ -544,9 +544,8 @@ def _open(path: Path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a broken file
-        raise _refuse(f"не удалось открыть книгу Excel {path.name}: файл повреждён или это не .xlsx "
-                      f"({type(exc).__name__})") from None
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a broken file, with English messages
+        raise _refuse(f"не удалось открыть книгу Excel {path.name}: файл повреждён или это не .xlsx") from None
 
 
 def _blank(value: Any) -> bool:
@@ -825,8 +824,10 @@ def read_workbook(path: str | Path) -> Application:
                 _set(reader.data, table.path, rows)
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a malformed sheet XML surfaces only while iterating
-        raise _refuse(f"не удалось прочитать книгу Excel {path.name}: файл повреждён ({type(exc).__name__})") from None
+    except Exception:  # noqa: BLE001 - a malformed sheet XML (or a number openpyxl cannot convert) surfaces only
+        # while iterating; openpyxl's English message and exception name are not shown
+        raise _refuse(f"не удалось прочитать книгу Excel {path.name}: файл повреждён (ячейка или лист не "
+                      "читаются)") from None
     finally:
         wb.close()
     reader.check_references()

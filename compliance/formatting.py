@@ -145,6 +145,7 @@ FIELD_LABELS = {
     "has_website": "есть ли сайт", **UTILITY_KIND_RU,  # utilities.gas: the kind of a utility that is not stated
     "right_since": "дата возникновения права", "document_date": "дата ТУ, договора или акта о подключении",
     "agreement_end": "дата окончания соглашения",
+    "as_of": "дата оценки",
 }
 
 

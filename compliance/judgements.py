@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import settings
 from .catalog import Catalog
 from .formatting import day, round_half_up
 from .loading import InputError, Problem, parse_document, problems_from
@@ -53,7 +54,7 @@ def load_judgements(path) -> JudgementsFile:
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem("--judgements", f"файл не найден: {path}")])
-    data = parse_document(path.read_bytes(), path.name)
+    data = parse_document(path.read_bytes(), path.name, "--judgements")
     if not isinstance(data, dict):
         raise InputError([Problem("--judgements", "файл оценок должен быть объектом с полями regime, catalog_version, "
                                                   "judgements, waivers")])
@@ -87,7 +88,7 @@ def apply(findings: list[Finding], jf: JudgementsFile, catalog: Catalog, as_of: 
             problems.append(Problem(f"{where}.requirement_id", f"по критерию {j.requirement_id} уже есть оценка"))
             continue
         seen.add(j.requirement_id)
-        if j.date and j.date > date.today():
+        if j.date and j.date > settings.today():
             problems.append(Problem(f"{where}.date", f"дата оценки {day(j.date)} ещё не наступила"))
         if f.status in ("met", "not_met", "not_applicable") and j.verdict != f.status:
             problems.append(Problem(f"{where}.verdict", f"{j.requirement_id} проверяется автоматически: вычислено "

@@ -3,6 +3,7 @@ with the field path, never a traceback."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from .formatting import field_label
 from .formatting import size as size_text
 from .models import Application
+from .parsers import DuplicateKey, json_problem, load_json, load_yaml, yaml_problem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -52,15 +54,32 @@ def _loc(loc: tuple) -> str:
     return out
 
 
+def _too_large(given: Any) -> bool:
+    """A number no field can hold: an infinity, NaN, or an integer beyond the range of a float."""
+    if isinstance(given, float):
+        return not math.isfinite(given)
+    return isinstance(given, int) and not isinstance(given, bool) and given.bit_length() > 1000
+
+
+def _non_finite(given: Any) -> str:
+    if isinstance(given, float) and math.isnan(given):
+        return "передано «не число» (NaN): укажите число"
+    return "число слишком велико (бесконечность или число из сотен цифр): укажите реальное значение"
+
+
 def _message(err: dict[str, Any]) -> tuple[str, str]:
-    """(extra path, Russian message) for one pydantic error."""
+    """(extra path, Russian message) for one pydantic error; never pydantic's English text."""
     t, ctx, given = err["type"], err.get("ctx") or {}, err.get("input")
-    given_type = _TYPE_RU.get(type(given).__name__, type(given).__name__)
+    given_type = _TYPE_RU.get(type(given).__name__, "значение другого типа")
     if t == "missing":
         return "", "обязательное поле не заполнено"
     if t == "extra_forbidden":
         return "", "неизвестное поле (проверьте написание; список полей — `compliance schema`)"
-    if t in ("float_type", "int_type", "float_parsing", "int_from_float"):
+    if t == "finite_number" or (t in ("float_type", "int_type") and _too_large(given)):
+        return "", _non_finite(given)
+    if t in ("int_from_float", "int_parsing") or (t == "int_type" and isinstance(given, float)):
+        return "", f"ожидается целое число, а передано «{given}»"
+    if t in ("float_type", "int_type", "float_parsing"):
         shown = f" «{given}»" if isinstance(given, str) else ""
         return "", f"ожидается число, а передано: {given_type}{shown} (число пишется без кавычек)"
     if t == "bool_type":
@@ -76,16 +95,40 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
     if t == "greater_than_equal":
         if ctx.get("ge") == 0:
             return "", f"значение не может быть отрицательным (передано {given})"
-        return "", f"значение должно быть не меньше {ctx.get('ge')}"
+        return "", f"значение должно быть не меньше {_bound(ctx.get('ge'))}"
+    if t in ("less_than_equal", "less_than"):
+        return "", f"значение {_bound(given)} больше допустимого: не больше {_bound(ctx.get('le', ctx.get('lt')))}"
+    if t == "greater_than":
+        return "", f"значение должно быть больше {_bound(ctx.get('gt'))}"
     if t == "string_pattern_mismatch":
         return "", f"значение «{given}» не соответствует формату"
     if t == "string_too_short":
         return "", "пустое значение не допускается"
     if t == "too_short":
         return "", "список не может быть пустым"
+    if t == "too_long":
+        return "", f"слишком много элементов (не больше {ctx.get('max_length')})"
+    if t == "string_too_long":
+        return "", f"строка слишком длинная (не больше {ctx.get('max_length')} символов)"
+    if t == "invalid_key":
+        return "", f"ключ «{given}» — не строка: названия полей пишутся буквами (например, в YAML «2025:» или " \
+                   "«true:» — не название поля)"
+    if t in ("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"):
+        return "", "ожидается дата в формате ГГГГ-ММ-ДД или ДД.ММ.ГГГГ"
+    if t == "recursion_loop":
+        return "", "слишком глубокая вложенность данных"
     if t == "value_error":
-        return "", str(ctx.get("error", err["msg"]))
-    return "", err["msg"]
+        error = str(ctx.get("error", ""))
+        return "", error if re.search(r"[а-яё]", error, re.I) else "недопустимое значение"
+    return "", "недопустимое значение"
+
+
+def _bound(x: Any) -> str:
+    """A number in a message about a bound: 20000.0 -> '20 000', 1e15 -> '1 000 000 000 000 000'."""
+    from .formatting import num
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e18:
+        x = int(x)
+    return num(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < 10**18 else str(x)
 
 
 def problems_from(exc: ValidationError) -> list[Problem]:
@@ -101,25 +144,27 @@ def problems_from(exc: ValidationError) -> list[Problem]:
     return out
 
 
-def parse_document(raw: bytes, name: str) -> Any:
+def parse_document(raw: bytes, name: str, source: str = "") -> Any:
+    """The data of a .json / .yaml file; InputError (its problems under `source`, e.g. "--set-file") when it does not
+    read."""
     suffix = Path(name).suffix.lower()
     if suffix not in (".json", ".yaml", ".yml"):
-        raise InputError([Problem("", f"неподдерживаемый формат файла «{suffix or name}»: ожидается .json, .yaml, .yml "
-                                      "или .xlsx")])
+        raise InputError([Problem(source, f"неподдерживаемый формат файла «{suffix or name}»: ожидается .json, "
+                                          ".yaml, .yml или .xlsx")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError([Problem("", f"файл «{name}» не в кодировке UTF-8 (байт {exc.start}); сохраните его в UTF-8")]) from None
+        raise InputError([Problem(source, f"файл «{name}» не в кодировке UTF-8 (байт {exc.start}); сохраните его в UTF-8")]) from None
     try:
-        return json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        return load_json(text) if suffix == ".json" else load_yaml(text)
     except RecursionError:
-        raise InputError([Problem("", f"файл «{name}» слишком глубоко вложен: заявка не бывает такой структуры")]) from None
+        raise InputError([Problem(source, f"файл «{name}» слишком глубоко вложен: заявка не бывает такой структуры")]) from None
     except json.JSONDecodeError as exc:
-        raise InputError([Problem("", f"ошибка JSON в строке {exc.lineno}, позиции {exc.colno}: {exc.msg}")]) from None
+        raise InputError([Problem(source, json_problem(exc))]) from None
+    except DuplicateKey as exc:
+        raise InputError([Problem(source, str(exc))]) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" в строке {mark.line + 1}, позиции {mark.column + 1}" if mark else ""
-        raise InputError([Problem("", f"ошибка YAML{where}: {getattr(exc, 'problem', exc)}")]) from None
+        raise InputError([Problem(source, yaml_problem(exc))]) from None
 
 
 def validate(data: Any) -> Application:

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from .dating import counts_on
 from .identifiers import CADASTRAL_RE, inn_problem, ogrn_problem
+from . import settings
 from . import units as u
 from .formatting import num
 
@@ -40,7 +41,40 @@ def _parse_date(value: object) -> object:
     raise ValueError("ожидается дата в формате ГГГГ-ММ-ДД или ДД.ММ.ГГГГ")
 
 
-Day = Annotated[date, BeforeValidator(_parse_date)]
+# Every date of an application lies in this range: nothing real is outside it, and date arithmetic (deadlines in
+# years) stays within what Python can represent.
+DAY_MIN, DAY_MAX = date(1900, 1, 1), date(2199, 12, 31)
+# The evaluation date (--as-of, the API's as_of, the check pages) and the filing date (the default evaluation date).
+AS_OF_MIN, AS_OF_MAX = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _plausible_day(value: date) -> date:
+    if not DAY_MIN <= value <= DAY_MAX:
+        raise ValueError(f"дата {value:%d.%m.%Y} вне допустимого диапазона ({DAY_MIN:%d.%m.%Y} — {DAY_MAX:%d.%m.%Y})")
+    return value
+
+
+def check_as_of(value: date) -> date:
+    """The evaluation date, refused (ValueError, Russian) outside AS_OF_MIN…AS_OF_MAX."""
+    if not AS_OF_MIN <= value <= AS_OF_MAX:
+        raise ValueError(f"дата оценки {value:%d.%m.%Y} вне допустимого диапазона "
+                         f"({AS_OF_MIN:%d.%m.%Y} — {AS_OF_MAX:%d.%m.%Y})")
+    return value
+
+
+def _filing_day(value: date) -> date:
+    """The filing date: not after today, and not before AS_OF_MIN (it is the default evaluation date)."""
+    if value < AS_OF_MIN:
+        raise ValueError(f"дата подачи {value:%d.%m.%Y} раньше {AS_OF_MIN:%d.%m.%Y}: по ней оценивается заявка, "
+                         f"а оценка возможна с {AS_OF_MIN:%d.%m.%Y}")
+    today = settings.today()
+    if value > today:
+        raise ValueError(f"дата подачи {value:%d.%m.%Y} позже сегодняшней ({today:%d.%m.%Y}): заявку нельзя "
+                         "подать в будущем")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_parse_date), AfterValidator(_plausible_day)]
 
 
 def _inn(value: str) -> str:
@@ -73,7 +107,13 @@ Inn = Annotated[str, AfterValidator(_inn)]
 Ogrn = Annotated[str, AfterValidator(_ogrn)]
 Cadastral = Annotated[str, AfterValidator(_cadastral)]
 Url = Annotated[str, AfterValidator(_url)]
-NonNegative = Annotated[float, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_DISTANCE_KM = 20_000.0  # half the Earth's circumference: no two points on the ground are farther apart
+MAX_RUB = 1e15  # a quadrillion roubles: several times Russia's yearly GDP
+Kilometres = Annotated[float, Field(ge=0, le=MAX_DISTANCE_KM, allow_inf_nan=False,
+                                    description="расстояние, км: от 0 до 20 000 (половина окружности Земли)")]
+Roubles = Annotated[float, Field(ge=0, le=MAX_RUB, allow_inf_nan=False,
+                                 description="сумма, руб.: от 0 до 10¹⁵ (квадриллион — больше ВВП России за несколько лет)")]
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -94,7 +134,9 @@ class Model(BaseModel):
 
 
 class Quantity(Model):
-    """A value with its unit, e.g. {"value": 12.5, "unit": "ha"}; converted to the canonical unit on use."""
+    """Величина с единицей измерения, например {"value": 12.5, "unit": "ha"}; значение — конечное неотрицательное
+    число, не больше предела величины (после перевода в основную единицу)."""
+    # (the docstring is the schema's description; converted to the canonical unit on use)
 
     value: NonNegative
     unit: Text
@@ -104,7 +146,7 @@ class Quantity(Model):
     def _unit_fits(self):
         if self.dimension is not None:
             try:
-                u.to_canonical(self.value, self.unit, self.dimension)
+                u.bounded(self.value, self.unit, self.dimension)
             except u.UnitError as exc:
                 raise ValueError(str(exc)) from None
         return self
@@ -115,11 +157,17 @@ class Quantity(Model):
         return u.to_canonical(self.value, self.unit, dim)
 
 
+def _limits(*dims: u.Dimension) -> str:
+    return "; ".join(f"{d.title} — не больше {d.limit_text}" for d in dims)
+
+
 class LandArea(Quantity):
+    __doc__ = f"Площадь земли: value и unit (ha, m2, km2); {_limits(u.LAND_AREA)}."
     dimension: ClassVar[u.Dimension] = u.LAND_AREA
 
 
 class FloorArea(Quantity):
+    __doc__ = f"Площадь помещений: value и unit (m2); {_limits(u.FLOOR_AREA)}."
     dimension: ClassVar[u.Dimension] = u.FLOOR_AREA
 
 
@@ -180,7 +228,7 @@ class LandPlot(Model):
                           "раннюю дату оценки права нет")
     lease_end: Day | None = Field(None, description="дата окончания аренды; после неё права нет")
     adjacency: Adjacency | None = Field(None, description="main — основной участок; adjacent — смежный; linear_infrastructure — отделён только дорогой/сетями; separate — отдельно")
-    distance_to_main_km: NonNegative | None = None
+    distance_to_main_km: Kilometres | None = None
 
 
 class UsefulAreaBreakdown(Model):
@@ -278,7 +326,8 @@ class Utility(Model):
     """Инженерный ресурс. Ресурсы указываются по видам: вид, которого нет в заявке, — «не указано»."""
 
     kind: UtilityKind
-    capacity: Quantity | None = None
+    capacity: Quantity | None = Field(None, description="мощность (расход) с единицей; пределы после перевода: " + _limits(
+        u.ELECTRIC_POWER, u.GAS_FLOW, u.HEAT_POWER, u.WATER_FLOW, u.DATA_RATE))
     status: UtilityStatus = Field(description=UTILITY_STATUS_DESCRIPTION)
     provider: str | None = None
     document: str | None = Field(None, description="реквизиты ТУ, договора или акта о подключении")
@@ -297,7 +346,7 @@ class Utility(Model):
                              "подключения (ТУ, договор, подключено)")
         if self.capacity is not None:
             try:
-                u.to_canonical(self.capacity.value, self.capacity.unit, UTILITY_DIMENSIONS[self.kind])
+                u.bounded(self.capacity.value, self.capacity.unit, UTILITY_DIMENSIONS[self.kind])
             except u.UnitError as exc:
                 raise ValueError(f"capacity: {exc}") from None
         return self
@@ -311,7 +360,7 @@ class Utility(Model):
 class RoadAccess(Model):
     hard_surface: bool
     road_name: str | None = None
-    distance_to_public_road_km: NonNegative | None = None
+    distance_to_public_road_km: Kilometres | None = None
     document: str | None = None
     rail_siding: bool | None = None
 
@@ -362,7 +411,7 @@ class Document(Model):
     kind: DocumentKind
     title: str | None = None
     number: str | None = None
-    date: Day | None = None
+    date: Day | None = Field(None, description="дата документа: не позже даты подачи (а она — не позже сегодняшней)")
     valid_until: Day | None = None
     issuer: str | None = None
     refers_to: str | None = Field(None, description="к чему относится: кадастровый номер, вид ресурса и т. п.")
@@ -406,7 +455,7 @@ class ClusterContract(Model):
     party_a_inn: Inn
     party_b_inn: Inn
     type: ContractType
-    amount_rub: NonNegative | None = None
+    amount_rub: Roubles | None = None
     date: Day | None = Field(None, description="дата договора; на более раннюю дату оценки договор не учитывается")
     valid_until: Day | None = Field(None, description="срок действия договора; после него договор не учитывается")
     subject: str | None = None
@@ -417,8 +466,8 @@ class Purchases(Model):
 
     participant_inn: Inn
     year: Annotated[int, Field(ge=2000, le=2100)]
-    total_inputs_rub: NonNegative
-    inputs_from_participants_rub: NonNegative
+    total_inputs_rub: Roubles
+    inputs_from_participants_rub: Roubles
 
     @model_validator(mode="after")
     def _part_of_total(self):
@@ -496,7 +545,8 @@ class Application(Model):
     region: Text
     region_code: Annotated[str, Field(pattern=r"^\d{2}$")] | None = Field(None, description="код субъекта РФ, две цифры")
     address: str | None = None
-    filing_date: Day
+    filing_date: Annotated[date, BeforeValidator(_parse_date), AfterValidator(_filing_day)] = Field(
+        description="дата подачи заявки (по умолчанию — дата оценки): с 01.01.2000 и не позже сегодняшней")
     management_company: ManagementCompany | None = Field(None, description="управляющая компания парка или технопарка")
     land_plots: list[LandPlot] = Field(
         [], description="земельные участки; пустой список — участки не указаны (требования к территории получат "

@@ -1,6 +1,7 @@
 """Service settings (environment variables with the prefix COMPLIANCE_, or a .env file)."""
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Literal
 
@@ -20,8 +21,15 @@ class Settings(BaseSettings):
         "process", description="где идут проверки: process — в рабочих процессах (сбой движка правил не останавливает "
                                "сервис), thread — в потоке процесса сервиса (быстрее запуск; для тестов)")
     max_workers: int = Field(1, ge=1, le=64, description="рабочих процессов проверки (и одновременных проверок)")
+    today: date | None = Field(None, description="«сегодняшняя» дата для проверки дат заявки (дата подачи и даты "
+                                                 "документов не позже её); по умолчанию — системная дата")
 
 
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def today() -> date:
+    """Today's date for every check of input dates (COMPLIANCE_TODAY pins it, e.g. in tests)."""
+    return get_settings().today or date.today()

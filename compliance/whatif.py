@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from .cases import apply_patch
 from .evaluate import evaluate
 from .loading import InputError, Problem, validate
+from .parsers import load_yaml, yaml_problem
 from .models import Application
 from .report import Report
 
@@ -44,9 +45,9 @@ def parse_assignment(text: str) -> Change:
         raise InputError([Problem("--set", f"«{text}»: ожидается ПУТЬ=ЗНАЧЕНИЕ, например land_plots.0.area.value=9.5")])
     path, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_yaml(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise InputError([Problem("--set", f"«{raw}»: значение не читается ({exc})")]) from None
+        raise InputError([Problem("--set", f"«{raw}»: значение не читается ({yaml_problem(exc)})")]) from None
     return Change(path=path.strip(), value=value)
 
 
@@ -59,12 +60,28 @@ def parse_override_file(data: Any) -> list[Change]:
     return changes
 
 
+def _path_problem(path: str, exc: Exception) -> Problem:
+    """Why a --set / --set-file path does not lead anywhere in the application, in Russian."""
+    if isinstance(exc, IndexError):
+        why = ("номер элемента больше, чем элементов в списке (нумерация с нуля; новый элемент добавляется номером, "
+               "равным длине списка)")
+    elif isinstance(exc, KeyError):
+        why = f"в заявке нет поля «{exc.args[0] if exc.args else ''}»"
+    elif isinstance(exc, ValueError):
+        why = "элемент списка указывается номером, например land_plots.0.area"
+    else:  # TypeError, AttributeError: a step through a number, a string or an empty value
+        why = "путь проходит через значение, у которого нет вложенных полей"
+    return Problem("--set", f"путь не найден в заявке: «{path}» — {why}")
+
+
 def apply_changes(app: Application, changes: list[Change]) -> Application:
-    raw = app.model_dump(mode="json")
-    try:
-        patched = apply_patch(raw, {c.path: c.value for c in changes if not c.delete}, [c.path for c in changes if c.delete])
-    except (KeyError, IndexError, ValueError, TypeError) as exc:
-        raise InputError([Problem("--set", f"путь не найден в заявке: {exc}")]) from None
+    patched = app.model_dump(mode="json")
+    # deletions first, then assignments in order (as apply_patch does), one at a time to name a path that fails
+    for c in sorted(changes, key=lambda c: not c.delete):
+        try:
+            patched = apply_patch(patched, {} if c.delete else {c.path: c.value}, [c.path] if c.delete else [])
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+            raise InputError([_path_problem(c.path, exc)]) from None
     try:
         return validate(patched)
     except InputError as exc:

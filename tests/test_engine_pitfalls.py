@@ -104,14 +104,20 @@ def test_two_matches_of_one_rule_are_both_recorded_without_a_swallowed_exception
     assert f.rules_fired.count("794-DOC-4|v0|met") == len(egrn) + len([d for d in app.documents if d.kind == "lease_contract"])
 
 
-def test_sessions_are_deleted_so_the_1024_limit_is_never_reached():
-    engine = RulesEngine()
+def _conforming_facts(engine: RulesEngine):
+    """The compiled 794 ruleset and the engine facts of the conforming park."""
     app = app_from(CONFORMING)
     catalog = load_catalog("ip794")
     compiled = engine.ruleset_for(catalog, app.filing_date)
     facts = engine_facts(derive(app, app.filing_date), {"t": "ctx", "category": "operating", "subtype": "general",
                                                         "has_residents": True, "sr_new_regions": False},
                          assess(app, catalog, app.filing_date).usable)
+    return compiled, facts
+
+
+def test_sessions_are_deleted_so_the_1024_limit_is_never_reached():
+    engine = RulesEngine()
+    compiled, facts = _conforming_facts(engine)
     for _ in range(MAX_LIVE_SESSIONS + 200):
         result = engine.run(compiled, facts)
         assert result.exception is None
@@ -182,3 +188,127 @@ def test_join_is_not_dropped_when_the_related_item_is_filtered_by_several_values
     assert check.fact.value == len(expected)
     assert {d.split("ИНН ")[1].rstrip(")") for d in check.fact.details if d.endswith(")")} == expected  # then why
     # contracts were not counted on the as-of date: «договор … (ИНН … — ИНН …): истёк …, не учтён»
+
+
+# --- numbers: the engine reads an exponent only after a fraction, and 64-bit integers only -----------------------
+# A probe runs in a subprocess: a number the engine cannot read used to crash the process (exit 139), which would
+# kill pytest instead of failing the test.
+MAGNITUDES = [1e-9, 3.7e-9, 1e-8, 1e-7, 1e-6, 1e-05, 5.5e-05, 1e-4, 0.1, 1.0, 8, 7.99, 0.30000000000000004,
+              123456.789, 1e15, 1e16, 1.5e16, 1e17, 1e20, 9.87654321e22, 1e300, 2 ** 53 + 1, 2 ** 63 - 1, 2 ** 63,
+              2 ** 64, 10 ** 30, -1e-06, -1e16, -0.0, 0.0, 0]
+
+_PROBE = r"""
+import json, math, sys
+from compliance.engine import _QuietHost, engine_json
+values = json.loads(sys.stdin.read())
+host, fired, out = _QuietHost(), [], []
+def record(op):
+    return lambda c: fired.append(op)
+for i, (norm, value) in enumerate(values):
+    rules = {op: {"all": [{"f": {"$and": [{"t": "fact"}, cond]}}], "run": record(op)}
+             for op, cond in (("ge", {"$gte": {"value": norm}}), ("lt", {"$lt": {"value": norm}}),
+                              ("eq", {"value": norm}), ("gt", {"$gt": {"value": norm}}))}
+    host.set_rulesets({f"probe{i}": rules})
+    fired.clear()
+    host.assert_text(f"probe{i}", engine_json({"sid": "s", "id": "f", "t": "fact", "value": value}))
+    host.delete_state(f"probe{i}", "s")
+    out.append(sorted(fired))
+print(json.dumps(out))
+"""
+
+
+def _probe(pairs: list[tuple]) -> list[list[str]]:
+    """For each (norm, value): which of the rules value >= norm, < norm, == norm, > norm fired in the engine."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    text = json.dumps([[n, v] for n, v in pairs])
+    done = subprocess.run([sys.executable, "-c", _PROBE], input=text, capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, f"the engine probe ended with {done.returncode}: {done.stderr[-2000:]}"
+    return json.loads(done.stdout)
+
+
+def _python(norm, value) -> list[str]:
+    return sorted(op for op, holds in (("ge", value >= norm), ("lt", value < norm), ("eq", value == norm),
+                                       ("gt", value > norm)) if holds)
+
+
+@pytest.mark.parametrize("magnitude", MAGNITUDES, ids=repr)
+def test_every_magnitude_compares_in_the_engine_as_in_python(magnitude):
+    """Equal stays equal and the next double up or down stays on its side: the number reaches the engine exactly,
+    as a fact value and as a norm in a rule, whether Python prints it with an exponent or not."""
+    import math
+    x = float(magnitude)
+    neighbours = [math.nextafter(x, math.inf), math.nextafter(x, -math.inf)]
+    pairs = [(magnitude, magnitude)] + [(magnitude, n) for n in neighbours] + [(n, magnitude) for n in neighbours]
+    expected = [_python(float(n), float(v)) for n, v in pairs]
+    if isinstance(magnitude, int) and abs(magnitude) >= 2 ** 63:  # beyond 64 bits: the engine sees the nearest double
+        expected[0] = ["eq", "ge"]
+    assert _probe(pairs) == expected
+
+
+def test_engine_json_writes_every_number_in_a_form_the_c_reader_takes():
+    from compliance.engine import engine_json, engine_number
+    assert [engine_number(x) for x in (1e-06, 1e+16, -1e-9, 1.5e-07, 0.1, 8, -0.0, 2 ** 64)] == \
+        ["1.0e-06", "1.0e+16", "-1.0e-09", "1.5e-07", "0.1", "8", "-0.0", "1.8446744073709552e+19"]
+    assert engine_json({"a": [1e-05, True, None, "1e-05"], "b": {"c": 1e20}}) == \
+        '{"a":[1.0e-05,true,null,"1e-05"],"b":{"c":1.0e+20}}'
+
+
+def test_python_json_numbers_are_what_the_plain_host_refuses():
+    """The pitfall itself, measured: durable's own host serialises 1e-06 as Python prints it and the engine refuses
+    it (error 204); if an upgrade of durable-rules fixes its reader, this test says the workaround may go."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    probe = ("from durable import engine as d\n"
+             "class H(d.Host):\n    def _run(self): pass\n"
+             "h = H(); h.set_rulesets({'rs': {'r': {'all': [{'f': {'$gte': {'value': 0.5}}}], 'run': lambda c: None}}})\n"
+             "try:\n    h.assert_fact('rs', {'sid': 's', 'id': 'a', 'value': 1e-06}); print('accepted')\n"
+             "except Exception as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "error code: 204" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_non_finite_fact_is_refused_before_a_session_exists():
+    from compliance.engine import EngineValueError
+    engine = RulesEngine()
+    compiled, facts = _conforming_facts(engine)
+    with pytest.raises(EngineValueError):
+        engine.run(compiled, facts + [{"t": "fact", "name": "total_area_ha", "value": float("nan")}])
+    assert engine.live_sessions == 0
+    tiny = [dict(f, value=1e-9) if f.get("name") == "total_area_ha" else f for f in facts]
+    result = engine.run(compiled, tiny)
+    assert result.exception is None and "794-P-1|v0|not_met|c0" in result.fired
+
+
+def test_a_non_finite_norm_is_a_catalog_error():
+    from compliance.catalog import Check
+    from compliance.compiler import CompileError, validate_check
+    with pytest.raises(CompileError, match="не конечное"):
+        validate_check("794-P-1", Check(fact="total_area_ha", op=">=", value=float("inf")), float("inf"))
+
+
+@pytest.mark.parametrize("change", ["land_plots.0.area.value=100000", "utilities.0.capacity.value=0.05",
+                                    "land_plots.0.area.value=1e9", "utilities.0.capacity.value=1e-9"])
+def test_cli_check_that_crashed_the_process_now_agrees_with_the_oracle(change):
+    """These what-if values ended in a segmentation fault (exit 139): the first plot at 100 000 ha, 0.05 kW."""
+    import json
+    import subprocess
+    import sys
+
+    from compliance.whatif import apply_changes, parse_assignment
+    from tests.conftest import FIXTURES, ROOT
+    from tests.oracle import oracle
+    done = subprocess.run([sys.executable, "-m", "compliance.cli", "check", str(FIXTURES / "ip794-created-gaps.yaml"),
+                           "--set", change, "--format", "json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    report = json.loads(done.stdout)["report"]
+    assert report["engine_error"] is None
+    app = apply_changes(app_from("ip794-created-gaps"), [parse_assignment(change)])
+    expected = {rid: o.status for rid, o in oracle(app, "ip794").items()}
+    assert {f["requirement_id"]: f["status"] for f in report["findings"]} == expected

@@ -3,12 +3,13 @@ from the input model (`forms`). «Добавить …» and «Удалить» 
 JavaScript needed); a failed save answers 422 with every message next to its field and everything typed kept."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
+
+from compliance.settings import today
 
 from ..service import Caller, own_app, version_of
 from . import forms
@@ -37,7 +38,7 @@ def new_page(request: Request, who: WebAuth, regime: Annotated[str, Query(max_le
     raw = forms.blank(root)
     if regime in {code for code, _ in root.child("regimes").options}:
         raw["regimes"] = [regime]
-    raw["filing_date"] = date.today().isoformat()
+    raw["filing_date"] = today().isoformat()
     return _page(request, raw, None)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from compliance.catalog import available_regimes
 from compliance.formatting import size
 from compliance.loading import InputError, Problem
+from compliance.settings import today
 from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit, token_owner
 
 from ..errors import ApiError
@@ -222,7 +222,7 @@ def application_page(request: Request, who: WebAuth, app_id: str, msg: Annotated
     regimes = list(body.get("regimes") or [])
     return render(request, "application.html", app=row, body=body, version=ver, versions=versions, checks=checks,
                   counts=[(label, n) for label, n in counts if n], regimes=regimes, all_regimes=available_regimes(),
-                  default_as_of=body.get("filing_date") or date.today().isoformat(), message=MESSAGES.get(msg))
+                  default_as_of=body.get("filing_date") or today().isoformat(), message=MESSAGES.get(msg))
 
 
 @router.get("/applications/{app_id}/application.json")

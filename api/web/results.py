@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from compliance.catalog import CONFIDENCE_RU, UNCONFIRMED, available_regimes
 from compliance.eligibility import MatrixRow, Skipped
 from compliance.loading import InputError, Problem
+from compliance.models import check_as_of
 from compliance.report import Report
 from compliance.storage import StoredApplication, StoredCheck, audit
 
@@ -29,7 +30,6 @@ from .reportview import ATTENTION, anchor, check_url, parse_statuses, report_vie
 router = APIRouter(include_in_schema=False)
 ID = Annotated[str, PathParam(min_length=1, max_length=64)]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 FORM_LABELS = {"regime": "Режим", "as_of": "Дата оценки"}
 OUTCOME_RU = {"passed": "выполнено", "failed": "не выполнено", "no_data": "нет данных"}
 
@@ -46,10 +46,10 @@ def parse_as_of(raw: str) -> date | None:
     except ValueError:
         raise InputError([Problem("as_of", f"«{text}» — не дата: укажите дату оценки в виде ДД.ММ.ГГГГ или "
                                            "ГГГГ-ММ-ДД, например 02.06.2025")]) from None
-    if not EARLIEST <= day <= LATEST:
-        raise InputError([Problem("as_of", f"дата оценки {day:%d.%m.%Y} вне допустимого диапазона "
-                                           f"({EARLIEST:%d.%m.%Y} — {LATEST:%d.%m.%Y})")])
-    return day
+    try:
+        return check_as_of(day)
+    except ValueError as exc:
+        raise InputError([Problem("as_of", str(exc))]) from None
 
 
 def parse_regime(raw: str) -> str | None:
