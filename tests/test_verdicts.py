@@ -1,16 +1,18 @@
 """Headline verdicts that do not overstate (issue 13, §5): a report whose automatic checks pass while requirements
 await the expert reads «ждёт оценки эксперта» (pending_review, exit code 3), never «соответствует»; the exit code
-follows one rule with and without --regime all; the same in text, JSON, Markdown, Word and batch.
+follows one rule with and without --regime all; the same in text, JSON, Markdown, Word, batch, the API and the pages.
 Every expected verdict and count is read from an evaluation, not written into the test."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import docx
 import pytest
 import yaml
+from lxml import html as lhtml
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
@@ -20,6 +22,7 @@ from compliance.evaluate import evaluate
 from compliance.judgements import JudgementsFile
 from compliance.report import verdict_text
 from tests.conftest import FIXTURES, app_from, finding, raw_fixture
+from webclient import web_client
 
 runner = CliRunner()
 CONFORMING = "ip794-operating-conforming"
@@ -231,6 +234,75 @@ def test_batch_counts_pending_review_and_exits_by_the_same_rule(tmp_path):
         assert status == expected[(Path(file).stem, regime)].verdict_text  # «… N требований ждут оценки эксперта»
     shutil.copy(FIXTURES / "ip794-created-gaps.yaml", folder / "gaps.yaml")
     assert runner.invoke(cli, ["batch", str(folder), "--output", str(out)]).exit_code == 1
+
+
+# --- the service: API and pages --------------------------------------------------------------------------------------
+def test_api_and_pages_show_pending_review_with_the_number_and_judgements_close_it(tmp_path):
+    web = web_client(tmp_path)
+    auth = {"Authorization": f"Bearer {web.token}"}
+    app_id = web.upload(f"{CONFORMING}.yaml")
+    check = web.client.post(f"/api/v1/applications/{app_id}/checks", json={}, headers=auth).json()
+    (report,) = check["reports"]
+    expected = evaluate(app_from(CONFORMING), "ip794")
+    n = len(awaiting(expected))
+    assert check["verdicts"] == {"ip794": "pending_review"} and report["verdict_text"] == pending_text(n)
+    assert web.client.get(f"/api/v1/checks/{check['id']}", headers=auth).json()["verdicts"] == check["verdicts"]
+
+    page = web.client.get(f"/checks/{check['id']}").text
+    badge = re.search(r'<span id="verdict" class="badge big v-(\w+)">([^<]+)</span>', page)
+    assert badge and badge.groups() == ("pending_review", pending_text(n))
+    listing = lhtml.fromstring(web.client.get("/applications").text)
+    (shown,) = listing.xpath(f"//a[@href='/checks/{check['id']}']/span")
+    assert shown.get("class") == "badge v-pending_review" and shown.text_content() == "ждёт оценки эксперта"
+
+    closed = web.client.post(f"/api/v1/applications/{app_id}/checks", json={"judgements": closing(expected)},
+                             headers=auth).json()
+    assert closed["verdicts"] == {"ip794": "conforms"}
+    assert closed["reports"][0]["verdict_text"] == "соответствует требованиям"
+
+    r = web.post("/checks/batch", [("ids", app_id), ("regime", ""), ("as_of", "")])
+    batch = lhtml.fromstring(web.client.get(r.headers["location"]).text)
+    counts = {li.xpath("string(./span)"): int(li.xpath("string(./strong)"))
+              for li in batch.xpath("//ul[@class='batch-counts']/li")}
+    assert counts == {"ждёт оценки эксперта": 1}
+
+
+def test_gost_pages_do_not_state_a_conforming_conclusion_while_criteria_await_the_expert(tmp_path):
+    web = web_client(tmp_path)
+    auth = {"Authorization": f"Bearer {web.token}"}
+    app_id = web.upload("htp1381-operating.yaml")
+    full = yaml.safe_load((FIXTURES / "gost-judgements-htp1381.yaml").read_text(encoding="utf-8"))
+    partial = json.loads(json.dumps(dict(full, judgements=full["judgements"][:-1]), default=str))  # G-UK-3 left open
+    check = web.client.post(f"/api/v1/applications/{app_id}/checks", json={"regime": "gost56425", "judgements": partial},
+                            headers=auth).json()
+    (report,) = check["reports"]
+    assert report["assessment"]["conclusion"] == "conforms_with_remarks" and report["verdict"] == "pending_review"
+    # G-INF-3 (a recommendation) is judged not met: the words speak of the blocking requirements only
+    assert report["verdict_text"] == "выполнены все критичные требования, проверяемые автоматически; 1 требование " \
+                                     "ждёт оценки эксперта"
+    for url in (f"/checks/{check['id']}", f"/checks/{check['id']}/assessment"):
+        badge = lhtml.fromstring(web.client.get(url).text).xpath("//*[@id='conclusion']")[0]
+        assert badge.get("class").endswith("c-pending_review") and badge.text_content() == report["verdict_text"], url
+    whole = json.loads(json.dumps(full, default=str))
+    check = web.client.post(f"/api/v1/applications/{app_id}/checks", json={"regime": "gost56425", "judgements": whole},
+                            headers=auth).json()
+    badge = lhtml.fromstring(web.client.get(f"/checks/{check['id']}").text).xpath("//*[@id='conclusion']")[0]
+    assert badge.text_content() == check["reports"][0]["assessment"]["conclusion_text"] == "соответствует с замечаниями"
+
+
+def test_matrix_page_marks_the_closest_and_shows_the_verdict_words(tmp_path):
+    web = web_client(tmp_path)
+    app_id = web.upload(f"{BROWNFIELD}.yaml")
+    r = web.post(f"/applications/{app_id}/check", {"regime": "all", "as_of": ""})
+    check_id = r.headers["location"].rsplit("/", 1)[1]
+    stored = web.client.get(f"/api/v1/checks/{check_id}", headers={"Authorization": f"Bearer {web.token}"}).json()
+    page = lhtml.fromstring(web.client.get(f"/checks/{check_id}").text)
+    closest = [row for row in stored["matrix"] if row["closest"]]
+    assert len(closest) == 1 and closest[0]["verdict"] == "pending_review"
+    row = page.xpath(f"//tr[@id='matrix-{closest[0]['regime']}']")[0]
+    assert "► ближайший к соответствию" in row.text_content()
+    assert row.xpath("string(.//td[1]/span)") == closest[0]["verdict_text"]
+    assert closest[0]["verdict_text"].startswith(PENDING_HEAD)
 
 
 def test_a_regime_the_application_applies_for_is_evaluated_in_the_matrix_as_alone():
