@@ -92,7 +92,9 @@ class CheckSummary(BaseModel):
     application_version: int = Field(description="версия заявки, которая проверялась")
     evaluation_id: str = Field(description="идентификатор оценки (сеанса движка правил)")
     regimes: list[str] = Field(description="режимы, по которым выполнена оценка")
-    verdicts: dict[str, str] = Field(description="итог по каждому режиму: conforms, does_not_conform, incomplete")
+    verdicts: dict[str, str] = Field(description="итог по каждому режиму: conforms, pending_review (автоматические "
+                                                 "проверки пройдены, требования ждут оценки эксперта), "
+                                                 "does_not_conform, incomplete")
     catalog_version: str = Field(description="версия каталога требований")
     catalog_hash: str = Field(description="контрольная сумма каталога (для нескольких режимов — общая)")
     catalogs: dict[str, dict[str, str]] = Field(description="версия и контрольная сумма каталога каждого режима")

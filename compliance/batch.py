@@ -11,7 +11,7 @@ from .catalog import CatalogError
 from .eligibility import _row as matrix_row
 from .evaluate import evaluate
 from .loading import InputError, load_application
-from .report import VERDICT_RU, Report
+from .report import VERDICT_RU, VERDICT_SHORT, Report
 
 SUFFIXES = {".json", ".yaml", ".yml", ".xlsx"}
 
@@ -20,7 +20,7 @@ class BatchRow(BaseModel):
     file: str
     site_name: str | None = None
     regime: str | None = None
-    status: str  # conforms / does_not_conform / incomplete / invalid / error
+    status: str  # conforms / pending_review / does_not_conform / incomplete / invalid / error
     status_text: str
     blocking_not_met: int | None = None
     insufficient_data: int | None = None
@@ -80,7 +80,7 @@ def report_row(file: str, site_name: str | None, report: Report) -> BatchRow:
     """The row of one regime's report: its verdict and the counts and top gaps of the eligibility matrix."""
     m = matrix_row(report)
     return BatchRow(file=file, site_name=site_name, regime=report.regime, status=report.verdict,
-                    status_text=VERDICT_RU[report.verdict], blocking_not_met=m.blocking_not_met,
+                    status_text=report.verdict_text, blocking_not_met=m.blocking_not_met,
                     insufficient_data=m.insufficient_data, manual_review=m.manual_review,
                     documents_missing=m.documents_missing, top_gaps=m.top_gaps, evaluation_id=report.evaluation_id)
 
@@ -104,8 +104,11 @@ def run_batch(files: list[Path], as_of=None, progress: Callable[[Path], None] | 
 
 HEADERS = ["Файл", "Заявка", "Режим", "Итог", "Критичных несоответствий", "Нет данных", "Экспертная оценка",
            "Нет документов", "Главные разрывы", "Ошибка"]
-STATUS_RU = dict(VERDICT_RU, invalid="ошибка во входных данных", error="ошибка проверки")
-FILLS = {"conforms": "C6EFCE", "does_not_conform": "FFC7CE", "incomplete": "FFEB9C", "invalid": "D9D9D9", "error": "D9D9D9"}
+NOT_EVALUATED = {"invalid": "ошибка во входных данных", "error": "ошибка проверки"}
+STATUS_RU = dict(VERDICT_RU, **NOT_EVALUATED)
+STATUS_SHORT = dict(VERDICT_SHORT, **NOT_EVALUATED)
+FILLS = {"conforms": "C6EFCE", "pending_review": "DDEBF7", "does_not_conform": "FFC7CE", "incomplete": "FFEB9C",
+         "invalid": "D9D9D9", "error": "D9D9D9"}
 
 
 def write_summary(summary: BatchSummary, xlsx_path: Path) -> Path:

@@ -1,5 +1,7 @@
-"""Command line: `compliance check|schema|regimes|catalog`. Exit codes: 0 conforms, 1 gaps or incomplete,
-2 invalid input (or an invalid catalog)."""
+"""Command line: `compliance check|schema|regimes|catalog`. Exit codes of check and batch: 0 conforms, 1 does not
+conform or incomplete, 2 invalid input (or an invalid catalog), 3 every automatic check passes and requirements await
+an expert's judgement; 4 an internal error. The code is decided by the regimes the application applies for (the worst
+of them: 1 over 3 over 0); regimes added by `--regime all` are for information."""
 from __future__ import annotations
 
 import json
@@ -21,7 +23,21 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="Проверка площадки на соответствие требованиям Минпромторга (отчёт о несоответствиях).")
 err = Console(stderr=True, soft_wrap=True)
 
-EXIT_OK, EXIT_GAPS, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_GAPS, EXIT_INVALID, EXIT_PENDING, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_BY_VERDICT = {"conforms": EXIT_OK, "pending_review": EXIT_PENDING, "does_not_conform": EXIT_GAPS,
+                   "incomplete": EXIT_GAPS}
+EXIT_CODES_HELP = ("Коды завершения: 0 — соответствует; 1 — не соответствует или оценка не завершена; 2 — ошибка во "
+                   "входных данных; 3 — все автоматические проверки пройдены, требования ждут оценки эксперта. Код "
+                   "определяют режимы, на которые подана заявка (regimes заявки или режим из --regime КОД), а из "
+                   "нескольких — худший (1, затем 3, затем 0); --regime all добавляет остальные режимы в матрицу "
+                   "для сведения и на код не влияет.")
+
+
+def exit_code(verdicts: list[str]) -> int:
+    """The worst code of the verdicts (1 over 3 over 0); a status that is not a verdict (an invalid file of a batch,
+    an evaluation error) counts as 1."""
+    codes = {EXIT_BY_VERDICT.get(v, EXIT_GAPS) for v in verdicts}
+    return next((c for c in (EXIT_GAPS, EXIT_PENDING) if c in codes), EXIT_OK)
 
 
 class Fmt(str, Enum):
@@ -68,7 +84,8 @@ def _write(text: str | bytes, output: Optional[Path]) -> None:
     err.print(f"Отчёт записан: {output}")
 
 
-@app.command()
+@app.command(help="Проверить заявку и вывести отчёт о несоответствиях (или матрицу режимов, или «что если»).\n\n"
+             + EXIT_CODES_HELP)
 def check(
     application: Path = typer.Argument(..., help="файл заявки: .json, .yaml, .yml или .xlsx (кластер)"),
     regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима (ip794, …) или all — матрица по всем подходящим режимам; по умолчанию — режимы из заявки"),
@@ -80,7 +97,6 @@ def check(
     set_file: Optional[Path] = typer.Option(None, "--set-file", help="что если: файл YAML с разделами set (путь: значение) и delete"),
     judgements_file: Optional[Path] = typer.Option(None, "--judgements", help="файл оценок эксперта и принятых отклонений (.yaml, .json)"),
 ) -> None:
-    """Проверить заявку и вывести отчёт о несоответствиях (или матрицу режимов, или «что если»)."""
     from .judgements import load_judgements
     from .loading import parse_document
     from .whatif import apply_changes, parse_assignment, parse_override_file
@@ -102,18 +118,19 @@ def check(
     if judgements is not None and regime is None:
         regime = judgements.regime  # the assessment the file belongs to (e.g. GOST on a technopark's data)
     try:
-        text, conforms = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements)
+        text, verdicts = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements)
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
     except InputError as exc:  # e.g. a section the regime requires is absent
         _fail(exc.problems)
     _write(text, output)
-    raise typer.Exit(EXIT_OK if conforms else EXIT_GAPS)
+    raise typer.Exit(exit_code(verdicts))
 
 
 def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshness: bool,
-               judgements=None) -> tuple[str | bytes, bool]:
-    """Render the check (one regime, several regimes as a matrix, and what-if when changes are given)."""
+               judgements=None) -> tuple[str | bytes, list[str]]:
+    """Render the check (one regime, several regimes as a matrix, and what-if when changes are given); with it the
+    verdicts of the regimes the application applies for, which decide the exit code."""
     from . import render as rd
     from .eligibility import eligibility, regimes_for
     from .evaluate import evaluate
@@ -127,7 +144,8 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
             _fail(["ни один режим не подходит: в заявке нет нужных разделов (земельные участки, здания …)"])
         after = eligibility(target, when, chosen if regime != "all" else None, freshness, judgements)
         before = eligibility(app_model, when, chosen, freshness, judgements) if changed_app else None
-        conforms = all(r.verdict == "conforms" for r in after.reports)
+        applied = target.regimes if regime == "all" else codes  # the regimes --regime all adds are for information
+        verdicts = [r.verdict for r in after.reports if r.regime in applied]
         before_by_regime = {r.regime: r for r in before.reports} if before else {}
         diffs = {a.regime: (before_by_regime[a.regime], a, diff(before_by_regime[a.regime], a))
                  for a in after.reports if a.regime in before_by_regime}
@@ -135,8 +153,8 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
             from .word import report_docx
             for a in after.reports:
                 if a.regime in diffs:
-                    a.notes += _what_if_notes(changes, diffs[a.regime][2], diffs[a.regime][0].verdict, a.verdict)
-            return report_docx(after.reports, after), conforms
+                    a.notes += _what_if_notes(changes, diffs[a.regime][2], diffs[a.regime][0], a)
+            return report_docx(after.reports, after), verdicts
         if fmt == Fmt.json:
             payload = {"matrix": [r.model_dump(mode="json") for r in after.rows],
                        "skipped": [s.model_dump(mode="json") for s in after.skipped],
@@ -145,15 +163,15 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
                 payload["matrix_before"] = [r.model_dump(mode="json") for r in before.rows]
                 payload["what_if"] = {"changes": [c.model_dump(mode="json") for c in changes],
                                       "changed": {k: [c.model_dump(mode="json") for c in d[2]] for k, d in diffs.items()}}
-            return json.dumps(payload, ensure_ascii=False, indent=2) + "\n", conforms
+            return json.dumps(payload, ensure_ascii=False, indent=2) + "\n", verdicts
         matrix = rd.render_matrix_markdown if fmt == Fmt.md else rd.render_matrix_text
         changes_fn = rd.render_changes_markdown if fmt == Fmt.md else rd.render_changes_text
         parts = [matrix(after)]
         if before:
             parts.insert(0, "Матрица до изменений:\n" + matrix(before))
-            parts += [changes_fn(k, changes, d[2], d[0].verdict, d[1].verdict) for k, d in diffs.items()]
+            parts += [changes_fn(k, changes, d[2], d[0], d[1]) for k, d in diffs.items()]
         parts.append(rd.render_many(after.reports, fmt.value))
-        return "\n".join(parts), conforms
+        return "\n".join(parts), verdicts
     if judgements is not None and judgements.regime != codes[0]:
         raise InputError([Problem("--judgements", f"файл оценок составлен для режима «{judgements.regime}», а проверяется "
                                                   f"«{codes[0]}»")])
@@ -161,29 +179,29 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
     if not changed_app:
         if fmt == Fmt.docx:
             from .word import report_docx
-            return report_docx([report]), report.verdict == "conforms"
-        return rd.render_many([report], fmt.value), report.verdict == "conforms"
+            return report_docx([report]), [report.verdict]
+        return rd.render_many([report], fmt.value), [report.verdict]
     base = evaluate(app_model, codes[0], when, freshness=freshness, judgements=judgements)
     changed = diff(base, report)
     if fmt == Fmt.docx:
         from .word import report_docx
-        report.notes += _what_if_notes(changes, changed, base.verdict, report.verdict)
-        return report_docx([report]), report.verdict == "conforms"
+        report.notes += _what_if_notes(changes, changed, base, report)
+        return report_docx([report]), [report.verdict]
     if fmt == Fmt.json:
         payload = {"what_if": {"changes": [c.model_dump(mode="json") for c in changes],
                                "changed": [c.model_dump(mode="json") for c in changed],
                                "verdict_before": base.verdict, "verdict_after": report.verdict},
                    "report": report.model_dump(mode="json")}
-        return json.dumps(payload, ensure_ascii=False, indent=2) + "\n", report.verdict == "conforms"
+        return json.dumps(payload, ensure_ascii=False, indent=2) + "\n", [report.verdict]
     changes_fn = rd.render_changes_markdown if fmt == Fmt.md else rd.render_changes_text
-    return (changes_fn(codes[0], changes, changed, base.verdict, report.verdict) + "\n"
-            + rd.render_many([report], fmt.value)), report.verdict == "conforms"
+    return (changes_fn(codes[0], changes, changed, base, report) + "\n"
+            + rd.render_many([report], fmt.value)), [report.verdict]
 
 
-def _what_if_notes(changes, changed, before_verdict: str, after_verdict: str) -> list[str]:
+def _what_if_notes(changes, changed, before, after) -> list[str]:
     """What-if in a Word report: the changes and what they change, as notes of the report."""
     from .render import render_changes_text
-    lines = render_changes_text("", changes, changed, before_verdict, after_verdict).splitlines()
+    lines = render_changes_text("", changes, changed, before, after).splitlines()
     return ["Что если: отчёт построен по заявке с изменениями. " + "; ".join(x.strip() for x in lines[1:] if x.strip())]
 
 
@@ -195,16 +213,19 @@ def _regimes(app_model: Application, regime: Optional[str]) -> list[str]:
         _fail(exc.problems)
 
 
-@app.command()
+@app.command(help="Проверить много заявок (любые режимы): сводная таблица xlsx и JSON; ошибочный файл не "
+                  "останавливает проверку.\n\nКод завершения — худший по всем заявкам и режимам, на которые они "
+                  "поданы (1, затем 3, затем 0): 0 — все соответствуют; 1 — есть несоответствия, незавершённые оценки "
+                  "или файлы с ошибками; 3 — все автоматические проверки пройдены, но есть требования, которые ждут "
+                  "оценки эксперта; 2 — ошибка в самой команде (нет файлов, неверный --output).")
 def batch(
     paths: list[Path] = typer.Argument(..., help="файлы заявок и папки с ними (.json, .yaml, .xlsx)"),
     output: Path = typer.Option(Path("batch-summary.xlsx"), "--output", "-o", help="сводная таблица .xlsx (рядом — .json)"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="дата оценки для всех заявок; по умолчанию — их даты подачи"),
 ) -> None:
-    """Проверить много заявок (любые режимы): сводная таблица xlsx и JSON; ошибочный файл не останавливает проверку."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .batch import collect, run_batch, write_summary
+    from .batch import STATUS_SHORT, collect, run_batch, write_summary
 
     when = _as_of(as_of)
     if output.suffix.lower() != ".xlsx":
@@ -222,16 +243,14 @@ def batch(
         json_path = write_summary(summary, output)
     except OSError as exc:
         _fail([f"не удалось записать сводку {output}: {exc.strerror}"], "Ошибка записи")
-    names = {"conforms": "соответствует", "does_not_conform": "не соответствует", "incomplete": "оценка не завершена",
-             "invalid": "ошибка во входных данных", "error": "ошибка проверки"}
     sys.stdout.write(f"Проверено файлов: {summary.files}; строк сводки: {len(summary.rows)}\n")
     for status, n in sorted(summary.counts.items()):
-        sys.stdout.write(f"  {names.get(status, status)}: {n}\n")
+        sys.stdout.write(f"  {STATUS_SHORT.get(status, status)}: {n}\n")
     for row in summary.rows:
         if row.status in ("invalid", "error"):
             sys.stdout.write(f"  ✗ {row.file}: {row.problem}\n")
     sys.stdout.write(f"Сводка: {output} и {json_path}\n")
-    raise typer.Exit(EXIT_OK if set(summary.counts) == {"conforms"} else EXIT_GAPS)
+    raise typer.Exit(exit_code([row.status for row in summary.rows]))
 
 
 @app.command()
@@ -347,8 +366,6 @@ def catalog(
                      f"({CONFIDENCE_RU[row['confidence']]}){mark}  {row['title']}\n")
     _write("".join(lines), output)
 
-
-EXIT_INTERNAL = 3
 
 
 def _usage_error_ru(exc: Exception) -> str:

@@ -11,9 +11,10 @@ from .formatting import field_and_path
 from .loading import InputError, Problem
 from .models import Application
 from .render import natural_id
-from .report import Report
+from .report import Report, headline
 
-VERDICT_RANK = {"conforms": 0, "incomplete": 1, "does_not_conform": 2}
+# «►»: the closest status — conforming first, then awaiting only the expert, then incomplete, then not conforming
+VERDICT_RANK = {"conforms": 0, "pending_review": 1, "incomplete": 2, "does_not_conform": 3}
 
 
 class MatrixRow(BaseModel):
@@ -22,6 +23,7 @@ class MatrixRow(BaseModel):
     act_citation: str
     verdict: str
     verdict_text: str
+    verdict_short: str = ""  # for a narrow table cell (the text matrix)
     blocking_not_met: int
     insufficient_data: int
     manual_review: int
@@ -29,6 +31,7 @@ class MatrixRow(BaseModel):
     met: int
     top_gaps: list[str]
     closest: bool = False
+    applied: bool = False  # a regime the application applies for: it decides the exit code; the others are for information
 
 
 class Skipped(BaseModel):
@@ -64,9 +67,14 @@ def requested_regimes(app: Application, regime: str | None, option: str = "regim
 
 
 def regimes_for(app: Application, wanted: list[str] | None = None) -> tuple[list[str], list[Skipped]]:
-    """The regimes to evaluate: those named (or all with a catalog) whose required input sections are present."""
+    """The regimes to evaluate: those named (or all with a catalog) whose required input sections are present. A
+    regime the application applies for (its ``regimes``) is always evaluated, as a check of that regime alone
+    evaluates it: a section it requires that is missing is then an input error, not a reason to leave it out."""
     chosen, skipped = [], []
     for code in wanted or available_regimes():
+        if code in app.regimes:
+            chosen.append(code)
+            continue
         decree = load_catalog(code).decree
         empty = [field for field in dict.fromkeys(decree.requires_inputs + decree.indicative_inputs)
                  if not getattr(app, field, None)]
@@ -85,7 +93,7 @@ def _row(report: Report) -> MatrixRow:
     return MatrixRow(
         regime=report.regime, regime_title=report.regime_title, act_citation=report.act_citation,
         verdict=report.verdict,
-        verdict_text=(f"{report.assessment.conclusion_text} (оценка)" if report.assessment else report.verdict_text),
+        verdict_text=headline(report), verdict_short=headline(report, short=True),
         blocking_not_met=len(gaps),
         insufficient_data=report.counts["insufficient_data"], manual_review=report.counts["manual_review"],
         documents_missing=sum(1 for f in report.findings if f.kind == "document" and f.status == "not_met"),
@@ -104,6 +112,8 @@ def eligibility(app: Application, as_of: date | None = None, regimes: list[str] 
                                  r.documents_missing))
     if rows:
         rows[0].closest = True
+    for row in rows:
+        row.applied = row.regime in app.regimes
     order = [r.regime for r in rows]
     reports.sort(key=lambda r: order.index(r.regime))  # full reports follow the matrix, closest first
     return Eligibility(as_of=as_of or app.filing_date, site_name=app.site_name, rows=rows, skipped=skipped,

@@ -16,8 +16,8 @@ from .models import Application, check_as_of
 from .formatting import value as fmt_value
 from .judgements import JudgementsFile, score
 from .judgements import apply as apply_judgements
-from .report import (STATUS_RU, VERDICT_RU, Applicant, Calculation, DocumentChecklist, DocumentItem, Finding, Report,
-                     count_statuses, overall_verdict)
+from .report import (STATUS_RU, Applicant, Calculation, DocumentChecklist, DocumentItem, Finding, Report, count_statuses,
+                     overall_verdict, verdict_text)
 
 FactOrder = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
@@ -109,7 +109,7 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         category=catalog.decree.categories.get(app.category, app.category or "—"),
         subtype=catalog.decree.subtypes.get(subtype, subtype), notes=notes,
         special_regimes=[s.title for s in catalog.decree.special_regimes if flags.get(f"sr_{s.code}")],
-        verdict=verdict, verdict_text=VERDICT_RU[verdict], counts=count_statuses(findings),
+        verdict=verdict, verdict_text=verdict_text(verdict, findings), counts=count_statuses(findings),
         blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking"
                        and f.status not in ("met", "not_applicable", "informational", "waived")],
         unconfirmed_norms=[f.requirement_id for f in findings if f.needs_confirmation and f.status in ("met", "not_met")],

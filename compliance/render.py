@@ -6,7 +6,7 @@ import re
 from collections import OrderedDict
 
 from .formatting import day, num, plural
-from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
+from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, headline, stated_conclusion
 
 MARK = {"met": "✓", "not_met": "✗", "insufficient_data": "?", "not_applicable": "–", "manual_review": "☐",
         "informational": "i", "error": "!", "waived": "≈"}
@@ -39,8 +39,7 @@ def _counts(r: Report) -> str:
 
 def _summary_lines(r: Report) -> list[str]:
     gaps = [f for f in r.findings if f.status == "not_met"]
-    headline = f"{r.assessment.conclusion_text.upper()} (заключение оценки)" if r.assessment else r.verdict_text.upper()
-    lines = [f"ИТОГ: {headline}", _counts(r)]
+    lines = [f"ИТОГ: {headline(r, upper=True)}", _counts(r)]
     if gaps:
         lines.append("Выявлено " + plural(len(gaps), "несоответствие", "несоответствия", "несоответствий") + ".")
     if r.unconfirmed_norms:
@@ -220,7 +219,7 @@ def render_markdown(r: Report) -> str:
     out += ["", "## Итог", ""] + [f"**{_summary_lines(r)[0]}**", ""] + [f"- {x}" for x in _summary_lines(r)[1:]]
     if r.assessment:
         a = r.assessment
-        out += ["", f"## Заключение оценки: **{a.conclusion_text}**", "", "| Блок | Обязательные: выполнено | Доля, % | Отклонения приняты | Рекомендуемые: выполнено |",
+        out += ["", f"## Заключение оценки: **{_md(stated_conclusion(r)[1])}**", "", "| Блок | Обязательные: выполнено | Доля, % | Отклонения приняты | Рекомендуемые: выполнено |",
                 "|---|---|---|---|---|"]
         for s in a.blocks + [a.overall]:
             out.append(f"| {_md(s.title)} | {s.mandatory_met} из {s.mandatory_applicable} | "
@@ -296,12 +295,13 @@ def render_matrix_text(e) -> str:
     out.append(" ".join("-" * w for w in widths))
     for r in e.rows:
         mark = "► " if r.closest else "  "
-        cells = [mark + f"{r.regime} {r.regime_title}", r.verdict_text.split(":")[0], str(r.blocking_not_met),
+        cells = [mark + f"{r.regime} {r.regime_title}", r.verdict_short or r.verdict_text, str(r.blocking_not_met),
                  str(r.insufficient_data), str(r.manual_review), str(r.documents_missing)]
         out.append(" ".join(_cell(c, w) for c, w in zip(cells, widths)))
     out.append("")
     out.append("Не вып. — критичных несоответствий; Нет данных — требований без данных; Эксперт — требований для "
                "экспертной оценки; Нет док. — недостающих документов. ► — ближайший статус.")
+    out += _applied_note(e)
     for r in e.rows:
         if r.top_gaps:
             out += ["", f"Главные разрывы — {r.regime} ({r.act_citation}):"] + [f"  • {g}" for g in r.top_gaps]
@@ -319,18 +319,28 @@ def render_matrix_markdown(e) -> str:
         out.append(f"| {_md(name)} | {_md(r.act_citation)} | {_md(r.verdict_text)} | {r.blocking_not_met} | "
                    f"{r.insufficient_data} | {r.manual_review} | {r.documents_missing} | {_md('; '.join(r.top_gaps) or '—')} |")
     out += [f"- Не оценивался: {s.regime} {s.regime_title} — {s.reason}." for s in e.skipped]
+    note = _applied_note(e)
+    out += ["", *note] if note else []
     return "\n".join(out) + "\n"
+
+
+def _applied_note(e) -> list[str]:
+    """Which rows decide the exit code, when the matrix also shows regimes the application does not apply for."""
+    if all(r.applied for r in e.rows):
+        return []
+    applied = ", ".join(r.regime for r in e.rows if r.applied)
+    return [f"Код завершения определяют режимы, на которые подана заявка ({applied}); остальные режимы показаны "
+            "для сведения."]
 
 
 def _shown(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def render_changes_text(regime: str, changes, changed, before_verdict: str, after_verdict: str) -> str:
-    from .report import VERDICT_RU
+def render_changes_text(regime: str, changes, changed, before: Report, after: Report) -> str:
     out = [f"ЧТО ЕСЛИ ({regime}): изменения в заявке"]
     out += [f"  • {c.path} " + ("удалить" if c.delete else f"= {_shown(c.value)}") for c in changes]
-    out.append(f"Итог: {VERDICT_RU[before_verdict]} → {VERDICT_RU[after_verdict]}")
+    out.append(f"Итог: {headline(before)} → {headline(after)}")
     if not changed:
         out.append("Ни одна находка не изменилась.")
     for c in changed:
@@ -343,10 +353,9 @@ def render_changes_text(regime: str, changes, changed, before_verdict: str, afte
     return "\n".join(out) + "\n"
 
 
-def render_changes_markdown(regime: str, changes, changed, before_verdict: str, after_verdict: str) -> str:
-    from .report import VERDICT_RU
+def render_changes_markdown(regime: str, changes, changed, before: Report, after: Report) -> str:
     out = [f"## Что если ({regime})", ""] + [f"- `{c.path}` " + ("удалить" if c.delete else f"= `{_shown(c.value)}`") for c in changes]
-    out += ["", f"Итог: {VERDICT_RU[before_verdict]} → **{VERDICT_RU[after_verdict]}**", "",
+    out += ["", f"Итог: {_md(headline(before))} → **{_md(headline(after))}**", "",
             "| ID | Требование | Было | Стало | Факт было → стало | Разрыв было → стало |", "|---|---|---|---|---|---|"]
     for c in changed:
         out.append(f"| {c.requirement_id} | {_md(c.title)} | {STATUS_RU[c.before]} | {STATUS_RU[c.after]} | "

@@ -7,21 +7,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .formatting import field_labels
+from .formatting import field_labels, plural
 
 Status = Literal["met", "not_met", "insufficient_data", "not_applicable", "manual_review", "informational", "error", "waived"]
-Verdict = Literal["conforms", "does_not_conform", "incomplete"]
+Verdict = Literal["conforms", "pending_review", "does_not_conform", "incomplete"]
 
 STATUS_RU = {
     "met": "выполнено", "not_met": "не выполнено", "insufficient_data": "недостаточно данных",
     "not_applicable": "не применяется", "manual_review": "требуется экспертная оценка", "informational": "для сведения",
     "error": "ошибка проверки", "waived": "отклонение принято",
 }
-VERDICT_RU = {
+VERDICT_RU = {  # pending_review in a report reads verdict_text(): with the number of requirements awaiting the expert
     "conforms": "соответствует требованиям",
+    "pending_review": "автоматические проверки пройдены, ждёт оценки эксперта",
     "does_not_conform": "не соответствует требованиям",
     "incomplete": "оценка не завершена: недостаточно данных или документов",
 }
+VERDICT_SHORT = {"conforms": "соответствует", "pending_review": "ждёт оценки эксперта",
+                 "does_not_conform": "не соответствует", "incomplete": "оценка не завершена"}
 SEVERITY_RU = {"blocking": "критичное", "major": "существенное", "minor": "незначительное", "info": "справочное"}
 UNCONFIRMED_NOTE = "норматив требует сверки с официальным текстом"
 
@@ -219,18 +222,55 @@ class Report(BaseModel):
 
 
 def overall_verdict(findings: list[Finding]) -> Verdict:
-    """does_not_conform: a blocking requirement not met; incomplete: a blocking requirement lacks data, needs
-    manual review or failed to evaluate, or a required document is missing; conforms otherwise."""
+    """In order of precedence: does_not_conform — a blocking requirement not met; incomplete — a blocking requirement
+    lacks data, a requirement failed to evaluate, or a required document is missing; pending_review — none of these,
+    but a requirement (of any severity) awaits an expert's judgement (manual_review); conforms otherwise."""
     blocking = [f for f in findings if f.severity == "blocking"]
     if any(f.status == "not_met" and f.kind != "document" for f in blocking):
         return "does_not_conform"
-    if any(f.status in ("insufficient_data", "manual_review", "error") for f in blocking):
+    if any(f.status == "insufficient_data" for f in blocking):
         return "incomplete"
     if any(f.status == "error" for f in findings):
         return "incomplete"
     if any(f.kind == "document" and f.status == "not_met" and f.severity in ("blocking", "major") for f in findings):
         return "incomplete"
+    if any(f.status == "manual_review" for f in findings):
+        return "pending_review"
     return "conforms"
+
+
+def verdict_text(verdict: Verdict, findings: list[Finding]) -> str:
+    """The verdict in words; for pending_review, what passed and how many requirements await the expert."""
+    if verdict != "pending_review":
+        return VERDICT_RU[verdict]
+    waiting = plural(sum(1 for f in findings if f.status == "manual_review"),
+                     "требование ждёт", "требования ждут", "требований ждут")
+    passed = ("все требования" if not any(f.status in ("not_met", "insufficient_data", "error") for f in findings)
+              else "все критичные требования")
+    return f"выполнены {passed}, проверяемые автоматически; {waiting} оценки эксперта"
+
+
+def stated_conclusion(r: Report) -> tuple[str, str] | None:
+    """The assessment conclusion the report states (code, words), None without an assessment. A conclusion that
+    claims conformity (with or without remarks) while the report's verdict is not «conforms» — criteria still await
+    the expert, or data, a document or an evaluation is missing — would overstate: the verdict is stated instead."""
+    a = r.assessment
+    if a is None:
+        return None
+    if a.conclusion in ("conforms", "conforms_with_remarks") and r.verdict != "conforms":
+        return r.verdict, r.verdict_text
+    return a.conclusion, a.conclusion_text
+
+
+def headline(r: Report, short: bool = False, upper: bool = False) -> str:
+    """The report's headline: the verdict, or for a regime with an assessment its stated conclusion; short — for a
+    table cell; upper — the words in capitals (the note that it is the conclusion stays as it is)."""
+    stated = stated_conclusion(r)
+    if stated is not None and stated[0] == r.assessment.conclusion:
+        text, note = stated[1], " (оценка)" if short else " (заключение оценки)"
+    else:
+        text, note = VERDICT_SHORT[r.verdict] if short else r.verdict_text, ""
+    return (text.upper() if upper else text) + note
 
 
 def count_statuses(findings: list[Finding]) -> dict[str, int]:

@@ -32,7 +32,7 @@ from lxml.etree import SubElement
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
 from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
 from .render import STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
-from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report
+from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, headline, stated_conclusion
 
 if TYPE_CHECKING:  # pragma: no cover
     from .eligibility import Eligibility
@@ -689,7 +689,7 @@ def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
     _title_block(d, r)
 
     d.heading("1. Итог проверки", base)
-    d.para(r.verdict_text.upper(), bold=True, size=14)
+    d.para(headline(r, upper=True), bold=True, size=14)
     d.bullets(_count_lines(r))
     gaps = r.counts.get("not_met", 0)
     if gaps:
@@ -768,7 +768,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
     _title_block(d, r, extra)
 
     d.heading("1. Заключение", base)
-    p = d.para([R("Заключение: ", bold=True, size=16), R(a.conclusion_text, bold=True, size=16)], space_after=6)
+    p = d.para([R("Заключение: ", bold=True, size=16), R(stated_conclusion(r)[1], bold=True, size=16)], space_after=6)
     p.paragraph_format.keep_with_next = True
     o = a.overall
     d.para(f"Обязательные критерии: выполнено {o.mandatory_met} из {o.mandatory_applicable} применимых "

@@ -29,10 +29,12 @@ def write(tmp_path: Path, data, name="app.yaml") -> Path:
     return path
 
 
-def test_conforming_park_exits_0_and_prints_russian_report():
+def test_park_whose_automatic_checks_pass_exits_3_and_prints_russian_report():
+    # every automatic check passes; 794-P-11 awaits the expert: «ждёт оценки эксперта», not «соответствует»
     result = run("check", str(FIXTURES / "ip794-operating-conforming.yaml"))
-    assert result.exit_code == 0, result.output
-    assert "ИТОГ: СООТВЕТСТВУЕТ ТРЕБОВАНИЯМ" in result.output
+    assert result.exit_code == 3, result.output
+    assert "ИТОГ: ВЫПОЛНЕНЫ ВСЕ ТРЕБОВАНИЯ, ПРОВЕРЯЕМЫЕ АВТОМАТИЧЕСКИ; 1 ТРЕБОВАНИЕ ЖДЁТ ОЦЕНКИ ЭКСПЕРТА" in result.output
+    assert "СООТВЕТСТВУЕТ ТРЕБОВАНИЯМ" not in result.output.split("ОТЧЁТ О СООТВЕТСТВИИ ТРЕБОВАНИЯМ")[1]
     assert "постановление Правительства Российской Федерации от 04.08.2015 № 794" in result.output
 
 
@@ -124,7 +126,7 @@ def test_console_script_runs_without_traceback():
     exe = Path(sys.executable).parent / "compliance"
     proc = subprocess.run([str(exe), "check", str(FIXTURES / "ip794-eco-new-region.yaml")], capture_output=True,
                           text=True, timeout=120)
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # the special regime's requirements await the expert; nothing else is open
     assert "Особый режим" in proc.stdout
     assert "Traceback" not in proc.stderr
 

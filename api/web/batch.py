@@ -29,7 +29,7 @@ from .results import FORM_LABELS, parse_as_of, parse_regime
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-STATUS_ORDER = ["conforms", "does_not_conform", "incomplete", "invalid", "error"]
+STATUS_ORDER = ["conforms", "pending_review", "does_not_conform", "incomplete", "invalid", "error"]
 NOT_CHECKED = "не проверена"
 
 

@@ -19,7 +19,7 @@ from compliance import __version__
 from compliance.catalog import available_regimes, load_catalog
 from compliance.formatting import field_label, num
 from compliance.loading import Problem
-from compliance.report import SEVERITY_RU, STATUS_RU, VERDICT_RU
+from compliance.report import SEVERITY_RU, STATUS_RU, VERDICT_RU, VERDICT_SHORT, stated_conclusion
 from compliance.storage import Organisation, token_owner
 
 from ..errors import ApiError
@@ -36,7 +36,6 @@ REGIME_SHORT = {"ip794": "Индустриальный парк (ПП № 794)",
                 "htp1381": "Технопарк в сфере высоких технологий (ПП № 1381)",
                 "cl779": "Промышленный кластер (ПП № 779)", "gost56425": "Технопарк по ГОСТ Р 56425"}
 CATEGORY_RU = {"created": "создаваемый", "operating": "действующий"}
-VERDICT_SHORT = {"conforms": "соответствует", "does_not_conform": "не соответствует", "incomplete": "не завершена"}
 
 
 def regime_title(code: str) -> str:
@@ -74,6 +73,7 @@ def number(value: Any) -> str:
 templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.filters.update(day=day, moment=moment, number=number, label=field_label, regime=regime_title)
 templates.env.globals.update(STATUS_RU=STATUS_RU, VERDICT_RU=VERDICT_RU, VERDICT_SHORT=VERDICT_SHORT,
+                             stated_conclusion=stated_conclusion,
                              SEVERITY_RU=SEVERITY_RU, CATEGORY_RU=CATEGORY_RU, REGIME_SHORT=REGIME_SHORT,
                              service_version=__version__)
 
