@@ -265,7 +265,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                 row = own_app(s, who, c.application_id)
                 return c, row, version_of(s, row.id, c.application_version)
         c, row, ver = await in_thread(source)
-        result = await evaluate_in_slot(ver.body, c.requested_regime, c.as_of, c.judgements)
+        # the judgements were accepted for this version when the check was made; a check stored with an override
+        # (or before judgements named their application) replays with the same statement on its first page
+        result = await evaluate_in_slot(ver.body, c.requested_regime, c.as_of, c.judgements, True)
 
         def store() -> Replay:
             with sessions() as s:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from compliance.catalog import available_regimes, load_catalog
 from compliance.eligibility import Eligibility, MatrixRow, Skipped, eligibility, regimes_for, requested_regimes
 from compliance.evaluate import evaluate
-from compliance.judgements import JudgementsFile
+from compliance.judgements import JudgementsFile, for_check
 from compliance.loading import InputError, Problem, problems_from
 from compliance.models import Application
 from compliance.report import Report
@@ -28,22 +28,23 @@ def parse_judgements(data: dict[str, Any] | None) -> JudgementsFile | None:
                           for p in problems_from(exc)]) from None
 
 
-def run(app: Application, regime: str | None, as_of: date | None, judgements: JudgementsFile | None) -> dict[str, Any]:
-    """{"reports": [Report JSON…], "matrix": [row…] | None, "skipped": […]} — as `compliance check --format json`."""
+def run(app: Application, regime: str | None, as_of: date | None, judgements: JudgementsFile | None,
+        judgements_override: bool = False, app_hash: str | None = None) -> dict[str, Any]:
+    """{"reports": [Report JSON…], "matrix": [row…] | None, "skipped": […]} — as `compliance check --format json`.
+    The judgements must name this application version (`app_hash`: its input hash as stored) unless overridden."""
+    bound, regime, note = for_check(judgements, app, regime, "api", override=judgements_override, app_hash=app_hash)
     codes = requested_regimes(app, regime)
     if regime == "all" or len(codes) > 1:
         chosen, _ = regimes_for(app, codes if regime != "all" else None)
         if not chosen:
             raise InputError([Problem("regime", "ни один режим не подходит: в заявке нет нужных разделов "
                                                 "(земельные участки, здания …)")])
-        result = eligibility(app, as_of, chosen if regime != "all" else None, judgements=judgements)
+        result = eligibility(app, as_of, chosen if regime != "all" else None, judgements=bound)
         return {"reports": [r.model_dump(mode="json") for r in result.reports],
                 "matrix": [r.model_dump(mode="json") for r in result.rows],
                 "skipped": [s.model_dump(mode="json") for s in result.skipped]}
-    if judgements is not None and judgements.regime != codes[0]:
-        raise InputError([Problem("judgements.regime", f"файл оценок составлен для режима «{judgements.regime}», "
-                                                       f"а проверяется «{codes[0]}»")])
-    report = evaluate(app, codes[0], as_of, judgements=judgements)
+    report = evaluate(app, codes[0], as_of, judgements=bound)
+    report.notes += [note] if note else []
     return {"reports": [report.model_dump(mode="json")], "matrix": None, "skipped": []}
 
 

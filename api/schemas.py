@@ -73,8 +73,14 @@ class CheckRequest(BaseModel):
     as_of: AsOf | None = Field(None, description=f"дата оценки ГГГГ-ММ-ДД ({AS_OF_RANGE}); по умолчанию — дата "
                                                  "подачи заявки")
     judgements: dict[str, Any] | None = Field(None, description="оценки эксперта и принятые отклонения — то же, что "
-                                                                "файл --judgements (regime, catalog_version, judgements, waivers)")
+                                                                "файл --judgements (regime, catalog_version, application, "
+                                                                "judgements, waivers); раздел application должен "
+                                                                "называть эту версию заявки (ИНН, площадка, хеш заявки)")
     version: int | None = Field(None, ge=1, description="версия заявки; по умолчанию — последняя")
+    judgements_override: bool = Field(False, description="применить оценки эксперта, вынесенные по другой заявке "
+                                                         "или редакции заявки (раздел application файла оценок не "
+                                                         "совпадает с этой версией); отчёт скажет об этом на первой "
+                                                         "странице")
 
 
 class BatchRequest(BaseModel):

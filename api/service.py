@@ -202,23 +202,25 @@ class Service:
 
     # -- checks ----------------------------------------------------------------------------------------------
     async def evaluated(self, body: dict[str, Any], regime: str | None, as_of: date | None,
-                        judgements: dict[str, Any] | None) -> workers.Evaluated:
-        """The evaluation (`checking.run`, its result as JSON); InputError → 422; a crashed worker → 503."""
+                        judgements: dict[str, Any] | None, judgements_override: bool = False) -> workers.Evaluated:
+        """The evaluation (`checking.run`, its result as JSON); InputError → 422; a crashed worker → 503.
+        `judgements_override` applies judgements made for another application or version (the report says so)."""
         day = as_of.isoformat() if as_of else None
         async with self.limiter:
             if self.in_process:
                 try:
-                    out = await self.pool.evaluate(body, regime, day, judgements)
+                    out = await self.pool.evaluate(body, regime, day, judgements, judgements_override)
                 except workers.WorkerCrashed:
                     raise ApiError(503, workers.CRASH_MESSAGE) from None
             else:
-                out = await anyio.to_thread.run_sync(workers.evaluate_json, body, regime, day, judgements)
+                out = await anyio.to_thread.run_sync(workers.evaluate_json, body, regime, day, judgements,
+                                                     judgements_override)
         return workers.result_of(out)
 
     async def evaluate(self, body: dict[str, Any], regime: str | None, as_of: date | None,
-                       judgements: dict[str, Any] | None) -> dict[str, Any]:
+                       judgements: dict[str, Any] | None, judgements_override: bool = False) -> dict[str, Any]:
         """The result JSON of `checking.run` as a dict; errors as in `evaluated`; nothing is stored."""
-        return (await self.evaluated(body, regime, as_of, judgements)).result()
+        return (await self.evaluated(body, regime, as_of, judgements, judgements_override)).result()
 
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         return await anyio.to_thread.run_sync(fn)
@@ -234,7 +236,7 @@ class Service:
                     raise ApiError(404, f"у заявки нет версии {req.version}")
                 return row, ver
         row, ver = await self.in_thread(source)
-        evaluated = await self.evaluated(ver.body, req.regime, req.as_of, req.judgements)
+        evaluated = await self.evaluated(ver.body, req.regime, req.as_of, req.judgements, req.judgements_override)
 
         def store() -> bytes:
             with self.sessions() as s:

@@ -29,6 +29,7 @@ import pydantic_core
 
 from compliance.catalog import available_regimes, load_catalog
 from compliance.engine import get_engine
+from compliance.fingerprint import input_hash
 from compliance.loading import InputError, Problem, validate
 
 from . import checking
@@ -72,23 +73,25 @@ class Evaluated:
 
 
 def evaluate_json(body: dict[str, Any], regime: str | None, as_of: str | None,
-                  judgements: dict[str, Any] | None) -> Evaluated | dict[str, Any]:
-    """The `Evaluated` result of `checking.run`, or {"problems": [{"path", "message"}…]} for input errors."""
+                  judgements: dict[str, Any] | None, judgements_override: bool = False) -> Evaluated | dict[str, Any]:
+    """The `Evaluated` result of `checking.run`, or {"problems": [{"path", "message"}…]} for input errors. The
+    judgements must name this body's application version (its input hash, as stored) unless overridden."""
     try:
         model = validate(body)
         jf = checking.parse_judgements(judgements)
-        return Evaluated.of(checking.run(model, regime, date.fromisoformat(as_of) if as_of else None, jf))
+        return Evaluated.of(checking.run(model, regime, date.fromisoformat(as_of) if as_of else None, jf,
+                                         judgements_override, input_hash(body) if jf else None))
     except InputError as exc:
         return {"problems": [{"path": p.path, "message": p.message} for p in exc.problems]}
 
 
 def _in_worker(body: dict[str, Any], regime: str | None, as_of: str | None,
-               judgements: dict[str, Any] | None) -> Evaluated | dict[str, Any]:
+               judgements: dict[str, Any] | None, judgements_override: bool = False) -> Evaluated | dict[str, Any]:
     if os.environ.get("COMPLIANCE_TEST_CRASH") == "1" and body.get("site_name") == CRASH_SITE_NAME:
         if hasattr(signal, "SIGKILL"):
             os.kill(os.getpid(), signal.SIGKILL)
         os._exit(70)
-    return evaluate_json(body, regime, as_of, judgements)
+    return evaluate_json(body, regime, as_of, judgements, judgements_override)
 
 
 def _warm_worker() -> None:
@@ -131,18 +134,19 @@ class EvaluationPool:
         pool.shutdown(wait=False, cancel_futures=True)
 
     async def evaluate(self, body: dict[str, Any], regime: str | None, as_of: str | None,
-                       judgements: dict[str, Any] | None) -> Evaluated | dict[str, Any]:
+                       judgements: dict[str, Any] | None, judgements_override: bool = False
+                       ) -> Evaluated | dict[str, Any]:
         """Run `evaluate_json` in a worker process. Raises WorkerCrashed if the worker died (the pool is replaced)."""
         pool = self._current()
         try:
-            future = pool.submit(_in_worker, body, regime, as_of, judgements)
+            future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override)
         except BrokenProcessPool:  # a worker died while idle, before this request: it deserves a fresh pool
             log.error("вычислительный процесс проверки завершился вне проверки; пул процессов создан заново")
             self._discard(pool)
             pool, future = self._current(), None
         try:
             if future is None:
-                future = pool.submit(_in_worker, body, regime, as_of, judgements)
+                future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override)
             # The caller's slot is held until the worker is done, even if the request is cancelled meanwhile.
             with anyio.CancelScope(shield=True):
                 return await asyncio.wrap_future(future)

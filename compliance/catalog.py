@@ -110,6 +110,9 @@ class Decree(Strict):
     requires_inputs: list[str] = []
     # sections whose absence means the site is not this kind of object: --regime all skips the regime
     indicative_inputs: list[str] = []
+    # regimes of an application for which an assessment under this catalog is natural (e.g. GOST R 56425 on a
+    # technopark's data): a judgements file for this regime may select it when the check names no regime
+    accompanies: list[str] = []
     requirements: list[Requirement]
 
 
@@ -152,6 +155,14 @@ class Check(Strict):
         return self
 
 
+class Consistency(Check):
+    """A computed fact an assessor's verdict on a manual criterion must agree with: the verdict contradicts the fact
+    when the comparison holds (e.g. «не выполнено» for a reserve for growth while occupancy_pct < 100)."""
+
+    verdict: Literal["met", "not_met", "not_applicable"]
+    reason: str  # Russian: what the fact shows, e.g. «есть свободные помещения для новых резидентов»
+
+
 class DocumentNeed(Strict):
     all_of: list[str] = []
     any_of: list[str] = []
@@ -189,6 +200,8 @@ class Rule(Strict):
     message: str | None = None  # informational items: may use {param:NAME}, {deadline}
     deadline_years_param: str | None = None  # informational: as_of + N years, shown as {deadline}
     show: list[str] = []  # facts shown with manual/informational findings
+    # manual items: assessor's verdicts that contradict a computed fact, flagged in the conclusion
+    consistency: list[Consistency] = []
     # all: every applicable variant must hold (variants differ by applicability); any: the variants are alternative
     # ways to meet the requirement (e.g. the general or the reduced threshold) and one met variant suffices
     combine: Literal["all", "any"] = "all"

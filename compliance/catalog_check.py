@@ -7,7 +7,7 @@ import typing
 from datetime import date
 from pathlib import Path
 
-from .catalog import ROOT, Catalog, CatalogError, load_catalog
+from .catalog import ROOT, Catalog, CatalogError, Check, available_regimes, load_catalog
 from .compiler import CompileError, compile_catalog, validate_check
 from .facts import COLLECTION_SOURCES, REGISTRY
 from .models import Application, DocumentKind
@@ -46,21 +46,7 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
             if req.kind == "document" and not v.documents:
                 problems.append(f"{where}: требование-документ без списка документов")
             for c in v.checks:
-                if c.fact not in REGISTRY:
-                    problems.append(f"{where}: неизвестный факт «{c.fact}»")
-                    continue
-                role = REGISTRY[c.fact].needs_list
-                if role and role not in catalog.lists:
-                    problems.append(f"{where}: факт «{c.fact}» считается по перечню «{role}», а в rules нет lists: {{{role}: ...}}")
-                if c.param and c.param not in rb.parameters:
-                    problems.append(f"{where}: неизвестный параметр «{c.param}»")
-                    continue
-                norms = [pv.value for pv in rb.parameters[c.param].values if pv.value is not None] if c.param else [c.value]
-                for norm in norms:  # every dated value must fit the fact's type and the comparison
-                    try:
-                        validate_check(where, c, norm)
-                    except CompileError as exc:
-                        problems.append(str(exc))
+                problems += _check_problems(catalog, where, c)
             if v.documents:
                 for k in v.documents.all_of + v.documents.any_of:
                     if k not in typing.get_args(DocumentKind):
@@ -110,6 +96,10 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
         for name in rule.show:
             if name not in REGISTRY:
                 problems.append(f"{rid}: show ссылается на неизвестный факт «{name}»")
+        problems += _consistency_problems(catalog, rid, rule)
+    for code in d.accompanies:
+        if code not in available_regimes(root):
+            problems.append(f"accompanies: нет каталога режима «{code}»")
     for s in d.special_regimes:
         for rid in s.affects:
             if rid not in reqs:
@@ -124,6 +114,42 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
         except CompileError as exc:
             problems.append(f"компиляция на {when}: {exc}")
     problems += _check_cases(catalog, root, run_cases)
+    return problems
+
+
+def _consistency_problems(catalog: Catalog, rid: str, rule) -> list[str]:
+    """The consistency checks of a manual criterion: a known fact, a norm that fits it, a reason in Russian."""
+    problems = []
+    req = catalog.requirements.get(rid)
+    for i, c in enumerate(rule.consistency):
+        where = f"{rid} (consistency[{i}])"
+        if req is not None and req.kind != "manual":
+            problems.append(f"{where}: согласование с фактами задаётся только для ручного критерия (kind: manual), "
+                            f"а у {rid} — {req.kind}")
+        if not c.reason.strip():
+            problems.append(f"{where}: нет пояснения reason — что показывает факт")
+        problems += _check_problems(catalog, where, c)
+    return problems
+
+
+def _check_problems(catalog: Catalog, where: str, c: Check) -> list[str]:
+    """A comparison of a fact with a norm: a known fact (and its list), a known parameter, and every dated value of
+    the norm fitting the fact's type and the comparison."""
+    if c.fact not in REGISTRY:
+        return [f"{where}: неизвестный факт «{c.fact}»"]
+    problems = []
+    role = REGISTRY[c.fact].needs_list
+    if role and role not in catalog.lists:
+        problems.append(f"{where}: факт «{c.fact}» считается по перечню «{role}», а в rules нет lists: {{{role}: ...}}")
+    parameters = catalog.rulebook.parameters
+    if c.param and c.param not in parameters:
+        return problems + [f"{where}: неизвестный параметр «{c.param}»"]
+    norms = [pv.value for pv in parameters[c.param].values if pv.value is not None] if c.param else [c.value]
+    for norm in norms:  # every dated value must fit the fact's type and the comparison
+        try:
+            validate_check(where, c, norm)
+        except CompileError as exc:
+            problems.append(str(exc))
     return problems
 
 

@@ -96,8 +96,9 @@ def check(
     set_: list[str] = typer.Option([], "--set", help="что если: ПУТЬ=ЗНАЧЕНИЕ, например land_plots.0.area.value=9.5 (можно несколько)"),
     set_file: Optional[Path] = typer.Option(None, "--set-file", help="что если: файл YAML с разделами set (путь: значение) и delete"),
     judgements_file: Optional[Path] = typer.Option(None, "--judgements", help="файл оценок эксперта и принятых отклонений (.yaml, .json)"),
+    force_judgements: bool = typer.Option(False, "--force-judgements", help="применить оценки эксперта, вынесенные по другой заявке или редакции заявки (отчёт скажет об этом на первой странице)"),
 ) -> None:
-    from .judgements import load_judgements
+    from .judgements import for_check, load_judgements
     from .loading import parse_document
     from .whatif import apply_changes, parse_assignment, parse_override_file
 
@@ -113,12 +114,14 @@ def check(
             changes += parse_override_file(parse_document(set_file.read_bytes(), set_file.name, "--set-file"))
         changed_app = apply_changes(app_model, changes) if changes else None
         judgements = load_judgements(judgements_file) if judgements_file else None
+        # the judgements of this application (with what-if: of the application as filed)
+        judgements, regime, note = for_check(judgements, app_model, regime, "cli", override=force_judgements)
     except InputError as exc:
         _fail(exc.problems)
-    if judgements is not None and regime is None:
-        regime = judgements.regime  # the assessment the file belongs to (e.g. GOST on a technopark's data)
+    except CatalogError as exc:
+        _fail(str(exc).splitlines(), "Ошибка каталога требований")
     try:
-        text, verdicts = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements)
+        text, verdicts = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements, note)
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
     except InputError as exc:  # e.g. a section the regime requires is absent
@@ -128,9 +131,10 @@ def check(
 
 
 def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshness: bool,
-               judgements=None) -> tuple[str | bytes, list[str]]:
+               judgements=None, note: str | None = None) -> tuple[str | bytes, list[str]]:
     """Render the check (one regime, several regimes as a matrix, and what-if when changes are given); with it the
-    verdicts of the regimes the application applies for, which decide the exit code."""
+    verdicts of the regimes the application applies for, which decide the exit code. `note` — why the judgements
+    file chose the regime, for the report."""
     from . import render as rd
     from .eligibility import eligibility, regimes_for
     from .evaluate import evaluate
@@ -172,16 +176,15 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
             parts += [changes_fn(k, changes, d[2], d[0], d[1]) for k, d in diffs.items()]
         parts.append(rd.render_many(after.reports, fmt.value))
         return "\n".join(parts), verdicts
-    if judgements is not None and judgements.regime != codes[0]:
-        raise InputError([Problem("--judgements", f"файл оценок составлен для режима «{judgements.regime}», а проверяется "
-                                                  f"«{codes[0]}»")])
     report = evaluate(target, codes[0], when, freshness=freshness, judgements=judgements)
+    report.notes += [note] if note else []
     if not changed_app:
         if fmt == Fmt.docx:
             from .word import report_docx
             return report_docx([report]), [report.verdict]
         return rd.render_many([report], fmt.value), [report.verdict]
     base = evaluate(app_model, codes[0], when, freshness=freshness, judgements=judgements)
+    base.notes += [note] if note else []
     changed = diff(base, report)
     if fmt == Fmt.docx:
         from .word import report_docx
@@ -478,6 +481,37 @@ def token_revoke(token_id: int = typer.Argument(..., help="номер токен
             audit(s, row.organisation_id, row.id, "token.revoke", "token", str(row.id))
             s.commit()
     err.print(f"Токен № {token_id} ({row.hint}…) отозван.", highlight=False)
+
+
+judgements_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                             help="Файлы оценок эксперта.")
+app.add_typer(judgements_app, name="judgements")
+
+
+@judgements_app.command("bind")
+def judgements_bind(
+    application: Path = typer.Argument(..., help="файл заявки, по которой эксперт вынес оценки (.json, .yaml, .xlsx)"),
+    judgements_file: Path = typer.Argument(..., help="файл оценок эксперта (.yaml, .json)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="куда записать (по умолчанию — в тот же файл)"),
+    force: bool = typer.Option(False, "--force", help="привязать оценки, вынесенные по другой площадке или ИНН"),
+) -> None:
+    """Привязать файл оценок к заявке: записать в него ИНН, площадку и хеш заявки — после того как эксперт
+    пересмотрел оценки по этой заявке (например, по её новой редакции)."""
+    from .judgements import bind_file
+
+    try:
+        report, block = bind_file(load_application(application), judgements_file, output, force)
+    except CatalogError as exc:
+        _fail(str(exc).splitlines(), "Ошибка каталога требований")
+    except InputError as exc:
+        _fail(exc.problems)
+    except OSError as exc:
+        _fail([f"не удалось записать {output or judgements_file}: {exc.strerror}"], "Ошибка записи")
+    inn = f", ИНН {block['inn']}" if block["inn"] else ""
+    sys.stdout.write(f"Оценки привязаны к заявке: «{block['site_name']}»{inn}, хеш заявки {block['input_hash'][:12]}… "
+                     f"— {output or judgements_file}\n")
+    for c in report.judgement_contradictions:
+        sys.stdout.write(f"  ⚠ {c.text}\n")
 
 
 def main() -> None:

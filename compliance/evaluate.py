@@ -14,7 +14,7 @@ from .loading import InputError, Problem
 from .findings import FindingBuilder
 from .models import Application, check_as_of
 from .formatting import value as fmt_value
-from .judgements import JudgementsFile, score
+from .judgements import Bound, JudgementsFile, bind, contradictions, score
 from .judgements import apply as apply_judgements
 from .report import (STATUS_RU, Applicant, Calculation, DocumentChecklist, DocumentItem, Finding, Report, count_statuses,
                      overall_verdict, verdict_text)
@@ -52,7 +52,9 @@ def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
 
 def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalog: Catalog | None = None,
              engine: RulesEngine | None = None, fact_order: FactOrder | None = None,
-             freshness: bool = False, judgements: "JudgementsFile | None" = None) -> Report:
+             freshness: bool = False, judgements: "JudgementsFile | Bound | None" = None) -> Report:
+    """The report. `judgements` — a judgements file (it must name this application version: see
+    `judgements.bind`) or judgements already bound to the application, e.g. with an explicit override."""
     catalog = catalog or load_catalog(regime)
     engine = engine or get_engine()
     as_of = as_of or app.filing_date
@@ -90,11 +92,13 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     result = engine.run(compiled, asserted)
     findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception,
                               result.items, item_sets, dated).build()
-    assessor = None
+    assessor = bound = None
     if judgements is not None:
-        findings, judgement_notes = apply_judgements(findings, judgements, catalog, as_of)
+        bound = bind(judgements, app)
+        jf = bound.file
+        findings, judgement_notes = apply_judgements(findings, jf, catalog, as_of)
         notes += judgement_notes
-        assessor = ", ".join(filter(None, [judgements.assessor, judgements.organisation])) or "эксперт"
+        assessor = ", ".join(filter(None, [jf.assessor, jf.organisation])) or "эксперт"
     verdict = overall_verdict(findings)
     assessment = score(findings, catalog)
     mc = app.management_company or first_specialized_organization(app)
@@ -116,6 +120,8 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         findings=findings, assessment=assessment, judgements_by=assessor,
         calculations=calculations(catalog, facts, findings),
         documents=checklist(findings, docs), engine_error=result.exception,
+        judgements_mismatch=bound.mismatch if bound else None,
+        judgement_contradictions=contradictions(findings, catalog, facts, as_of) if bound else [],
     )
 
 

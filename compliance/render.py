@@ -29,8 +29,13 @@ def _header(r: Report) -> list[tuple[str, str]]:
     ]
     if r.special_regimes:
         rows.append(("Особый режим", "; ".join(r.special_regimes)))
+    if r.judgements_mismatch:
+        rows.append(("Внимание", r.judgements_mismatch))
     rows += [("Примечание", n) for n in r.notes]
     return rows
+
+
+CONTRADICTIONS_TITLE = "Оценки эксперта, противоречащие вычисленным фактам"
 
 
 def _counts(r: Report) -> str:
@@ -171,6 +176,8 @@ def render_text(r: Report) -> str:
     out = ["ОТЧЁТ О СООТВЕТСТВИИ ТРЕБОВАНИЯМ (предварительная проверка заявки)", ""]
     out += [f"{k}: {v}" for k, v in _header(r)]
     out += [""] + _summary_lines(r) + _assessment_lines(r)
+    if r.judgement_contradictions:
+        out += ["", CONTRADICTIONS_TITLE.upper() + ":"] + [f"  ⚠ {c.text}" for c in r.judgement_contradictions]
     blocking = blocking_findings(r)
     if blocking:
         out += ["", "Критичные требования, не подтверждённые проверкой:"]
@@ -230,6 +237,8 @@ def render_markdown(r: Report) -> str:
                              ("Замечания", a.remarks)):
             if items:
                 out += ["", f"**{title}:**", ""] + [f"- {_md(x)}" for x in items]
+    if r.judgement_contradictions:
+        out += ["", f"### {CONTRADICTIONS_TITLE}", ""] + [f"- ⚠ {_md(c.text)}" for c in r.judgement_contradictions]
     blocking = blocking_findings(r)
     if blocking:
         out += ["", "### Критичные требования, не подтверждённые проверкой", ""]

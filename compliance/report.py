@@ -185,6 +185,23 @@ class AssessmentResult(BaseModel):
     not_judged_recommended: list[str] = []
 
 
+class Contradiction(BaseModel):
+    """An assessor's verdict that a computed fact contradicts (declared in the catalog: `consistency` of a manual
+    criterion in rules/*.yaml)."""
+
+    requirement_id: str
+    title: str
+    verdict: str = Field(description="вердикт эксперта: met, not_met, not_applicable")
+    verdict_text: str
+    fact: str = Field(description="вычисленный факт")
+    fact_label: str
+    value: Any
+    value_text: str
+    condition: str = Field(description="при каком значении факта вердикт ему противоречит, например «менее 100 %»")
+    reason: str
+    text: str = Field(description="всё вместе одной фразой")
+
+
 class Applicant(BaseModel):
     role: str = "Управляющая компания"
     name: str
@@ -219,6 +236,10 @@ class Report(BaseModel):
     calculations: list[Calculation] = []
     documents: DocumentChecklist
     engine_error: str | None = None
+    judgements_mismatch: str | None = Field(None, description="оценки эксперта вынесены по другой заявке или редакции "
+                                                              "заявки и применены по явному указанию: что отличается")
+    judgement_contradictions: list[Contradiction] = Field(
+        default=[], description="оценки эксперта, противоречащие вычисленным фактам")
 
 
 def overall_verdict(findings: list[Finding]) -> Verdict:

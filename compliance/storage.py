@@ -7,7 +7,6 @@ Alembic migrations in ``migrations/`` (``upgrade(url)`` runs them programmatical
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import uuid
 from datetime import date, datetime, timezone
@@ -18,6 +17,8 @@ from sqlalchemy import (JSON, Date, DateTime, ForeignKey, Integer, String, Text,
                         create_engine, event, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from .fingerprint import input_hash  # noqa: F401 — the hash of an application version, stored with it
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PREFIX = "cmp_"
@@ -158,11 +159,6 @@ def session_factory(url: str, migrate: bool = True) -> sessionmaker[Session]:
 # --- helpers ----------------------------------------------------------------------------------------------------
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def input_hash(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def organisation(session: Session, name: str) -> Organisation:

@@ -31,7 +31,7 @@ from lxml.etree import SubElement
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
 from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
-from .render import STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
+from .render import CONTRADICTIONS_TITLE, STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, headline, stated_conclusion
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -520,9 +520,18 @@ def _title_block(d: _Doc, r: Report, extra: Sequence[tuple[str, Cell]] = ()) -> 
     ]
     if r.special_regimes:
         rows.append(("Особый режим", "; ".join(r.special_regimes)))
+    if r.judgements_mismatch:
+        rows.append(("Внимание", R(r.judgements_mismatch, bold=True)))
     rows += list(extra)
     rows.append(("Документ сформирован", day_long(r.generated_at.date())))
     d.kv_table(rows)
+
+
+def _contradictions(d: _Doc, r: Report, level: int) -> None:
+    """The assessor's verdicts that a computed fact contradicts (as the catalog declares), each with the fact."""
+    if r.judgement_contradictions:
+        d.heading(CONTRADICTIONS_TITLE, level)
+        d.bullets(c.text for c in r.judgement_contradictions)
 
 
 def _count_lines(r: Report) -> list[str]:
@@ -702,6 +711,7 @@ def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
         d.heading("Критичные требования, не подтверждённые проверкой", base + 1)
         d.bullets([R(f"{f.requirement_id} ", bold=True),
                    R(f"{f.title} — {f.shortfall.text if f.shortfall else STATUS_RU[f.status]}")] for f in blocking)
+    _contradictions(d, r, base + 1)
 
     d.new_section(landscape=True)
     d.heading("2. Результаты проверки по требованиям", base)
@@ -811,6 +821,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
                 entry.append(R(todo))
             entries.append(entry)
         d.bullets(entries)
+    _contradictions(d, r, base + 1)
 
     d.heading("4. Принятые отклонения", base)
     waived = [f for f in r.findings if f.waiver]

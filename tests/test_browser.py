@@ -622,7 +622,9 @@ def test_gost_assessment_in_the_browser_gives_the_conclusion_of_a_direct_evaluat
 
     expect(page).to_have_url(re.compile(rf"/checks/[0-9a-f]+/assessment\?regime={regime}&saved=1$"))
     expect(page.get_by_role("status")).to_have_text("Оценка сохранена")
-    data = {"regime": regime, "catalog_version": judged["catalog_version"], "assessor": judged["assessor"],
+    # the fixture names this application (compliance judgements bind); the page names the same version
+    data = {"regime": regime, "catalog_version": judged["catalog_version"], "application": judged["application"],
+            "assessor": judged["assessor"],
             "organisation": judged["organisation"],
             "judgements": [{"requirement_id": rid, "verdict": j["verdict"], "comment": j["comment"],
                             "date": j["date"]} for rid, j in chosen.items()],

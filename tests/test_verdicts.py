@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from compliance.cli import EXIT_BY_VERDICT, app as cli, exit_code
 from compliance.eligibility import VERDICT_RANK, eligibility
 from compliance.evaluate import evaluate
-from compliance.judgements import JudgementsFile
+from compliance.judgements import JudgementsFile, application_block
 from compliance.report import verdict_text
 from tests.conftest import FIXTURES, app_from, finding, raw_fixture
 from webclient import web_client
@@ -41,9 +41,11 @@ def pending_text(n: int) -> str:
     return f"{PENDING_HEAD}; {n} {WAITING[n]} оценки эксперта"
 
 
-def closing(report) -> dict:
-    """A judgements file closing every requirement of `report` that awaits the expert (each judged met)."""
+def closing(report, name: str = CONFORMING) -> dict:
+    """A judgements file closing every requirement of `report` that awaits the expert (each judged met), made on the
+    application of fixture `name` (its `application` section binds it to that application)."""
     return {"regime": report.regime, "catalog_version": report.catalog_version, "assessor": "Петрова А. В.",
+            "application": application_block(app_from(name)),
             "judgements": [{"requirement_id": f.requirement_id, "verdict": "met", "comment": "Проверено на месте"}
                            for f in awaiting(report)]}
 

@@ -81,6 +81,8 @@ def form_fields(page: str) -> list[tuple[str, str]]:
         elif kind == "textarea":
             value = html.unescape(inner)
         else:
+            if attr(attrs, "type") == "checkbox" and not re.search(r"\bchecked\b", attrs):
+                continue  # a browser does not submit an unticked box
             value = attr(attrs, "value") or ""
         out.append((name, value))
     return out
@@ -180,13 +182,17 @@ def test_judgements_entered_in_the_form_give_the_directly_computed_conclusion_an
     stored = web.client.get(f"/api/v1/checks/{new_id}", headers={"Authorization": f"Bearer {web.token}"}).json()
     assert stored["reports"][0]["assessment"] == expected.model_dump(mode="json")
     assert stored["as_of"] == plain.as_of.isoformat() and stored["application_version"] == 1
-    # un-judged criteria and empty waiver rows are left out: the stored file is the fixture, field for field
+    # un-judged criteria and empty waiver rows are left out: the stored file is the fixture, field for field; the
+    # page names the application version it assessed, with the INN, site and input hash `compliance judgements bind`
+    # wrote into the fixture from the same application file, and the service's id and version of it
     want = as_json(data)
     for j in want["judgements"]:
         j["comment"] = j["comment"].strip()
     for w in want["waivers"]:
         w["justification"] = w["justification"].strip()
+    want["application"] |= {"application_id": app_id, "version": 1}
     assert stored["judgements"] == want
+    assert stored["judgements"]["application"]["input_hash"] == stored["input_hash"]
 
 
 def test_a_judgement_contradicting_the_computed_verdict_is_refused_next_to_it(tmp_path):
@@ -251,7 +257,7 @@ def test_a_judgement_dated_in_the_future_is_refused_by_the_evaluation(tmp_path):
 
 def test_stored_judgements_are_prefilled(tmp_path):
     data = fixture_judgements()
-    web, _, check_id = setup(tmp_path, judgements=data)
+    web, app_id, check_id = setup(tmp_path, judgements=data)
     page = web.client.get(f"/checks/{check_id}/assessment?regime={REGIME}").text
     values = dict(form_fields(page))
     assert values["assessor"] == data["assessor"] and values["organisation"] == data["organisation"]
@@ -270,12 +276,14 @@ def test_stored_judgements_are_prefilled(tmp_path):
     assert "Результат проверки требуется экспертная оценка сейчас: выполнено" in block
     # the current scores are those of the stored check
     assert conclusion(page)[0] == expected_report(data).assessment.conclusion
-    # saving the prefilled form unchanged stores the same judgements
+    # saving the prefilled form unchanged stores the same judgements, now naming the application version by its id
+    assert "confirm_application" not in page  # they were made on this version: nothing to confirm
     r = web.post(f"/checks/{check_id}/assessment", form_fields(page))
     assert r.status_code == 303
     new_id = r.headers["location"].split("/")[2]
     with web.app.state.sessions() as s:
-        assert s.get(StoredCheck, new_id).judgements == s.get(StoredCheck, check_id).judgements
+        before, after = s.get(StoredCheck, check_id).judgements, s.get(StoredCheck, new_id).judgements
+        assert after == before | {"application": before["application"] | {"application_id": app_id, "version": 1}}
 
 
 def test_judgements_file_round_trips_into_the_cli_format(tmp_path):

@@ -20,7 +20,8 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from compliance.catalog import available_regimes, load_catalog
-from compliance.loading import InputError, Problem
+from compliance.judgements import AssessedApplication, Mismatch, application_block, differences
+from compliance.loading import InputError, Problem, validate
 from compliance.report import Finding, Report
 from compliance.storage import StoredApplication, audit
 
@@ -41,7 +42,8 @@ WAIVER_FIELDS = ("w_justification", "w_expires", "w_approved_by", "w_date")
 FIELD_RU = {"verdict": "вердикт", "comment": "комментарий", "document": "документ-основание", "page": "страница",
             "file": "файл", "date": "дата оценки", "w_justification": "обоснование отклонения",
             "w_expires": "отклонение действует до", "w_approved_by": "кто утвердил отклонение",
-            "w_date": "дата решения об отклонении", "assessor": "эксперт", "organisation": "организация"}
+            "w_date": "дата решения об отклонении", "assessor": "эксперт", "organisation": "организация",
+            "confirm_application": "заявка оценок"}
 MAX_CRITERIA = 500
 PROBLEM_PATH = re.compile(r"^judgements[.:](judgements|waivers)\[(\d+)\](?:\.(\w+))?")
 
@@ -56,15 +58,33 @@ class CheckInfo:
     as_of: date
     judgements: dict[str, Any] | None
     reports: list[dict[str, Any]]
+    body: dict[str, Any]  # the application version checked
+    application: dict[str, Any]  # the `application` section of judgements made on this version
+
+    def judgements_elsewhere(self) -> Mismatch | None:
+        """How the application the check's own judgements name differs from this check's version (None if they
+        name it, or there are none): the page then asks the expert to confirm them for this version."""
+        if not self.judgements:
+            return None
+        try:
+            named = AssessedApplication.model_validate(self.judgements["application"])
+        except (KeyError, TypeError, ValueError):
+            named = None
+        return differences(named, self.application)
 
 
 def _load_check(request: Request, who: Caller, check_id: str) -> CheckInfo:
     with service_of(request).sessions() as s:
         row = own_check(s, who, check_id)
         app = s.get(StoredApplication, row.application_id)
+        ver = version_of(s, row.application_id, row.application_version)
+        if ver is None:
+            raise ApiError(404, f"У заявки нет версии {row.application_version}.")
+        block = application_block(validate(ver.body), ver.input_hash, application_id=row.application_id,
+                                  version=row.application_version)
         return CheckInfo(id=row.id, application_id=row.application_id, application_version=row.application_version,
                          site_name=app.site_name if app else "", as_of=row.as_of, judgements=row.judgements,
-                         reports=list(row.result.get("reports") or []))
+                         reports=list(row.result.get("reports") or []), body=ver.body, application=block)
 
 
 def _has_assessment(report: dict[str, Any]) -> bool:
@@ -97,15 +117,7 @@ async def _computed(request: Request, check: CheckInfo, report: dict[str, Any]) 
     to it, otherwise the same application version evaluated again without them."""
     if report.get("judgements_by") is None:
         return Report.model_validate(report)
-    service = service_of(request)
-
-    def body() -> dict[str, Any]:
-        with service.sessions() as s:
-            ver = version_of(s, check.application_id, check.application_version)
-            if ver is None:
-                raise ApiError(404, f"У заявки нет версии {check.application_version}.")
-            return ver.body
-    result = await service.evaluate(await service.in_thread(body), report["regime"], check.as_of, None)
+    result = await service_of(request).evaluate(check.body, report["regime"], check.as_of, None)
     return Report.model_validate(result["reports"][0])
 
 
@@ -204,9 +216,11 @@ class Built:
         return not (self.errors or self.head_errors or self.general)
 
 
-def build_judgements(entered: Entered, regime: str, catalog_version: str, order: list[str]) -> Built:
+def build_judgements(entered: Entered, regime: str, catalog_version: str, order: list[str],
+                     application: dict[str, Any] | None = None) -> Built:
     """The judgements file (as `compliance check --judgements` reads it) from the form, with form-level problems:
-    a verdict without a comment, a comment without a verdict, a date that is not a date, a half-filled waiver."""
+    a verdict without a comment, a comment without a verdict, a date that is not a date, a half-filled waiver.
+    `application` — the application version assessed (`judgements.application_block`), written into the file."""
     judgements: list[dict[str, Any]] = []
     waivers: list[dict[str, Any]] = []
     out = Built(data={})
@@ -254,6 +268,8 @@ def build_judgements(entered: Entered, regime: str, catalog_version: str, order:
     if (judgements or waivers) and not entered.head["assessor"]:
         out.head_errors["assessor"] = ["Укажите эксперта: оценки без автора не сохраняются."]
     data: dict[str, Any] = {"regime": regime, "catalog_version": catalog_version}
+    if application:
+        data["application"] = application
     for name in ("assessor", "organisation"):
         if entered.head[name]:
             data[name] = entered.head[name]
@@ -340,7 +356,7 @@ def _summary(items: list[dict[str, Any]], built: Built | None) -> list[dict[str,
 
 
 def _page(request: Request, check: CheckInfo, report: dict[str, Any], computed: Report, entered: Entered,
-          built: Built | None = None, saved: bool = False) -> Response:
+          built: Built | None = None, saved: bool = False, confirmed: bool = False) -> Response:
     current = Report.model_validate(report)
     items = _criteria(computed, current, entered, built)
     computed_part = [it for it in items if it["judge"] and not it["open"]]
@@ -354,7 +370,7 @@ def _page(request: Request, check: CheckInfo, report: dict[str, Any], computed: 
                               any(n in it["errors"] for n in JUDGEMENT_FIELDS) for it in computed_part),
         computed_count=criteria_count(len(computed_part)), head_errors=built.head_errors if built else {},
         summary=_summary(items, built), message="Оценка сохранена" if saved else None, saved=saved,
-        has_judgements=bool(check.judgements))
+        has_judgements=bool(check.judgements), elsewhere=check.judgements_elsewhere(), confirmed=confirmed)
 
 
 # --- routes -------------------------------------------------------------------------------------------------------
@@ -380,7 +396,13 @@ async def save_assessment(request: Request, who: WebAuth, check_id: str) -> Resp
     computed = await _computed(request, check, report)
     entered = entered_from_form(form)
     built = build_judgements(entered, regime, computed.catalog_version,
-                             [f.requirement_id for f in computed.findings])
+                             [f.requirement_id for f in computed.findings], check.application)
+    confirmed = _text(form.get("confirm_application")) == "yes"
+    elsewhere = check.judgements_elsewhere()
+    if elsewhere is not None and not confirmed:  # judgements applied here by an override: never re-stamped silently
+        built.head_errors["confirm_application"] = [
+            f"{elsewhere.text()}. Пересмотрите оценки и отметьте, что они вынесены по этой заявке (версия "
+            f"{check.application_version}), — или исправьте их."]
     if built.ok:
         try:
             new = await service.check(who, check.application_id, CheckRequest(
@@ -389,7 +411,7 @@ async def save_assessment(request: Request, who: WebAuth, check_id: str) -> Resp
             attach_problems(built, exc.problems)
         else:
             return redirect(f"/checks/{new.id}/assessment?regime={quote(regime)}&saved=1")
-    return _page(request, check, report, computed, entered, built)
+    return _page(request, check, report, computed, entered, built, confirmed=confirmed)
 
 
 @router.get("/checks/{check_id}/judgements.json")
