@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .models import Day
+from .parsers import UniqueKeys, yaml_problem
 
 Confidence = Literal["T", "S", "A", "M", "U"]
 UNCONFIRMED = {"A", "M", "U"}
@@ -277,7 +278,8 @@ class CaseBook(Strict):
 ROOT = Path(__file__).resolve().parent.parent
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same result, faster
+class _CatalogLoader(UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: faster
+    """The catalog's YAML: a repeated key (e.g. two `value:` of one parameter) is an error, never last-wins."""
 
 
 class CatalogError(Exception):
@@ -286,11 +288,11 @@ class CatalogError(Exception):
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_CatalogLoader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
         raise CatalogError(f"файл каталога не найден: {path}") from None
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: ошибка YAML: {exc}") from None
+        raise CatalogError(f"{path}: {yaml_problem(exc)}") from None
 
 
 def _parse(model, path: Path):

@@ -22,8 +22,9 @@ from yaml.constructor import ConstructorError
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
 
 
-class InputLoader(yaml.SafeLoader):
-    """PyYAML's SafeLoader for applications and the files that go with them (what-if, judgements)."""
+class UniqueKeys:
+    """A YAML loader mix-in: a key repeated in one mapping is an error naming the key and both lines, not a silent
+    last-wins (for applications, and for the catalog an expert edits by hand)."""
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
         if isinstance(node, yaml.MappingNode):
@@ -42,6 +43,10 @@ class InputLoader(yaml.SafeLoader):
                                            key_node.start_mark)
                 first[key] = key_node.start_mark
         return super().construct_mapping(node, deep)
+
+
+class InputLoader(UniqueKeys, yaml.SafeLoader):
+    """PyYAML's SafeLoader for applications and the files that go with them (what-if, judgements)."""
 
     def construct_yaml_int(self, node: yaml.Node) -> int | float:
         try:

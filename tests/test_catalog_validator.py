@@ -152,3 +152,18 @@ def test_remedy_for_missing_data_replaces_the_generated_advice(tree):
                      if f.requirement_id == "794-P-5")
     assert generated.remedy == "Дополните заявку — укажите: земельные участки № 1 → категория земель."
     assert "Переведите участки" not in generated.remedy + shipped.remedy  # never the not_met advice
+
+
+def test_a_repeated_key_in_a_catalog_file_is_refused_naming_it_not_last_wins(tree):
+    """An expert who adds a second `value:` under one dated value (instead of a new dated value) would otherwise see
+    only the last one take effect, silently."""
+    path = tree / "rules" / "ip794.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "        value: 8\n" in text
+    path.write_text(text.replace("        value: 8\n", "        value: 8\n        value: 10\n", 1), encoding="utf-8")
+    line = text[:text.index("        value: 8\n")].count("\n") + 1
+    with pytest.raises(CatalogError) as exc:
+        load_catalog("ip794", tree)
+    message = str(exc.value)
+    assert f"ключ «value» повторяется: он уже был в строке {line}" in message and f"в строке {line + 1}" in message
+    assert "found" not in message and "expected" not in message  # no English parser text
