@@ -21,7 +21,7 @@ setup: $(STAMP)
 demo: $(STAMP)
 	@mkdir -p out
 	@$(BIN)/compliance check $(FIXTURE); \
-	  echo "Код завершения: $$? (0 — соответствует, 1 — есть несоответствия или данных недостаточно, 2 — ошибка во входных данных, 3 — автоматические проверки пройдены, требования ждут оценки эксперта)"
+	  echo "Код завершения: $$? (0 — соответствует, 1 — есть несоответствия или данных недостаточно, 2 — ошибка во входных данных, 3 — автоматические проверки пройдены, требования ждут оценки эксперта, 4 — внутренняя ошибка)"
 	@$(BIN)/compliance check $(FIXTURE) --format json --output out/ip794-created-gaps.json; true
 	@$(BIN)/compliance check $(FIXTURE) --format md --output out/ip794-created-gaps.md; true
 
