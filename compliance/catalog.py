@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Iterable, Iterator, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -286,19 +288,23 @@ class CatalogError(Exception):
     """A catalog file is unreadable or invalid; message in Russian."""
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path, data: bytes | None = None) -> Any:
+    """The YAML of a catalog file: read from disk, or `data` (a stored snapshot) named as `path`."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_CatalogLoader)  # noqa: S506 - a SafeLoader
+        text = data.decode("utf-8") if data is not None else path.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=_CatalogLoader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
         raise CatalogError(f"файл каталога не найден: {path}") from None
+    except UnicodeDecodeError:
+        raise CatalogError(f"{path}: файл не в кодировке UTF-8") from None
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: {yaml_problem(exc)}") from None
 
 
-def _parse(model, path: Path):
+def _parse(model, path: Path, data: bytes | None = None):
     from pydantic import ValidationError
     try:
-        return model.model_validate(_read_yaml(path))
+        return model.model_validate(_read_yaml(path, data))
     except ValidationError as exc:
         lines = [f"{path.name}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise CatalogError("\n".join(lines)) from None
@@ -311,6 +317,9 @@ class Catalog:
     cases: CaseBook | None
     content_hash: str
     lists: dict[str, NamedList]
+    # the files the content hash covers, in its order: (path relative to the catalog root, bytes) — what a stored
+    # snapshot of this catalog version keeps (compliance.storage.CatalogSnapshot)
+    files: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def regime(self) -> str:
@@ -343,18 +352,78 @@ class Catalog:
         return {f"sr_{s.code}": s.active(region, as_of) for s in self.decree.special_regimes}
 
 
-def catalog_paths(regime: str, root: Path = ROOT) -> tuple[Path, Path, Path]:
+def catalog_paths(regime: str, root: Path | None = None) -> tuple[Path, Path, Path]:
+    root = root or ROOT
     return root / "decrees" / f"{regime}.yaml", root / "rules" / f"{regime}.yaml", root / "rules" / "cases" / f"{regime}.yaml"
 
 
-def available_regimes(root: Path = ROOT) -> list[str]:
-    return sorted(p.stem for p in (root / "decrees").glob("*.yaml") if (root / "rules" / p.name).exists())
+# Catalogs pinned for the current context (a replay under the catalogs a stored check used): `load_catalog(regime)`
+# without an explicit root returns the pinned catalog of that regime instead of the one on disk.
+_PINNED: ContextVar[dict[str, Catalog] | None] = ContextVar("compliance_pinned_catalogs", default=None)
+
+
+@contextmanager
+def pinned(catalogs: dict[str, Catalog]) -> Iterator[None]:
+    """Within the block, `load_catalog(regime)` (no root given) returns `catalogs[regime]` where there is one, and
+    `available_regimes()` includes their regimes; every other regime is read from disk as usual."""
+    token = _PINNED.set(catalogs)
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
+def available_regimes(root: Path | None = None) -> list[str]:
+    pins = _PINNED.get() if root is None else None
+    root = root or ROOT
+    on_disk = {p.stem for p in (root / "decrees").glob("*.yaml") if (root / "rules" / p.name).exists()}
+    return sorted(on_disk | set(pins or ()))
+
+
+def snapshot_hash(files: Iterable[tuple[str, bytes]]) -> str:
+    """The content hash of a catalog from its files in order (decree, rules, the lists it uses by role)."""
+    return hashlib.sha256(b"\0".join(data for _, data in files)).hexdigest()
 
 
 _CACHE: dict[tuple[str, str], tuple[Catalog, list[tuple[Path, bytes]]]] = {}
+_SNAPSHOTS: dict[str, Catalog] = {}
 
 
-def load_catalog(regime: str, root: Path = ROOT) -> Catalog:
+def _build(regime: str, read: Callable[[str], bytes], root: Path) -> tuple[Catalog, list[tuple[Path, bytes]]]:
+    """The catalog from its files (`read`: path relative to the root -> bytes) and the files it depends on."""
+    rel_decree, rel_rules = f"decrees/{regime}.yaml", f"rules/{regime}.yaml"
+    files = [(rel_decree, read(rel_decree)), (rel_rules, read(rel_rules))]
+    rulebook = _parse(RuleBook, root / rel_rules, files[1][1])
+    lists: dict[str, NamedList] = {}
+    for role, stem in sorted(rulebook.lists.items()):
+        rel = f"decrees/lists/{stem}.yaml"
+        data = read(rel)
+        lists[role] = _parse(NamedList, root / rel, data)
+        files.append((rel, data))
+    decree = _parse(Decree, root / rel_decree, files[0][1])
+    catalog = Catalog(decree, rulebook, None, snapshot_hash(files), lists, tuple(files))
+    return catalog, [(root / rel, data) for rel, data in files[2:]]
+
+
+def load_catalog(regime: str, root: Path | None = None,
+                 snapshot: Iterable[tuple[str, bytes]] | None = None) -> Catalog:
+    """The catalog of a regime from the catalog root (the project's by default; a catalog pinned for the context
+    when no root is given), or from `snapshot` — the files of a stored catalog version (`Catalog.files`), read
+    without touching the disk and without test cases."""
+    if snapshot is not None:
+        files = list(snapshot)
+        stored, digest = dict(files), snapshot_hash(files)
+        if digest not in _SNAPSHOTS:
+            def read(rel: str) -> bytes:
+                if rel not in stored:
+                    raise CatalogError(f"в сохранённом каталоге режима «{regime}» нет файла {rel}")
+                return stored[rel]
+            _SNAPSHOTS[digest] = _build(regime, read, ROOT)[0]
+        return _SNAPSHOTS[digest]
+    pins = _PINNED.get() if root is None else None
+    if pins and regime in pins:
+        return pins[regime]
+    root = root or ROOT
     decree_path, rules_path, cases_path = catalog_paths(regime, root)
     if not decree_path.exists():
         known = ", ".join(available_regimes(root)) or "нет"
@@ -363,23 +432,18 @@ def load_catalog(regime: str, root: Path = ROOT) -> Catalog:
         raise CatalogError(f"для режима «{regime}» нет файла правил rules/{regime}.yaml")
     # cached by the bytes of the decree and rules files; the list files a catalog uses are re-read and compared,
     # the cases file too, so an edit of any of them gives a fresh catalog (and a new content hash)
-    raw = decree_path.read_bytes() + b"\0" + rules_path.read_bytes()
-    key = (str(root), hashlib.sha256(raw).hexdigest())
+    key = (str(root), hashlib.sha256(decree_path.read_bytes() + b"\0" + rules_path.read_bytes()).hexdigest())
     cached = _CACHE.get(key)
     if cached and all(p.exists() and p.read_bytes() == b for p, b in cached[1]):
         return cached[0]
-    rulebook = _parse(RuleBook, rules_path)
-    lists: dict[str, NamedList] = {}
-    dependencies: list[tuple[Path, bytes]] = []
-    for role, stem in sorted(rulebook.lists.items()):
-        path = root / "decrees" / "lists" / f"{stem}.yaml"
-        lists[role] = _parse(NamedList, path)
-        dependencies.append((path, path.read_bytes()))
-        raw += b"\0" + dependencies[-1][1]
-    decree = _parse(Decree, decree_path)
-    cases = _parse(CaseBook, cases_path) if cases_path.exists() else None
+    def read(rel: str) -> bytes:
+        try:
+            return (root / rel).read_bytes()
+        except FileNotFoundError:
+            raise CatalogError(f"файл каталога не найден: {root / rel}") from None
+    catalog, dependencies = _build(regime, read, root)
     if cases_path.exists():
+        catalog.cases = _parse(CaseBook, cases_path)
         dependencies.append((cases_path, cases_path.read_bytes()))
-    catalog = Catalog(decree, rulebook, cases, hashlib.sha256(raw).hexdigest(), lists)
     _CACHE[key] = (catalog, dependencies)
     return catalog
