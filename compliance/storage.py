@@ -1,5 +1,6 @@
 """Storage of the service: organisations, API tokens (only their SHA-256 at rest), applications with every version,
-stored checks (input hash, catalog version and hash, as-of date, judgements, full report) and the audit log.
+stored checks (input hash, catalog version and hash, as-of date, judgements, full report), the catalog versions
+those checks used (content-addressed snapshots, for a replay under the catalog of the day) and the audit log.
 
 SQLAlchemy 2; SQLite by default (WAL mode on every connection) or PostgreSQL by URL. The schema is created by the
 Alembic migrations in ``migrations/`` (``upgrade(url)`` runs them programmatically).
@@ -11,14 +12,18 @@ import secrets
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (JSON, Date, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint,
                         create_engine, event, select)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from .fingerprint import input_hash  # noqa: F401 — the hash of an application version, stored with it
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PREFIX = "cmp_"
@@ -106,6 +111,19 @@ class StoredCheck(Base):
     verdicts: Mapped[dict] = mapped_column(JSON)  # regime -> verdict
     result: Mapped[dict] = mapped_column(JSON)  # {"reports": [...], "matrix": [...], "skipped": [...]}
     replay_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # a replay: under the catalogs the replayed check used ("stored") or under the current ones ("current")
+    replay_catalog: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CatalogSnapshot(Base):
+    """A catalog version a stored check used, content-addressed: one row per content hash, never changed. `files`
+    are the files the hash covers, in its order, as [[path relative to the catalog root, text]…] (UTF-8)."""
+    __tablename__ = "catalog_snapshots"
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    regime: Mapped[str] = mapped_column(String(40))
+    catalog_version: Mapped[str] = mapped_column(String(200))
+    files: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -192,3 +210,35 @@ def audit(session: Session, org_id: int | None, token_id: int | None, action: st
           object_id: str | None = None, detail: str | None = None) -> None:
     session.add(AuditEntry(organisation_id=org_id, token_id=token_id, action=action, object_type=object_type,
                            object_id=object_id, detail=detail))
+
+
+# --- catalog snapshots ------------------------------------------------------------------------------------------
+def snapshot_row(catalog: "Catalog") -> CatalogSnapshot:
+    return CatalogSnapshot(content_hash=catalog.content_hash, regime=catalog.regime,
+                           catalog_version=catalog.decree.catalog_version,
+                           files=[[path, data.decode("utf-8")] for path, data in catalog.files])
+
+
+def keep_snapshot(sessions: sessionmaker[Session], catalog: "Catalog") -> None:
+    """Store the catalog version once per content hash (in a transaction of its own: a concurrent store of the
+    same version is a unique-key conflict that leaves the identical row in place)."""
+    with sessions() as s:
+        if s.get(CatalogSnapshot, catalog.content_hash) is not None:
+            return
+        s.add(snapshot_row(catalog))
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+
+
+def snapshot_files(row: CatalogSnapshot) -> list[tuple[str, bytes]]:
+    """The files of a stored catalog version, for `load_catalog(regime, snapshot=…)`; CatalogError if they do not
+    give the content hash the version is stored under."""
+    from .catalog import CatalogError, snapshot_hash
+
+    files = [(path, text.encode("utf-8")) for path, text in row.files]
+    if snapshot_hash(files) != row.content_hash:
+        raise CatalogError(f"сохранённый каталог «{row.regime}» версии {row.catalog_version} повреждён: "
+                           "его контрольная сумма не совпадает с записанной")
+    return files
