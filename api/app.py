@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, Iterator, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
@@ -26,7 +26,7 @@ from .schemas import (ApplicationOut, ApplicationSummary, AuditOut, BatchItemErr
                       CheckRequest, CheckSummary, Comparison, Health, RegimeCatalog, RegimeSummary, Replay,
                       RequirementOut, VersionOut)
 from .service import (Caller, Service, check_out, check_summary, own_app, own_check, read_upload, read_version,
-                      store_check, summary, version_of)
+                      summary, version_of)
 
 log = logging.getLogger("compliance.api")
 
@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         return Application.model_json_schema()
 
     # -- applications ----------------------------------------------------------------------------------------
-    create, update, in_thread, evaluate_in_slot = service.create, service.update, service.in_thread, service.evaluate
+    create, update, in_thread = service.create, service.update, service.in_thread
 
     @r.post("/applications", tags=["заявки"], status_code=201, response_model=ApplicationOut,
             summary="Создать заявку из JSON")
@@ -258,26 +258,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
 
     @r.post("/checks/{check_id}/replay", tags=["проверки"], response_model=Replay,
             summary="Повторить проверку: та же версия заявки, дата оценки и оценки эксперта; сравнение находок")
-    async def replay(who: Auth, check_id: ID) -> Replay:
-        def source() -> tuple[StoredCheck, StoredApplication, ApplicationVersion]:
-            with sessions() as s:
-                c = own_check(s, who, check_id)
-                row = own_app(s, who, c.application_id)
-                return c, row, version_of(s, row.id, c.application_version)
-        c, row, ver = await in_thread(source)
-        # the judgements were accepted for this version when the check was made; a check stored with an override
-        # (or before judgements named their application) replays with the same statement on its first page
-        result = await evaluate_in_slot(ver.body, c.requested_regime, c.as_of, c.judgements, True)
-
-        def store() -> Replay:
-            with sessions() as s:
-                stored = store_check(s, who, row, ver, c.requested_regime, c.judgements, result, replay_of=c.id)
-                s.commit()
-                regimes = checking.compare(c.result, result)
-                return Replay(before=c.id, after=stored.id, same=all(x["same_findings"] for x in regimes),
-                              catalog_changed=c.catalogs != stored.catalogs, regimes=regimes,
-                              check=check_summary(stored))
-        return await in_thread(store)
+    async def replay(who: Auth, check_id: ID, catalog: Annotated[Literal["current", "stored"], Query(
+            description="по какому каталогу требований: current — по текущему (что изменилось бы), stored — по "
+                        "каталогу, по которому выполнена исходная проверка (тот же результат)")] = "current") -> Replay:
+        return await service.replay(who, check_id, catalog)
 
     @r.get("/checks/{check_id}/diff/{other_id}", tags=["проверки"], response_model=Comparison,
            summary="Что изменилось в находках между двумя проверками")

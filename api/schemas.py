@@ -107,6 +107,8 @@ class CheckSummary(BaseModel):
     input_hash: str = Field(description="SHA-256 проверенной заявки")
     as_of: date = Field(description="дата оценки")
     replay_of: str | None = Field(None, description="проверка, повтором которой является эта")
+    replay_catalog: str | None = Field(None, description="для повтора — по какому каталогу требований: stored — по "
+                                                         "каталогу исходной проверки, current — по текущему")
     created_at: datetime
 
 
@@ -137,6 +139,9 @@ class Comparison(BaseModel):
 
 
 class Replay(Comparison):
+    catalog: str = Field(description="по какому каталогу выполнен повтор: stored — по сохранённому каталогу исходной "
+                                     "проверки (те же заявка, правила и дата — ожидается тот же результат), current — "
+                                     "по текущему каталогу (что изменил бы новый каталог)")
     catalog_changed: bool = Field(description="каталог требований изменился с момента исходной проверки")
     check: CheckSummary = Field(description="новая проверка (сохранена)")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import anyio
 from fastapi import UploadFile
@@ -15,15 +16,19 @@ from pydantic import BaseModel
 from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
+from compliance.catalog import CatalogError, available_regimes, load_catalog
 from compliance.formatting import size
 from compliance.loading import InputError, Problem, parse_document, validate
 from compliance.models import Application
 from compliance.settings import Settings
-from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit, input_hash, utcnow
+from compliance.storage import (ApplicationVersion, CatalogSnapshot, StoredApplication, StoredCheck, audit, input_hash,
+                                keep_snapshot, snapshot_files, utcnow)
 
-from . import workers
+from . import checking, workers
 from .errors import ApiError, not_found
-from .schemas import ApplicationOut, CheckOut, CheckRequest, CheckSummary
+from .schemas import ApplicationOut, CheckOut, CheckRequest, CheckSummary, Replay
+
+log = logging.getLogger("compliance.api")
 
 
 class Caller(BaseModel):
@@ -73,7 +78,8 @@ def check_summary(c: StoredCheck) -> CheckSummary:
     return CheckSummary(id=c.id, application_id=c.application_id, application_version=c.application_version,
                         evaluation_id=c.evaluation_id, regimes=c.regimes, verdicts=c.verdicts,
                         catalog_version=c.catalog_version, catalog_hash=c.catalog_hash, catalogs=c.catalogs,
-                        input_hash=c.input_hash, as_of=c.as_of, replay_of=c.replay_of, created_at=c.created_at)
+                        input_hash=c.input_hash, as_of=c.as_of, replay_of=c.replay_of,
+                        replay_catalog=c.replay_catalog, created_at=c.created_at)
 
 
 def check_out(c: StoredCheck) -> CheckOut:
@@ -113,7 +119,7 @@ def stored_result(s: Session, evaluated: workers.Evaluated) -> Any:
 
 def store_check(s: Session, who: Caller, app_row: StoredApplication, ver: ApplicationVersion, regime: str | None,
                 judgements: dict[str, Any] | None, result: dict[str, Any] | workers.Evaluated,
-                replay_of: str | None = None) -> StoredCheck:
+                replay_of: str | None = None, replay_catalog: str | None = None) -> StoredCheck:
     """Store a check with its audit entry. With an `Evaluated` the row's `result` is written from its JSON and is not
     loaded on the row: read the check again to see it."""
     if isinstance(result, workers.Evaluated):
@@ -131,12 +137,30 @@ def store_check(s: Session, who: Caller, app_row: StoredApplication, ver: Applic
                       evaluation_id=facts["evaluation_id"], regimes=facts["regimes"], requested_regime=regime,
                       catalog_version=version, catalog_hash=digest, catalogs=catalogs, input_hash=ver.input_hash,
                       as_of=date.fromisoformat(facts["as_of"]), judgements=judgements, verdicts=facts["verdicts"],
-                      result=value, replay_of=replay_of)
+                      result=value, replay_of=replay_of, replay_catalog=replay_catalog)
     s.add(row)
     s.flush()
     audit(s, who.org_id, who.token_id, "check.replay" if replay_of else "check.create", "check", row.id,
-          f"application {app_row.id} v{ver.version}")
+          f"application {app_row.id} v{ver.version}" + (f" catalog {replay_catalog}" if replay_catalog else ""))
     return row
+
+
+def stored_catalogs(s: Session, c: StoredCheck) -> workers.Snapshots:
+    """The catalog versions a stored check used, from their snapshots (regime -> files); 409 when one was not
+    stored (a check made before the service kept catalog versions) or does not match its content hash."""
+    titles = {r["regime"]: r["regime_title"] for r in c.result["reports"]}
+    out: workers.Snapshots = {}
+    for code, used in c.catalogs.items():
+        row = s.get(CatalogSnapshot, used["hash"])
+        if row is None:
+            raise ApiError(409, f"каталог требований, по которому выполнена эта проверка («{titles.get(code, code)}», "
+                                f"версия {used['version']}), не сохранён: проверка сделана до того, как сервис начал "
+                                "хранить каталоги. Повторить её можно только по текущему каталогу")
+        try:
+            out[code] = snapshot_files(row)
+        except CatalogError as exc:
+            raise ApiError(409, str(exc)) from None
+    return out
 
 
 def check_json(c: StoredCheck, evaluated: workers.Evaluated) -> bytes:
@@ -158,6 +182,7 @@ class Service:
         # never entered from two threads; the engine's own lock and its 1024-session guard stay as a second line).
         self.in_process = settings.evaluation_mode == "process"
         self.limiter = anyio.CapacityLimiter(settings.max_workers if self.in_process else 1)
+        self.kept_catalogs: set[str] = set()  # content hashes known to have a snapshot in the database
 
     # -- applications ----------------------------------------------------------------------------------------
     def create(self, s: Session, who: Caller, model: Application, source: str) -> ApplicationOut:
@@ -202,19 +227,21 @@ class Service:
 
     # -- checks ----------------------------------------------------------------------------------------------
     async def evaluated(self, body: dict[str, Any], regime: str | None, as_of: date | None,
-                        judgements: dict[str, Any] | None, judgements_override: bool = False) -> workers.Evaluated:
+                        judgements: dict[str, Any] | None, judgements_override: bool = False,
+                        catalogs: workers.Snapshots | None = None) -> workers.Evaluated:
         """The evaluation (`checking.run`, its result as JSON); InputError → 422; a crashed worker → 503.
-        `judgements_override` applies judgements made for another application or version (the report says so)."""
+        `judgements_override` applies judgements made for another application or version (the report says so);
+        `catalogs` (stored catalog versions) replace the current catalogs of their regimes."""
         day = as_of.isoformat() if as_of else None
         async with self.limiter:
             if self.in_process:
                 try:
-                    out = await self.pool.evaluate(body, regime, day, judgements, judgements_override)
+                    out = await self.pool.evaluate(body, regime, day, judgements, judgements_override, catalogs)
                 except workers.WorkerCrashed:
                     raise ApiError(503, workers.CRASH_MESSAGE) from None
             else:
                 out = await anyio.to_thread.run_sync(workers.evaluate_json, body, regime, day, judgements,
-                                                     judgements_override)
+                                                     judgements_override, catalogs)
         return workers.result_of(out)
 
     async def evaluate(self, body: dict[str, Any], regime: str | None, as_of: date | None,
@@ -239,6 +266,7 @@ class Service:
         evaluated = await self.evaluated(ver.body, req.regime, req.as_of, req.judgements, req.judgements_override)
 
         def store() -> bytes:
+            self.keep_catalogs(evaluated.facts["catalogs"])
             with self.sessions() as s:
                 stored = store_check(s, who, row, ver, req.regime, req.judgements, evaluated)
                 s.commit()
@@ -248,3 +276,48 @@ class Service:
     async def check(self, who: Caller, app_id: str, req: CheckRequest) -> CheckOut:
         """As `check_as_json`, the stored check as a CheckOut."""
         return CheckOut.model_validate_json(await self.check_as_json(who, app_id, req))
+
+    def keep_catalogs(self, catalogs: dict[str, dict[str, str]]) -> None:
+        """Store a snapshot of each catalog version an evaluation used (regime -> {"version", "hash"}), once per
+        content hash. The snapshot is taken from the catalog files as they are now; should they have changed since
+        the evaluation (their hash differs), the version is not stored and a replay under it is refused."""
+        for code, used in catalogs.items():
+            if used["hash"] in self.kept_catalogs:
+                continue
+            with self.sessions() as s:
+                present = s.get(CatalogSnapshot, used["hash"]) is not None
+            if not present:
+                current = load_catalog(code) if code in available_regimes() else None
+                if current is None or current.content_hash != used["hash"]:
+                    log.warning("каталог режима %s версии %s изменился во время проверки: его снимок не сохранён",
+                                code, used["version"])
+                    continue
+                keep_snapshot(self.sessions, current)
+            self.kept_catalogs.add(used["hash"])
+
+    async def replay(self, who: Caller, check_id: str, under: Literal["stored", "current"] = "current") -> Replay:
+        """Evaluate a stored check again — the same application version, as-of date and judgements — under the
+        catalogs it used (`stored`: the audit answer, the same findings are expected) or under the current ones
+        (`current`: what a newer catalog changes); the replay is stored as a check and compared with the original."""
+        def source() -> tuple[StoredCheck, StoredApplication, ApplicationVersion, workers.Snapshots | None]:
+            with self.sessions() as s:
+                c = own_check(s, who, check_id)
+                row = own_app(s, who, c.application_id)
+                return c, row, version_of(s, row.id, c.application_version), \
+                    stored_catalogs(s, c) if under == "stored" else None
+        c, row, ver, snapshots = await self.in_thread(source)
+        # the judgements were accepted for this version when the check was made; a check stored with an override
+        # (or before judgements named their application) replays with the same statement on its first page
+        evaluated = await self.evaluated(ver.body, c.requested_regime, c.as_of, c.judgements, True, snapshots)
+
+        def store() -> Replay:
+            self.keep_catalogs(evaluated.facts["catalogs"])
+            with self.sessions() as s:
+                stored = store_check(s, who, row, ver, c.requested_regime, c.judgements, evaluated, replay_of=c.id,
+                                     replay_catalog=under)
+                s.commit()
+                regimes = checking.compare(c.result, evaluated.result())
+                return Replay(before=c.id, after=stored.id, same=all(x["same_findings"] for x in regimes),
+                              catalog=under, catalog_changed=c.catalogs != stored.catalogs, regimes=regimes,
+                              check=check_summary(stored))
+        return await self.in_thread(store)

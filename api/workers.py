@@ -27,7 +27,7 @@ from typing import Any
 import anyio
 import pydantic_core
 
-from compliance.catalog import available_regimes, load_catalog
+from compliance.catalog import available_regimes, load_catalog, pinned
 from compliance.engine import get_engine
 from compliance.fingerprint import input_hash
 from compliance.loading import InputError, Problem, validate
@@ -39,6 +39,8 @@ log = logging.getLogger("compliance.api")
 CRASH_MESSAGE = "проверка прервалась из-за сбоя вычислительного процесса; повторите запрос"
 # Test-only: a worker whose environment has COMPLIANCE_TEST_CRASH=1 kills itself on an application with this name.
 CRASH_SITE_NAME = "__compliance_test_crash__"
+# regime -> the files of a stored catalog version ([(path, bytes)…], as `Catalog.files`): a replay under them
+Snapshots = dict[str, list[tuple[str, bytes]]]
 
 
 class WorkerCrashed(RuntimeError):
@@ -73,25 +75,29 @@ class Evaluated:
 
 
 def evaluate_json(body: dict[str, Any], regime: str | None, as_of: str | None,
-                  judgements: dict[str, Any] | None, judgements_override: bool = False) -> Evaluated | dict[str, Any]:
+                  judgements: dict[str, Any] | None, judgements_override: bool = False,
+                  catalogs: Snapshots | None = None) -> Evaluated | dict[str, Any]:
     """The `Evaluated` result of `checking.run`, or {"problems": [{"path", "message"}…]} for input errors. The
-    judgements must name this body's application version (its input hash, as stored) unless overridden."""
+    judgements must name this body's application version (its input hash, as stored) unless overridden. `catalogs`
+    (regime -> the files of a stored catalog version) are used for their regimes instead of the catalogs on disk."""
     try:
         model = validate(body)
         jf = checking.parse_judgements(judgements)
-        return Evaluated.of(checking.run(model, regime, date.fromisoformat(as_of) if as_of else None, jf,
-                                         judgements_override, input_hash(body) if jf else None))
+        with pinned({code: load_catalog(code, snapshot=files) for code, files in (catalogs or {}).items()}):
+            return Evaluated.of(checking.run(model, regime, date.fromisoformat(as_of) if as_of else None, jf,
+                                             judgements_override, input_hash(body) if jf else None))
     except InputError as exc:
         return {"problems": [{"path": p.path, "message": p.message} for p in exc.problems]}
 
 
 def _in_worker(body: dict[str, Any], regime: str | None, as_of: str | None,
-               judgements: dict[str, Any] | None, judgements_override: bool = False) -> Evaluated | dict[str, Any]:
+               judgements: dict[str, Any] | None, judgements_override: bool = False,
+               catalogs: Snapshots | None = None) -> Evaluated | dict[str, Any]:
     if os.environ.get("COMPLIANCE_TEST_CRASH") == "1" and body.get("site_name") == CRASH_SITE_NAME:
         if hasattr(signal, "SIGKILL"):
             os.kill(os.getpid(), signal.SIGKILL)
         os._exit(70)
-    return evaluate_json(body, regime, as_of, judgements, judgements_override)
+    return evaluate_json(body, regime, as_of, judgements, judgements_override, catalogs)
 
 
 def _warm_worker() -> None:
@@ -134,19 +140,19 @@ class EvaluationPool:
         pool.shutdown(wait=False, cancel_futures=True)
 
     async def evaluate(self, body: dict[str, Any], regime: str | None, as_of: str | None,
-                       judgements: dict[str, Any] | None, judgements_override: bool = False
-                       ) -> Evaluated | dict[str, Any]:
+                       judgements: dict[str, Any] | None, judgements_override: bool = False,
+                       catalogs: Snapshots | None = None) -> Evaluated | dict[str, Any]:
         """Run `evaluate_json` in a worker process. Raises WorkerCrashed if the worker died (the pool is replaced)."""
         pool = self._current()
         try:
-            future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override)
+            future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override, catalogs)
         except BrokenProcessPool:  # a worker died while idle, before this request: it deserves a fresh pool
             log.error("вычислительный процесс проверки завершился вне проверки; пул процессов создан заново")
             self._discard(pool)
             pool, future = self._current(), None
         try:
             if future is None:
-                future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override)
+                future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override, catalogs)
             # The caller's slot is held until the worker is done, even if the request is cancelled meanwhile.
             with anyio.CancelScope(shield=True):
                 return await asyncio.wrap_future(future)
