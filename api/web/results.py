@@ -12,13 +12,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from compliance.catalog import CONFIDENCE_RU, UNCONFIRMED, available_regimes
 from compliance.eligibility import MatrixRow, Skipped
 from compliance.loading import InputError, Problem
 from compliance.models import check_as_of
 from compliance.report import Report
-from compliance.storage import StoredApplication, StoredCheck, audit
+from compliance.storage import CatalogSnapshot, StoredApplication, StoredCheck, audit
 
 from .. import checking
 from ..errors import ApiError
@@ -155,6 +156,40 @@ def _load(request: Request, who, check_id: str, action: str) -> tuple[StoredChec
         return c, app_row
 
 
+def _findings(result: dict[str, Any]) -> dict[str, Any]:
+    return {r["regime"]: r["findings"] for r in result["reports"]}
+
+
+def _replays(request: Request, c: StoredCheck) -> dict[str, Any]:
+    """The replays of a stored check, newest first (each: under which catalog, its version, whether the findings are
+    the same), and whether the catalogs the check used are stored (a replay under them is possible)."""
+    with service_of(request).sessions() as s:
+        rows = s.scalars(select(StoredCheck).where(StoredCheck.replay_of == c.id,
+                                                   StoredCheck.organisation_id == c.organisation_id)
+                         .order_by(StoredCheck.created_at.desc()).limit(10)).all()
+        stored = all(s.get(CatalogSnapshot, used["hash"]) is not None for used in c.catalogs.values())
+    mine = _findings(c.result)
+    return {"stored_available": stored,
+            "items": [{"id": r.id, "created_at": r.created_at, "under": r.replay_catalog or "current",
+                       "catalog_version": r.catalog_version, "catalog_changed": r.catalogs != c.catalogs,
+                       "same": _findings(r.result) == mine} for r in rows]}
+
+
+@router.post("/checks/{check_id}/replay")
+async def replay_check(request: Request, who: WebAuth, check_id: ID) -> Response:
+    """Replay the check under the catalogs it used (when they are stored) and under the current ones; the check page
+    shows both results."""
+    service = service_of(request)
+    await read_form(request)
+    try:
+        await service.replay(who, check_id, "stored")
+    except ApiError as exc:
+        if exc.status != 409:  # 409: the catalog of the check is not stored — the page says so
+            raise
+    await service.replay(who, check_id, "current")
+    return redirect(f"/checks/{check_id}#replays")
+
+
 @router.get("/checks/{check_id}")
 def check_page(request: Request, who: WebAuth, check_id: ID,
                regime: Annotated[str | None, Query(max_length=40)] = None,
@@ -175,7 +210,7 @@ def check_page(request: Request, who: WebAuth, check_id: ID,
         request, "check.html", check=c, app=app_row, reports=reports, report=selected, view=view, several=several,
         matrix=matrix, skipped=skipped, chosen=chosen, attention=ATTENTION, confidence_ru=CONFIDENCE_RU,
         unconfirmed_codes=UNCONFIRMED, newer=app_row is not None and app_row.current_version > c.application_version,
-        anchor=anchor, OUTCOME_RU=OUTCOME_RU,
+        anchor=anchor, OUTCOME_RU=OUTCOME_RU, replays=_replays(request, c),
         url=lambda statuses=None, frag="", regime=chosen: check_url(c.id, regime, statuses, frag),
         href=lambda rid: f"#{anchor(rid)}" if rid in view.visible else check_url(c.id, chosen, None, anchor(rid)),
         title=app_row.site_name if app_row else selected.applicant.site_name)
