@@ -83,3 +83,52 @@ def test_a_put_over_a_stale_base_version_is_409_and_stores_nothing(svc):
     assert "текущая версия — 2" in r.json()["detail"]
     assert _versions(svc, app_id) == (2, [1, 2])
     assert svc.a("PUT", f"/applications/{app_id}", params={"base_version": 2}, json=body).json()["version"] == 3
+
+
+# --- integers beyond any column -------------------------------------------------------------------------------------
+BEYOND_INT64 = 2**63
+
+
+@pytest.mark.parametrize("method, url, kw", [
+    ("POST", "/applications/{id}/checks", {"json": {"version": BEYOND_INT64}}),
+    ("POST", "/applications/{id}/checks", {"json": {"version": 10**6 + 1}}),
+    ("POST", "/applications/{id}/checks", {"json": {"version": -BEYOND_INT64}}),
+    ("GET", "/applications/{id}", {"params": {"version": BEYOND_INT64}}),
+    ("PUT", "/applications/{id}", {"params": {"base_version": BEYOND_INT64}, "json": "body"}),
+    ("GET", "/applications", {"params": {"limit": BEYOND_INT64}}),
+    ("GET", "/applications", {"params": {"offset": BEYOND_INT64}}),
+    ("GET", "/audit", {"params": {"limit": BEYOND_INT64}}),
+])
+def test_an_integer_beyond_its_bound_is_a_russian_422_naming_the_parameter(svc, method, url, kw):
+    created = svc.create()
+    if kw.get("json") == "body":
+        kw = {**kw, "json": created["body"]}
+    r = svc.a(method, url.format(id=created["id"]), **kw)
+    assert r.status_code == 422, r.text
+    (problem,) = r.json()["problems"]
+    name = next(iter(kw.get("params") or kw["json"]))
+    assert problem["path"].split(":")[-1] == name and re.search("[а-я]", problem["message"])
+    assert _versions(svc, created["id"]) == (1, [1])
+
+
+def test_a_judgements_file_naming_a_version_beyond_any_column_is_refused():
+    from compliance.judgements import AssessedApplication
+
+    with pytest.raises(ValueError):
+        AssessedApplication(site_name="Площадка", input_hash="0" * 64, version=BEYOND_INT64)
+
+
+@pytest.mark.parametrize("extra", [[("base_version", "²")], [("land_plots.².area.value", "1")],
+                                   [("action", "remove:land_plots.²")]])
+def test_a_digit_that_is_not_ascii_in_an_editor_form_is_no_500(tmp_path, extra):
+    from test_web_editor import _versions as editor_versions
+    from test_web_editor import form_fields
+    from webclient import web_client
+
+    web = web_client(tmp_path)
+    app_id = web.upload("ip794-created-gaps.yaml")
+    fields = [(k, v) for k, v in form_fields(web.client.get(f"/applications/{app_id}/edit").text)
+              if k != "base_version"]
+    r = web.post(f"/applications/{app_id}/edit", fields + extra)
+    assert r.status_code in (200, 303), r.text[:300]
+    assert [v.version for v in editor_versions(web)] == ([1] if r.status_code == 200 else [1, 2])

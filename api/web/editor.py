@@ -72,7 +72,7 @@ async def _submit(request: Request, who: Caller, app_id: str | None) -> Response
     if model is None:
         return _page(request, raw, app, errors=errors, status=422)
     base = form.get("base_version")
-    if app is not None and isinstance(base, str) and base.isdigit() and int(base) != app["version"]:
+    if app is not None and isinstance(base, str) and forms.is_index(base) and int(base) != app["version"]:
         # saved by someone else meanwhile: keep what was typed; a second «Сохранить» saves it as the next version
         return _page(request, raw, app, status=409, conflict=app["version"])
 
