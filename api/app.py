@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     sessions = session_factory(settings.database_url,
                                migrate=settings.migrate_on_start if migrate is None else migrate)
 
-    pool = workers.EvaluationPool(settings.max_workers)
+    pool = workers.EvaluationPool(settings.max_workers, settings.evaluation_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

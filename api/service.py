@@ -244,8 +244,8 @@ class Service:
             if self.in_process:
                 try:
                     out = await self.pool.evaluate(body, regime, day, judgements, judgements_override)
-                except workers.WorkerCrashed:
-                    raise ApiError(503, workers.CRASH_MESSAGE) from None
+                except workers.WorkerCrashed as exc:
+                    raise ApiError(503, str(exc), headers={"Retry-After": "1"}) from None
             else:
                 out = await anyio.to_thread.run_sync(workers.evaluate_json, body, regime, day, judgements,
                                                      judgements_override)

@@ -2,7 +2,9 @@
 a worker that hangs, a server killed with -9, and the evaluation mode that cannot survive an engine crash."""
 from __future__ import annotations
 
+import os
 import re
+import signal
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -132,3 +134,111 @@ def test_a_digit_that_is_not_ascii_in_an_editor_form_is_no_500(tmp_path, extra):
     r = web.post(f"/applications/{app_id}/edit", fields + extra)
     assert r.status_code in (200, 303), r.text[:300]
     assert [v.version for v in editor_versions(web)] == ([1] if r.status_code == 200 else [1, 2])
+
+
+# --- a hung worker, a killed server ---------------------------------------------------------------------------------
+def _gone(pid: int, wait: float = 20.0) -> bool:
+    """Whether process `pid` has ended (and been reaped, or is a zombie) within `wait` seconds."""
+    import os
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP") or not os.path.isdir("/proc"), reason="SIGSTOP и /proc — Linux")
+def test_a_stopped_worker_costs_a_503_in_russian_and_is_replaced(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.workers import timeout_message
+    from compliance.settings import Settings
+    from compliance.storage import create_token
+    from tests.test_api import V1
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", evaluation_mode="process",
+                              max_workers=1, evaluation_timeout=5))
+    with app.state.sessions() as s:
+        token, _ = create_token(s, "Зависший процесс")
+        s.commit()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        app_id = client.post(f"{V1}/applications", json=fixture_json("ip794-created-gaps.yaml")).json()["id"]
+        first = client.post(f"{V1}/applications/{app_id}/checks", json={})  # a warm worker
+        assert first.status_code == 201, first.text
+        (pid,) = app.state.evaluation_pool._pool._processes
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            r = client.post(f"{V1}/applications/{app_id}/checks", json={})
+            assert r.status_code == 503, r.text
+            assert r.json()["detail"] == timeout_message(5) and r.headers["Retry-After"] == "1"
+            assert _gone(pid)  # killed, not left stopped
+        finally:
+            if not _gone(pid, 0):
+                os.kill(pid, signal.SIGKILL)
+        again = client.post(f"{V1}/applications/{app_id}/checks", json={})
+        assert again.status_code == 201, again.text
+        assert again.json()["reports"][0]["findings"] == first.json()["reports"][0]["findings"]
+        (new_pid,) = app.state.evaluation_pool._pool._processes
+        assert new_pid != pid
+        checks = client.get(f"{V1}/applications/{app_id}/checks").json()
+    assert [c["id"] for c in checks] == [first.json()["id"], again.json()["id"]]  # nothing stored for the 503
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The live child processes of `pid`: pid → command line."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    out[int(entry)] = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="процессы читаются из /proc (Linux)")
+def test_after_a_kill_9_of_the_server_its_worker_and_resource_tracker_exit(tmp_path):
+    import subprocess
+
+    import httpx
+
+    from tests.test_crash import BIN, ROOT, _free_port, _start
+
+    env = dict(os.environ, COMPLIANCE_DATABASE_URL=f"sqlite:///{tmp_path / 'service.db'}",
+               COMPLIANCE_EVALUATION_MODE="process", COMPLIANCE_MAX_WORKERS="2")
+    token = subprocess.run([str(BIN / "compliance"), "token", "create", "--org", "Снятый сервер"], env=env,
+                           capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip().splitlines()[-1]
+    port = _free_port()
+    server = _start(env, port)
+    children: dict[int, str] = {}
+    try:
+        base, headers = f"http://127.0.0.1:{port}/api/v1", {"Authorization": f"Bearer {token}"}
+        app_id = httpx.post(f"{base}/applications", json=fixture_json("ip794-created-gaps.yaml"), headers=headers,
+                            timeout=30).json()["id"]
+        r = httpx.post(f"{base}/applications/{app_id}/checks", json={}, headers=headers, timeout=120)
+        assert r.status_code == 201, r.text
+        children = _children(server.pid)
+        assert any("resource_tracker" in c for c in children.values()), children
+        assert sum("spawn_main" in c for c in children.values()) >= 1, children
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+    left = {pid: cmd for pid, cmd in children.items() if not _gone(pid)}
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == {}
