@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                                migrate=settings.migrate_on_start if migrate is None else migrate)
 
     pool = workers.EvaluationPool(settings.max_workers, settings.evaluation_timeout)
+    if settings.evaluation_mode == "thread":
+        log.warning(workers.THREAD_MODE_WARNING)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

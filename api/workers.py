@@ -41,6 +41,11 @@ from . import checking
 log = logging.getLogger("compliance.api")
 
 CRASH_MESSAGE = "проверка прервалась из-за сбоя вычислительного процесса; повторите запрос"
+# Logged at every start in the "thread" mode: a segfault of the C rules engine there ends the service's own process
+# (only a separate process survives it), and a hung evaluation cannot be stopped (a thread cannot be killed).
+THREAD_MODE_WARNING = ("COMPLIANCE_EVALUATION_MODE=thread: проверки идут в процессе самого сервиса — аварийное "
+                       "завершение движка правил (он написан на C) остановит весь сервис, а зависшую проверку нельзя "
+                       "прервать по COMPLIANCE_EVALUATION_TIMEOUT; для работы с пользователями задайте process")
 # Test-only: a worker whose environment has COMPLIANCE_TEST_CRASH=1 kills itself on an application with this name.
 CRASH_SITE_NAME = "__compliance_test_crash__"
 

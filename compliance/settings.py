@@ -19,7 +19,9 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(True, description="применять миграции Alembic при запуске")
     evaluation_mode: Literal["process", "thread"] = Field(
         "process", description="где идут проверки: process — в рабочих процессах (сбой движка правил не останавливает "
-                               "сервис), thread — в потоке процесса сервиса (быстрее запуск; для тестов)")
+                               "сервис), thread — в потоке процесса сервиса (быстрее запуск; для тестов: сбой "
+                               "движка остановит сервис, предел времени не действует; при запуске — предупреждение "
+                               "в журнале)")
     max_workers: int = Field(1, ge=1, le=64, description="рабочих процессов проверки (и одновременных проверок)")
     evaluation_timeout: float = Field(
         60.0, gt=0, le=3600, description="предел времени одной проверки в рабочем процессе, секунд (вместе с подготовкой "

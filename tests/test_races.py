@@ -242,3 +242,46 @@ def test_after_a_kill_9_of_the_server_its_worker_and_resource_tracker_exit(tmp_p
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == {}
+
+
+# --- the "thread" mode cannot survive an engine crash: it never starts silently ---------------------------------------
+def _start_warnings(tmp_path, caplog, mode: str) -> list[str]:
+    import logging
+
+    from api.app import create_app
+    from compliance.settings import Settings
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="compliance.api"):
+        create_app(Settings(database_url=f"sqlite:///{tmp_path / f'{mode}.db'}", evaluation_mode=mode))
+    return [r.getMessage() for r in caplog.records if r.name == "compliance.api" and r.levelno >= logging.WARNING]
+
+
+def test_the_thread_mode_warns_at_start_that_an_engine_crash_stops_the_service(tmp_path, caplog):
+    (message,) = _start_warnings(tmp_path, caplog, "thread")
+    assert "остановит весь сервис" in message and "process" in message
+    assert _start_warnings(tmp_path, caplog, "process") == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX")
+def test_the_warning_reaches_the_console_of_a_server_started_in_the_thread_mode(tmp_path):
+    import subprocess
+    import sys
+
+    from api.workers import THREAD_MODE_WARNING
+    from tests.test_crash import ROOT, _free_port
+
+    env = dict(os.environ, COMPLIANCE_DATABASE_URL=f"sqlite:///{tmp_path / 'service.db'}",
+               COMPLIANCE_EVALUATION_MODE="thread")
+    code = "from compliance.cli import app; app()"
+    server = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(_free_port())], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        for line in server.stderr:
+            if "COMPLIANCE_EVALUATION_MODE" in line or "Uvicorn running" in line:
+                break
+    finally:
+        server.kill()
+        server.wait(10)
+    assert line.strip() == THREAD_MODE_WARNING
