@@ -7,10 +7,11 @@ When a worker dies the pool is broken, the request gets `WorkerCrashed` (the ser
 request gets a fresh pool. An evaluation that does not finish within the timeout (a hung or stopped worker) gets
 `WorkerTimedOut` (503): the pool's processes are killed and the next request gets a fresh pool. A worker exits by
 itself when the web process that started it dies (it watches its parent), so a kill -9 of the server leaves no
-worker — and then no resource tracker, which exits when the last process holding its pipe is gone. Only plain data crosses the process boundary: the application body, the regime, the as-of
-date as an ISO string and the judgements dict go in; an `Evaluated` (the result JSON already serialised, as one
-`bytes`, and the few facts a stored check keeps in columns) or the input problems come back. Nothing is stored here:
-the web process writes the check only after a successful result.
+worker — and then no resource tracker, which exits when the last process holding its pipe is gone.
+Only plain data crosses the process boundary: the application body, the regime, the as-of date as an ISO string and
+the judgements dict go in; an `Evaluated` (the result JSON already serialised, as one `bytes`, and the few facts a
+stored check keeps in columns) or the input problems come back. Nothing is stored here: the web process writes the
+check only after a successful result.
 """
 from __future__ import annotations
 
