@@ -35,6 +35,8 @@ SEVERITY_RU = {"blocking": "критичное", "major": "существенн�
 AppBody = Annotated[dict[str, Any], Body(description="заявка в JSON (поля — GET /api/v1/schema/application)")]
 AppFile = Annotated[UploadFile, File(description="файл заявки: .json, .yaml, .yml или .xlsx (кластер)")]
 ID = Annotated[str, PathParam(min_length=1, max_length=64, description="идентификатор")]
+BaseVersion = Annotated[int | None, Query(ge=1, le=10**6, description="версия, которую вы меняли: если заявку уже "
+                                                                     "изменили, ответ 409 с текущей версией")]
 
 
 
@@ -74,7 +76,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     sessions = session_factory(settings.database_url,
                                migrate=settings.migrate_on_start if migrate is None else migrate)
 
-    pool = workers.EvaluationPool(settings.max_workers)
+    pool = workers.EvaluationPool(settings.max_workers, settings.evaluation_timeout)
+    if settings.evaluation_mode == "thread":
+        log.warning(workers.THREAD_MODE_WARNING)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -183,14 +187,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
 
     @r.put("/applications/{app_id}", tags=["заявки"], response_model=ApplicationOut,
            summary="Новая версия заявки из JSON (прежние версии сохраняются)")
-    def update_application(who: Auth, s: DB, app_id: ID, data: AppBody) -> ApplicationOut:
+    def update_application(who: Auth, s: DB, app_id: ID, data: AppBody,
+                           base_version: BaseVersion = None) -> ApplicationOut:
         own_app(s, who, app_id)  # 404 before 422: another organisation's id reveals nothing
-        return update(s, who, app_id, validate(data), "json")
+        return update(s, who, app_id, validate(data), "json", base_version)
 
     @r.put("/applications/{app_id}/upload", tags=["заявки"], response_model=ApplicationOut,
            summary="Новая версия заявки из файла (.json, .yaml, .xlsx)")
-    async def update_application_upload(who: Auth, app_id: ID, file: AppFile) -> ApplicationOut:
-        return await service.save_upload(who, await read_upload(file, limit), file.filename or "заявка", app_id)
+    async def update_application_upload(who: Auth, app_id: ID, file: AppFile,
+                                        base_version: BaseVersion = None) -> ApplicationOut:
+        return await service.save_upload(who, await read_upload(file, limit), file.filename or "заявка", app_id,
+                                         base_version)
 
     @r.get("/applications/{app_id}/versions", tags=["заявки"], response_model=list[VersionOut],
            summary="Версии заявки")

@@ -76,7 +76,7 @@ class CheckRequest(BaseModel):
                                                                 "файл --judgements (regime, catalog_version, application, "
                                                                 "judgements, waivers); раздел application должен "
                                                                 "называть эту версию заявки (ИНН, площадка, хеш заявки)")
-    version: int | None = Field(None, ge=1, description="версия заявки; по умолчанию — последняя")
+    version: int | None = Field(None, ge=1, le=10**6, description="версия заявки; по умолчанию — последняя")
     judgements_override: bool = Field(False, description="применить оценки эксперта, вынесенные по другой заявке "
                                                          "или редакции заявки (раздел application файла оценок не "
                                                          "совпадает с этой версией); отчёт скажет об этом на первой "

@@ -14,6 +14,8 @@ import anyio
 from fastapi import UploadFile
 from pydantic import BaseModel
 from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.catalog import CatalogError, available_regimes, load_catalog
@@ -41,6 +43,16 @@ def own_app(s: Session, who: Caller, app_id: str) -> StoredApplication:
     if row is None or row.organisation_id != who.org_id:
         raise not_found("заявка")
     return row
+
+
+class VersionConflict(ApiError):
+    """Another writer saved a version of the application first (or the writer's base version is stale): 409 naming
+    the current version; nothing of this request is stored."""
+
+    def __init__(self, current: int):
+        super().__init__(409, f"заявку уже изменили: текущая версия — {current}; откройте её и сохраните свои "
+                              "изменения снова", headers={"X-Current-Version": str(current)})
+        self.current = current
 
 
 def own_check(s: Session, who: Caller, check_id: str) -> StoredCheck:
@@ -199,21 +211,43 @@ class Service:
         s.commit()
         return ApplicationOut(**summary(row, ver), version=1, body=body)
 
-    def update(self, s: Session, who: Caller, app_id: str, model: Application, source: str) -> ApplicationOut:
+    def update(self, s: Session, who: Caller, app_id: str, model: Application, source: str,
+               base: int | None = None) -> ApplicationOut:
+        """A new version after `base` (by default the current one). The version number moves by a compare-and-set
+        UPDATE, so of concurrent writers one wins and the others get VersionConflict (409), on SQLite and PostgreSQL
+        alike; the unique (application, version) constraint is the second line."""
         row = own_app(s, who, app_id)
+        expected = row.current_version if base is None else base
         body = model.model_dump(mode="json")
         now = utcnow()
-        row.current_version += 1
-        row.site_name = model.site_name
-        row.updated_at = now
-        ver = ApplicationVersion(application_id=row.id, version=row.current_version, body=body,
+        moved = s.execute(sql_update(StoredApplication)
+                          .where(StoredApplication.id == row.id, StoredApplication.current_version == expected)
+                          .values(current_version=expected + 1, site_name=model.site_name, updated_at=now)
+                          .execution_options(synchronize_session=False))
+        if moved.rowcount != 1:
+            s.rollback()
+            raise VersionConflict(self.current_version(s, row.id))
+        ver = ApplicationVersion(application_id=row.id, version=expected + 1, body=body,
                                  input_hash=input_hash(body), source=source, token_id=who.token_id, created_at=now)
         s.add(ver)
         audit(s, who.org_id, who.token_id, "application.update", "application", row.id, f"v{ver.version} {source}")
-        s.commit()
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            current = self.current_version(s, row.id)
+            if current == expected:  # not a lost race: some other constraint failed
+                raise
+            raise VersionConflict(current) from None
+        s.refresh(row)
         return ApplicationOut(**summary(row, ver), version=ver.version, body=body)
 
-    async def save_upload(self, who: Caller, raw: bytes, name: str, app_id: str | None = None) -> ApplicationOut:
+    @staticmethod
+    def current_version(s: Session, app_id: str) -> int:
+        return s.scalar(select(StoredApplication.current_version).where(StoredApplication.id == app_id))
+
+    async def save_upload(self, who: Caller, raw: bytes, name: str, app_id: str | None = None,
+                          base: int | None = None) -> ApplicationOut:
         """A new application (or a new version of `app_id`) from an uploaded file, parsed off the event loop."""
         def work() -> ApplicationOut:
             with self.sessions() as s:
@@ -222,7 +256,7 @@ class Service:
                 model = parse_upload(raw, name)
                 if app_id is None:
                     return self.create(s, who, model, name)
-                return self.update(s, who, app_id, model, name)
+                return self.update(s, who, app_id, model, name, base)
         return await anyio.to_thread.run_sync(work)
 
     # -- checks ----------------------------------------------------------------------------------------------
@@ -237,8 +271,8 @@ class Service:
             if self.in_process:
                 try:
                     out = await self.pool.evaluate(body, regime, day, judgements, judgements_override, catalogs)
-                except workers.WorkerCrashed:
-                    raise ApiError(503, workers.CRASH_MESSAGE) from None
+                except workers.WorkerCrashed as exc:
+                    raise ApiError(503, str(exc), headers={"Retry-After": "1"}) from None
             else:
                 out = await anyio.to_thread.run_sync(workers.evaluate_json, body, regime, day, judgements,
                                                      judgements_override, catalogs)

@@ -4,10 +4,14 @@
 durable-rules engine). The pool is created lazily on first use; a new worker compiles today's rulesets of every
 catalog before its first check (`_warm_worker`), so a later first check of another regime does not pay for that.
 When a worker dies the pool is broken, the request gets `WorkerCrashed` (the service answers 503) and the next
-request gets a fresh pool. Only plain data crosses the process boundary: the application body, the regime, the as-of
-date as an ISO string and the judgements dict go in; an `Evaluated` (the result JSON already serialised, as one
-`bytes`, and the few facts a stored check keeps in columns) or the input problems come back. Nothing is stored here:
-the web process writes the check only after a successful result.
+request gets a fresh pool. An evaluation that does not finish within the timeout (a hung or stopped worker) gets
+`WorkerTimedOut` (503): the pool's processes are killed and the next request gets a fresh pool. A worker exits by
+itself when the web process that started it dies (it watches its parent), so a kill -9 of the server leaves no
+worker — and then no resource tracker, which exits when the last process holding its pipe is gone.
+Only plain data crosses the process boundary: the application body, the regime, the as-of date as an ISO string and
+the judgements dict go in; an `Evaluated` (the result JSON already serialised, as one `bytes`, and the few facts a
+stored check keeps in columns) or the input problems come back. Nothing is stored here: the web process writes the
+check only after a successful result.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -37,6 +42,11 @@ from . import checking
 log = logging.getLogger("compliance.api")
 
 CRASH_MESSAGE = "проверка прервалась из-за сбоя вычислительного процесса; повторите запрос"
+# Logged at every start in the "thread" mode: a segfault of the C rules engine there ends the service's own process
+# (only a separate process survives it), and a hung evaluation cannot be stopped (a thread cannot be killed).
+THREAD_MODE_WARNING = ("COMPLIANCE_EVALUATION_MODE=thread: проверки идут в процессе самого сервиса — аварийное "
+                       "завершение движка правил (он написан на C) остановит весь сервис, а зависшую проверку нельзя "
+                       "прервать по COMPLIANCE_EVALUATION_TIMEOUT; для работы с пользователями задайте process")
 # Test-only: a worker whose environment has COMPLIANCE_TEST_CRASH=1 kills itself on an application with this name.
 CRASH_SITE_NAME = "__compliance_test_crash__"
 # regime -> the files of a stored catalog version ([(path, bytes)…], as `Catalog.files`): a replay under them
@@ -45,6 +55,15 @@ Snapshots = dict[str, list[tuple[str, bytes]]]
 
 class WorkerCrashed(RuntimeError):
     """The worker process evaluating the request died; nothing was stored."""
+
+
+class WorkerTimedOut(WorkerCrashed):
+    """The evaluation did not finish in time; the pool's processes were killed; nothing was stored."""
+
+
+def timeout_message(seconds: float) -> str:
+    return (f"проверка не уложилась в отведённое время ({seconds:g} с) и прервана; вычислительный процесс "
+            "перезапущен — повторите запрос позже")
 
 
 # --- what runs in the worker (also called directly in the "thread" mode) ------------------------------------------
@@ -100,6 +119,22 @@ def _in_worker(body: dict[str, Any], regime: str | None, as_of: str | None,
     return evaluate_json(body, regime, as_of, judgements, judgements_override, catalogs)
 
 
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """A daemon thread that ends this process as soon as its parent `parent` is gone (re-parented: getppid changes).
+    Polling works wherever getppid does; PR_SET_PDEATHSIG would fire when the *thread* that spawned us exits."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+    threading.Thread(target=watch, name="compliance-parent-watch", daemon=True).start()
+
+
+def _start_worker(parent: int) -> None:
+    """A new worker's start: exit with the web process `parent`; then warm up (`_warm_worker`)."""
+    _exit_with_parent(parent)
+    _warm_worker()
+
+
 def _warm_worker() -> None:
     """A new worker's first act: load every catalog and compile its rulesets for today (what most checks use)."""
     try:
@@ -119,8 +154,9 @@ def result_of(out: Evaluated | dict[str, Any]) -> Evaluated:
 
 # --- the pool (web process side) -----------------------------------------------------------------------------------
 class EvaluationPool:
-    def __init__(self, max_workers: int = 1) -> None:
+    def __init__(self, max_workers: int = 1, timeout: float | None = None) -> None:
         self.max_workers = max_workers
+        self.timeout = timeout
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self.crashes = 0
@@ -128,15 +164,21 @@ class EvaluationPool:
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self.max_workers, initializer=_warm_worker,
+                self._pool = ProcessPoolExecutor(max_workers=self.max_workers, initializer=_start_worker,
+                                                 initargs=(os.getpid(),),
                                                  mp_context=multiprocessing.get_context("spawn"))
             return self._pool
 
-    def _discard(self, pool: ProcessPoolExecutor) -> None:
+    def _discard(self, pool: ProcessPoolExecutor, kill: bool = False) -> None:
+        """Forget a broken pool (the next request makes a new one); `kill` its processes first (a hung worker —
+        SIGKILL also ends a stopped one). Other evaluations in that pool then fail as after a crash."""
         with self._lock:
             if self._pool is pool:
                 self._pool = None
                 self.crashes += 1
+        if kill:
+            for process in list((pool._processes or {}).values()):
+                process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
     async def evaluate(self, body: dict[str, Any], regime: str | None, as_of: str | None,
@@ -153,9 +195,14 @@ class EvaluationPool:
         try:
             if future is None:
                 future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override, catalogs)
-            # The caller's slot is held until the worker is done, even if the request is cancelled meanwhile.
+            # The caller's slot is held until the worker is done (or killed), even if the request is cancelled.
             with anyio.CancelScope(shield=True):
-                return await asyncio.wrap_future(future)
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except TimeoutError:
+            log.error("проверка не закончилась за %g с; вычислительные процессы остановлены, пул будет создан заново",
+                      self.timeout)
+            self._discard(pool, kill=True)
+            raise WorkerTimedOut(timeout_message(self.timeout)) from None
         except BrokenProcessPool as exc:
             log.error("вычислительный процесс проверки завершился аварийно; пул процессов будет создан заново")
             self._discard(pool)

@@ -55,7 +55,7 @@ class AssessedApplication(Strict):
     site_name: Text = Field(description="название площадки (кластера), как в заявке")
     input_hash: str = Field(description="хеш заявки (SHA-256), по которой вынесены оценки")
     application_id: str | None = Field(None, description="номер заявки в сервисе")
-    version: int | None = Field(None, ge=1, description="версия заявки в сервисе")
+    version: int | None = Field(None, ge=1, le=10**6, description="версия заявки в сервисе")
 
     @field_validator("input_hash")
     @classmethod

@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from compliance.settings import today
 
-from ..service import Caller, own_app, version_of
+from ..service import Caller, VersionConflict, own_app, version_of
 from . import forms
 from .common import WebAuth, read_form, redirect, render, service_of
 
@@ -72,7 +72,7 @@ async def _submit(request: Request, who: Caller, app_id: str | None) -> Response
     if model is None:
         return _page(request, raw, app, errors=errors, status=422)
     base = form.get("base_version")
-    if app is not None and isinstance(base, str) and base.isdigit() and int(base) != app["version"]:
+    if app is not None and isinstance(base, str) and forms.is_index(base) and int(base) != app["version"]:
         # saved by someone else meanwhile: keep what was typed; a second «Сохранить» saves it as the next version
         return _page(request, raw, app, status=409, conflict=app["version"])
 
@@ -80,8 +80,11 @@ async def _submit(request: Request, who: Caller, app_id: str | None) -> Response
         with service.sessions() as s:
             if app_id is None:
                 return service.create(s, who, model, "form")
-            return service.update(s, who, app_id, model, "form")
-    out = await service.in_thread(work)
+            return service.update(s, who, app_id, model, "form", app["version"])
+    try:
+        out = await service.in_thread(work)
+    except VersionConflict as exc:  # saved by someone else between the check above and this save
+        return _page(request, raw, {**app, "version": exc.current}, status=409, conflict=exc.current)
     return redirect(f"/applications/{out.id}?msg={'created' if app_id is None else 'updated'}")
 
 

@@ -539,13 +539,19 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def is_index(text: str) -> bool:
+    """A row number or version in a posted name or value: ASCII digits only (str.isdigit also takes «²», which int()
+    refuses), at most 7 of them."""
+    return text.isascii() and text.isdigit() and len(text) <= 7
+
+
 def _row_numbers(form) -> dict[str, list[int]]:
     """For each list path of the posted names, its row numbers: `land_plots.3.area.value` → land_plots: [3]."""
     found: dict[str, set[int]] = {}
     for key in form.keys():
         parts = key.split(".")
         for i, part in enumerate(parts[1:], 1):
-            if part.isdigit():
+            if is_index(part):
                 found.setdefault(".".join(parts[:i]), set()).add(int(part))
     return {path: sorted(numbers) for path, numbers in found.items()}
 
@@ -578,7 +584,7 @@ def _at(raw: Any, node: Spec, path: str) -> tuple[Any, Spec] | None:
     for token in path.split(".") if path else []:
         if node.kind == "group" and isinstance(raw, dict) and node.child(token):
             node, raw = node.child(token), raw.get(token)
-        elif node.kind == "list" and token.isdigit() and isinstance(raw, list) and int(token) < len(raw):
+        elif node.kind == "list" and is_index(token) and isinstance(raw, list) and int(token) < len(raw):
             node, raw = node.children[0], raw[int(token)]
         else:
             return None
@@ -596,7 +602,7 @@ def apply_action(raw: dict, action: str) -> str | None:
     elif verb == "remove" and "." in path:
         parent, _, index = path.rpartition(".")
         found = _at(raw, spec(), parent)
-        if found and found[1].kind == "list" and index.isdigit() and int(index) < len(found[0]):
+        if found and found[1].kind == "list" and is_index(index) and int(index) < len(found[0]):
             del found[0][int(index)]
             return parent
     return None
