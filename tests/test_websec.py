@@ -130,6 +130,24 @@ def test_forms_of_a_signed_in_browser_posted_from_another_site_are_refused(tmp_p
     assert r.status_code == 403 and _signed_in_as(web.client) == "УК «Тест»"
 
 
+def test_a_page_of_another_site_cannot_sign_a_real_browser_in(page, server, org):
+    """Login CSRF in Chromium: the victim has been on the site; a page of evil.example posts the attacker's token to
+    /sign-in on its own. The browser stays signed out."""
+    from playwright.sync_api import expect
+
+    page.goto("/sign-in")
+    attacker = server.org("Злоумышленник")
+    evil = (f'<form method="post" action="{server.url}/sign-in"><input name="token" value="{attacker.token}">'
+            '<input name="next" value="/applications"></form><script>document.forms[0].submit()</script>')
+    page.route("http://evil.example/**", lambda route: route.fulfill(status=200, content_type="text/html", body=evil))
+    page.goto("http://evil.example/")
+    page.wait_for_url(f"{server.url}/sign-in")
+    expect(page.locator("#token-error")).to_contain_text("Войдите ещё раз")
+    assert "compliance_session" not in [c["name"] for c in page.context.cookies()]
+    page.goto("/applications")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next=/applications$"))
+
+
 # --- the CSRF value: bound to the browser, rotated at sign-in ----------------------------------------------------
 def test_csrf_value_is_bound_to_the_browser_and_rotated_at_sign_in(tmp_path):
     web = web_client(tmp_path)
