@@ -217,13 +217,13 @@ def render_text(r: Report) -> str:
     return "\n".join(out) + "\n"
 
 
+_BREAKS = re.compile(r"[\r\n]+")
+
+
 def _md(text: object) -> str:
     """Text for a Markdown line or table cell: HTML escaped (a user's `<script>` stays text, whatever renders the
     file), "|" escaped, line breaks as spaces."""
     return _BREAKS.sub(" ", html.escape(str(text), quote=False)).replace("|", "\\|")
-
-
-_BREAKS = re.compile(r"[\r\n]+")
 
 
 def _code(text: str) -> str:
