@@ -8,6 +8,7 @@ from typing import Callable, Iterable
 from pydantic import BaseModel
 
 from .catalog import CatalogError
+from .cells import append_row
 from .eligibility import _row as matrix_row
 from .evaluate import evaluate
 from .loading import InputError, load_application
@@ -119,13 +120,13 @@ def write_summary(summary: BatchSummary, xlsx_path: Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "Сводка"
-    ws.append(HEADERS)
+    append_row(ws, HEADERS)
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for r in summary.rows:
-        ws.append([r.file, r.site_name, r.regime, r.status_text, r.blocking_not_met, r.insufficient_data,
-                   r.manual_review, r.documents_missing, "\n".join(r.top_gaps), r.problem])
+        append_row(ws, [r.file, r.site_name, r.regime, r.status_text, r.blocking_not_met, r.insufficient_data,
+                        r.manual_review, r.documents_missing, "\n".join(r.top_gaps), r.problem])
         ws.cell(ws.max_row, 4).fill = PatternFill("solid", fgColor=FILLS.get(r.status, "FFFFFF"))
         for cell in ws[ws.max_row]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -134,10 +135,10 @@ def write_summary(summary: BatchSummary, xlsx_path: Path) -> Path:
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     totals = wb.create_sheet("Итоги")
-    totals.append(["Итог", "Число"])
+    append_row(totals, ["Итог", "Число"])
     for status, n in sorted(summary.counts.items()):
-        totals.append([STATUS_RU.get(status, status), n])
-    totals.append(["Файлов", summary.files])
+        append_row(totals, [STATUS_RU.get(status, status), n])
+    append_row(totals, ["Файлов", summary.files])
     xlsx_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
     wb.save(tmp)

@@ -20,6 +20,7 @@ from typing import Any, Iterable, get_args
 from pydantic import ValidationError
 
 from . import labels as code_names
+from .cells import append_row, cell_of
 from .formatting import field_label, num, size
 from .loading import MAX_FILE_BYTES, InputError, Problem, problems_from
 from .models import Application, LegalForm, _parse_date
@@ -362,7 +363,7 @@ def write_template(path: str | Path, application: Application | None = None) -> 
 
     # «Кластер»
     ws = wb.create_sheet(SHEET_CLUSTER, 1)
-    ws.append(list(CLUSTER_HEADERS))
+    append_row(ws, CLUSTER_HEADERS)
     for cell in ws[1]:
         cell.font, cell.fill = bold, header_fill
     ws.freeze_panes = "A2"
@@ -371,12 +372,12 @@ def write_template(path: str | Path, application: Application | None = None) -> 
     by_choice: dict[str, DataValidation] = {}
     for item in CLUSTER_ROWS:
         if isinstance(item, str):
-            ws.append([item])
+            append_row(ws, [item])
             ws.cell(ws.max_row, 1).font = section_font
             continue
         row = ws.max_row + 1
-        ws.cell(row, 1, item.header)
-        value = ws.cell(row, 2, _cell_value(item, _get(data, item.field)))
+        cell_of(ws, item.header, row, 1)
+        value = cell_of(ws, _cell_value(item, _get(data, item.field)), row, 2)
         value.alignment = Alignment(wrap_text=item.kind == "list", vertical="top")
         if item.kind in _NUMBER_FORMATS:
             value.number_format = _NUMBER_FORMATS[item.kind]
@@ -395,7 +396,7 @@ def write_template(path: str | Path, application: Application | None = None) -> 
     last_row = MAX_DATA_ROWS + 1
     for table in TABLES:
         ws = wb.create_sheet(table.title)
-        ws.append([c.header for c in table.columns])
+        append_row(ws, [c.header for c in table.columns])
         ws.freeze_panes = "A2"
         ws.row_dimensions[1].height = 45
         for i, col in enumerate(table.columns, start=1):
@@ -415,22 +416,22 @@ def write_template(path: str | Path, application: Application | None = None) -> 
         formats = [(i, _NUMBER_FORMATS[c.kind]) for i, c in enumerate(table.columns, start=1) if c.kind in _NUMBER_FORMATS]
         items = _get(data, table.path)
         if items == [] and table.statable_none:
-            ws.cell(2, 1, NONE_MARK)  # an explicit «нет»; no rows at all is «не указано»
+            cell_of(ws, NONE_MARK, 2, 1)  # an explicit «нет»; no rows at all is «не указано»
         for row, item in enumerate(items or [], start=2):  # (ws.max_row is slow: it scans all cells)
             for i, col in enumerate(table.columns, start=1):
                 value = _cell_value(col, item.get(col.field))
                 if value is not None:
-                    ws.cell(row, i, value)
+                    cell_of(ws, value, row, i)
             for i, number_format in formats:
                 ws.cell(row, i).number_format = number_format
         ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}1"
 
     lists = wb.create_sheet(SHEET_LISTS)
     for i, choice in enumerate(CHOICES, start=1):
-        lists.cell(1, i, choice.title).font = bold
+        cell_of(lists, choice.title, 1, i).font = bold
         lists.column_dimensions[get_column_letter(i)].width = 30
         for j, label in enumerate(choice.labels.values(), start=2):
-            lists.cell(j, i, label)
+            cell_of(lists, label, j, i)
     lists.sheet_state = "hidden"
 
     _write_instruction(instruction, bold, section_font, wrap)
@@ -466,7 +467,7 @@ def _write_instruction(ws, bold, section_font, wrap) -> None:
         ("Лист", "Поле / столбец", "Что вводить"),
     ]
     for line in lines:
-        ws.append(list(line))
+        append_row(ws, line)
     ws.cell(1, 1).font = section_font
     ws.cell(ws.max_row, 1).font = ws.cell(ws.max_row, 2).font = ws.cell(ws.max_row, 3).font = bold
     for sheet, cols in [(SHEET_CLUSTER, [c for c in CLUSTER_ROWS if isinstance(c, Column)])] + \
@@ -475,10 +476,10 @@ def _write_instruction(ws, bold, section_font, wrap) -> None:
             what = [col.hint] if col.hint else []
             if col.choice is not None:
                 what.append(("значения: " if col.kind == "list" else "из списка: ") + col.choice.allowed())
-            ws.append([sheet, col.header + (" *" if col.required else ""), "; ".join(what)])
+            append_row(ws, [sheet, col.header + (" *" if col.required else ""), "; ".join(what)])
             ws.cell(ws.max_row, 3).alignment = wrap
     ws.append([])
-    ws.append(["* — обязательно"])
+    append_row(ws, ["* — обязательно"])
 
 
 # --- reading -----------------------------------------------------------------------------------------------------

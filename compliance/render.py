@@ -1,6 +1,7 @@
 """Renderings of the report: plain text (terminal), Markdown, JSON. All user-facing text in Russian."""
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import OrderedDict
@@ -216,14 +217,27 @@ def render_text(r: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_BREAKS = re.compile(r"[\r\n]+")
+
+
+def _md(text: object) -> str:
+    """Text for a Markdown line or table cell: HTML escaped (a user's `<script>` stays text, whatever renders the
+    file), "|" escaped, line breaks as spaces."""
+    return _BREAKS.sub(" ", html.escape(str(text), quote=False)).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """A Markdown code span of `text`: fenced by more backticks than it holds, so the text cannot close it."""
+    text = _BREAKS.sub(" ", text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def render_markdown(r: Report) -> str:
-    out = [f"# Отчёт о соответствии: {r.applicant.site_name}", ""]
-    out += ["| | |", "|---|---|"] + [f"| {k} | {_md(v)} |" for k, v in _header(r)]
-    out += ["", "## Итог", ""] + [f"**{_summary_lines(r)[0]}**", ""] + [f"- {x}" for x in _summary_lines(r)[1:]]
+    out = [f"# Отчёт о соответствии: {_md(r.applicant.site_name)}", ""]
+    out += ["| | |", "|---|---|"] + [f"| {_md(k)} | {_md(v)} |" for k, v in _header(r)]
+    out += ["", "## Итог", ""] + [f"**{_md(_summary_lines(r)[0])}**", ""] + [f"- {_md(x)}" for x in _summary_lines(r)[1:]]
     if r.assessment:
         a = r.assessment
         out += ["", f"## Заключение оценки: **{_md(stated_conclusion(r)[1])}**", "", "| Блок | Обязательные: выполнено | Доля, % | Отклонения приняты | Рекомендуемые: выполнено |",
@@ -242,10 +256,10 @@ def render_markdown(r: Report) -> str:
     blocking = blocking_findings(r)
     if blocking:
         out += ["", "### Критичные требования, не подтверждённые проверкой", ""]
-        out += [f"- **{f.requirement_id}** {f.title} — {f.shortfall.text if f.shortfall else STATUS_RU[f.status]}"
-                for f in blocking]
+        out += [f"- **{_md(f.requirement_id)}** {_md(f.title)} — "
+                f"{_md(f.shortfall.text if f.shortfall else STATUS_RU[f.status])}" for f in blocking]
     for block, items in findings_by_block(r.findings).items():
-        out += ["", f"## {block}", "", "| ID | Пункт | Требование | Норматив | Факт | Статус | Что сделать |",
+        out += ["", f"## {_md(block)}", "", "| ID | Пункт | Требование | Норматив | Факт | Статус | Что сделать |",
                 "|---|---|---|---|---|---|---|"]
         for f in items:
             norm = (f.norm.text + (" ⚠" if f.needs_confirmation else "")) if f.norm else "—"
@@ -260,7 +274,7 @@ def render_markdown(r: Report) -> str:
             if details:
                 fact += ": " + "; ".join(details)
             todo = f.remedy if f.status in ("not_met", "insufficient_data") else (f.what_to_check or "")
-            out.append(f"| {f.requirement_id} | {_md(f.clause)} | {_md(f.title)} | {_md(norm)} | {_md(fact)} | "
+            out.append(f"| {_md(f.requirement_id)} | {_md(f.clause)} | {_md(f.title)} | {_md(norm)} | {_md(fact)} | "
                        f"{_md(status)} | {_md(todo or '')} |")
     if r.calculations:
         out += ["", "## Расчёты"]
@@ -270,12 +284,12 @@ def render_markdown(r: Report) -> str:
             out.append(f"- Используется в: {_md('; '.join(c.used_by))}")
     out += ["", "## Документы для заявки", "", "| ID | Документ | Статус | Представлено | Не хватает |", "|---|---|---|---|---|"]
     for item in r.documents.items:
-        out.append(f"| {item.requirement_id} | {_md(item.title)} | {STATUS_RU[item.status]} | "
+        out.append(f"| {_md(item.requirement_id)} | {_md(item.title)} | {STATUS_RU[item.status]} | "
                    f"{_md('; '.join(item.provided) or '—')} | {_md('; '.join(item.missing) or '—')} |")
     if r.documents.not_counted or r.documents.warnings:
         out += ["", "### Замечания к документам", ""]
-        out += [f"- {d.document}: {d.problem}" for d in r.documents.not_counted + r.documents.warnings]
-    out += ["", f"⚠ — {UNCONFIRMED_NOTE}. Идентификатор проверки: `{r.evaluation_id}`.", ""]
+        out += [f"- {_md(d.document)}: {_md(d.problem)}" for d in r.documents.not_counted + r.documents.warnings]
+    out += ["", f"⚠ — {UNCONFIRMED_NOTE}. Идентификатор проверки: {_code(r.evaluation_id)}.", ""]
     return "\n".join(out)
 
 
@@ -324,12 +338,12 @@ def render_matrix_markdown(e) -> str:
            "| Режим | Акт | Итог | Критичных несоответствий | Нет данных | Экспертная оценка | Нет документов | Главные разрывы |",
            "|---|---|---|---|---|---|---|---|"]
     for r in e.rows:
-        name = f"**{r.regime}** {r.regime_title}" + (" ► ближайший" if r.closest else "")
-        out.append(f"| {_md(name)} | {_md(r.act_citation)} | {_md(r.verdict_text)} | {r.blocking_not_met} | "
+        name = f"**{_md(r.regime)}** {_md(r.regime_title)}" + (" ► ближайший" if r.closest else "")
+        out.append(f"| {name} | {_md(r.act_citation)} | {_md(r.verdict_text)} | {r.blocking_not_met} | "
                    f"{r.insufficient_data} | {r.manual_review} | {r.documents_missing} | {_md('; '.join(r.top_gaps) or '—')} |")
-    out += [f"- Не оценивался: {s.regime} {s.regime_title} — {s.reason}." for s in e.skipped]
+    out += [f"- Не оценивался: {_md(s.regime)} {_md(s.regime_title)} — {_md(s.reason)}." for s in e.skipped]
     note = _applied_note(e)
-    out += ["", *note] if note else []
+    out += ["", *map(_md, note)] if note else []
     return "\n".join(out) + "\n"
 
 
@@ -363,11 +377,12 @@ def render_changes_text(regime: str, changes, changed, before: Report, after: Re
 
 
 def render_changes_markdown(regime: str, changes, changed, before: Report, after: Report) -> str:
-    out = [f"## Что если ({regime})", ""] + [f"- `{c.path}` " + ("удалить" if c.delete else f"= `{_shown(c.value)}`") for c in changes]
+    out = [f"## Что если ({_md(regime)})", ""] + [f"- {_code(c.path)} " + ("удалить" if c.delete else f"= {_code(_shown(c.value))}")
+                                             for c in changes]
     out += ["", f"Итог: {_md(headline(before))} → **{_md(headline(after))}**", "",
             "| ID | Требование | Было | Стало | Факт было → стало | Разрыв было → стало |", "|---|---|---|---|---|---|"]
     for c in changed:
-        out.append(f"| {c.requirement_id} | {_md(c.title)} | {STATUS_RU[c.before]} | {STATUS_RU[c.after]} | "
+        out.append(f"| {_md(c.requirement_id)} | {_md(c.title)} | {STATUS_RU[c.before]} | {STATUS_RU[c.after]} | "
                    f"{_md((c.fact_before or '—') + ' → ' + (c.fact_after or '—'))} | "
                    f"{_md((c.shortfall_before or 'нет') + ' → ' + (c.shortfall_after or 'нет'))} |")
     return "\n".join(out) + "\n"

@@ -11,7 +11,7 @@ import yaml
 
 from compliance.loading import validate
 from compliance.storage import StoredApplication
-from webclient import FIXTURES, second_org, web_client
+from webclient import FIXTURES, second_org, sign_in, web_client
 
 
 def _count_apps(web) -> int:
@@ -31,7 +31,7 @@ def test_pages_need_sign_in_and_come_back_after_it(tmp_path):
     assert r.status_code == 303 and location.path == "/sign-in"
     back = parse_qs(location.query)["next"][0]
     assert back == "/applications?q=" + quote("парк")
-    r = fresh.post("/sign-in", data={"token": web.token, "next": back}, follow_redirects=False)
+    r = sign_in(fresh, web.token, back)
     assert r.headers["location"] == back
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
@@ -40,18 +40,18 @@ def test_pages_need_sign_in_and_come_back_after_it(tmp_path):
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
 def test_sign_in_never_redirects_to_another_site(tmp_path, target):
     web = web_client(tmp_path)
-    r = type(web.client)(web.app).post("/sign-in", data={"token": web.token, "next": target}, follow_redirects=False)
+    r = sign_in(type(web.client)(web.app), web.token, target)
     assert r.headers["location"] == "/applications"
 
 
 def test_wrong_token_is_refused_next_to_the_field(tmp_path):
     web = web_client(tmp_path)
     fresh = type(web.client)(web.app)
-    r = fresh.post("/sign-in", data={"token": web.token + "x"})
+    r = sign_in(fresh, web.token + "x")
     assert r.status_code == 401
     assert 'id="token-error"' in r.text and "Токен не действителен" in r.text and 'aria-invalid="true"' in r.text
     assert "set-cookie" not in r.headers
-    r = fresh.post("/sign-in", data={"token": "   "})
+    r = sign_in(fresh, "   ")
     assert r.status_code == 401 and "Введите токен организации" in r.text
 
 
@@ -228,5 +228,5 @@ def test_a_revoked_token_ends_the_browser_session(tmp_path, monkeypatch):
     finally:
         get_settings.cache_clear()
     assert web.client.get("/applications", follow_redirects=False).status_code == 303
-    r = type(web.client)(web.app).post("/sign-in", data={"token": web.token})
+    r = sign_in(type(web.client)(web.app), web.token)
     assert r.status_code == 401 and "отозван" in r.text

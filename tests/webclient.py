@@ -18,6 +18,22 @@ FIXTURES = ROOT / "fixtures"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
+def csrf_of(page: str) -> str:
+    """The CSRF field of a page's form."""
+    m = _CSRF.search(page)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+def sign_in(client: TestClient, token: str, next_url: str | None = None, headers: dict | None = None):
+    """Sign in through the form as a browser does: open the sign-in page (its pre-session CSRF field and cookie), then
+    post the token with that field."""
+    data = {"token": token, "csrf": csrf_of(client.get("/sign-in").text)}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post("/sign-in", data=data, headers=headers, follow_redirects=False)
+
+
 @dataclass
 class Web:
     client: TestClient
@@ -26,9 +42,7 @@ class Web:
 
     def csrf(self, page: str = "/applications") -> str:
         """The CSRF value of this session, read from a page's form as a browser would."""
-        m = _CSRF.search(self.client.get(page).text)
-        assert m, f"no CSRF field on {page}"
-        return m.group(1)
+        return csrf_of(self.client.get(page).text)
 
     def post(self, url: str, data: dict | list | None = None, files=None, follow: bool = False):
         """Post a form with this session's CSRF field; `data` is a dict or a list of (name, value) pairs (a name may
@@ -55,8 +69,8 @@ def web_client(tmp_path: Path, org: str = "УК «Тест»", **settings) -> We
         token, _ = create_token(s, org)
         s.commit()
     client = TestClient(app)
-    r = client.post("/sign-in", data={"token": token, "next": "/applications"}, follow_redirects=False)
-    assert r.status_code == 303
+    r = sign_in(client, token, "/applications")
+    assert r.status_code == 303, r.text[:2000]
     return Web(client, token, app)
 
 
@@ -66,5 +80,5 @@ def second_org(web: Web, org: str = "Другая организация") -> Te
         token, _ = create_token(s, org)
         s.commit()
     client = TestClient(web.app)
-    client.post("/sign-in", data={"token": token}, follow_redirects=False)
+    assert sign_in(client, token).status_code == 303
     return client

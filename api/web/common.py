@@ -1,17 +1,20 @@
 """What every web page shares: the Jinja2 templates and their filters, sign-in by the organisation's token (kept in an
-HttpOnly cookie), the CSRF field of every form, and errors shown as a Russian page instead of JSON."""
+HttpOnly cookie), the CSRF field of every form (sign-in included) with the Origin/Referer check, and errors shown as a
+Russian page instead of JSON."""
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import secrets
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
@@ -29,6 +32,8 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 COOKIE = "compliance_session"
+BROWSER = "compliance_browser"  # this browser's random value, issued on its first page and replaced at sign-in
+_BROWSER_VALUE = re.compile(r"[0-9a-f]{64}")
 SESSION_SECONDS = 8 * 3600
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -113,19 +118,60 @@ def web_caller(request: Request) -> Caller:
 WebAuth = Annotated[Caller, Depends(web_caller)]
 
 
+def browser_key(request: Request) -> str:
+    """This browser's random value (cookie BROWSER); a browser without one gets a new one, set by `render`."""
+    value = request.cookies.get(BROWSER, "")
+    if _BROWSER_VALUE.fullmatch(value):
+        return value
+    if not getattr(request.state, "new_browser_key", None):
+        request.state.new_browser_key = secrets.token_hex(32)
+    return request.state.new_browser_key
+
+
+def csrf_value(key: str, token: str) -> str:
+    return hmac.new(key.encode("ascii"), b"compliance-web-form\0" + token.encode("utf-8"),
+                    hashlib.sha256).hexdigest()[:40]
+
+
 def csrf_token(request: Request) -> str:
-    """Bound to the session's token: a page of another site cannot know it."""
-    token = request.cookies.get(COOKIE, "")
-    return hmac.new(token.encode("utf-8"), b"compliance-web-form", hashlib.sha256).hexdigest()[:40]
+    """The CSRF field of this browser's forms: keyed by the browser's random value and bound to its session token
+    (none before sign-in). Another browser, another sign-in or a page of another site never has the same value."""
+    return csrf_value(browser_key(request), request.cookies.get(COOKIE, ""))
+
+
+def same_origin(request: Request) -> bool:
+    """The form comes from a page of this site: its Origin (or, without one, its Referer) names this host or an
+    origin of the setting `trusted_origins`. Without both headers the CSRF field alone decides."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return True
+    parts = urlsplit(source)
+    if not parts.scheme or not parts.netloc:  # "Origin: null" of sandboxed and privacy-stripped pages
+        return False
+    trusted = {o.rstrip("/").lower() for o in service_of(request).settings.trusted_origins}
+    return (parts.netloc.lower() == request.headers.get("host", "").lower()
+            or f"{parts.scheme}://{parts.netloc}".lower() in trusted)
+
+
+def csrf_ok(request: Request, form: FormData) -> bool:
+    """The form carries this browser's CSRF field and comes from this site."""
+    key, sent = request.cookies.get(BROWSER, ""), form.get("csrf")
+    return (same_origin(request) and _BROWSER_VALUE.fullmatch(key) is not None and isinstance(sent, str)
+            and hmac.compare_digest(sent, csrf_value(key, request.cookies.get(COOKIE, ""))))
 
 
 async def read_form(request: Request) -> FormData:
-    """The posted form, after its CSRF field is checked (403 with a Russian page otherwise)."""
+    """The posted form, after its CSRF field and origin are checked (403 with a Russian page otherwise)."""
     form = await request.form()
-    sent = form.get("csrf")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(request)):
+    if not csrf_ok(request, form):
         raise ApiError(403, "Форма устарела или отправлена не с этой страницы. Обновите страницу и повторите.")
     return form
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    """An HttpOnly, SameSite=Lax cookie for 8 hours (Secure over HTTPS)."""
+    response.set_cookie(name, value, max_age=SESSION_SECONDS, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path="/")
 
 
 def form_text(form: FormData, name: str) -> str:
@@ -136,9 +182,12 @@ def form_text(form: FormData, name: str) -> str:
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("org_name", getattr(request.state, "org_name", None))
-    context.setdefault("csrf", csrf_token(request) if request.cookies.get(COOKIE) else "")
+    context.setdefault("csrf", csrf_token(request))
     context.setdefault("upload_limit_mb", num(service_of(request).settings.max_body_bytes / 2**20, 1))
-    return templates.TemplateResponse(request, template, context, status_code=status)
+    response = templates.TemplateResponse(request, template, context, status_code=status)
+    if getattr(request.state, "new_browser_key", None):
+        set_cookie(request, response, BROWSER, request.state.new_browser_key)
+    return response
 
 
 def problems_view(problems: list[Problem]) -> list[dict[str, str]]:

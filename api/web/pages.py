@@ -3,6 +3,7 @@ check form and the history of checks), uploading a file, and downloads of the ap
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,8 +21,8 @@ from compliance.storage import ApplicationVersion, StoredApplication, StoredChec
 
 from ..errors import ApiError
 from ..service import own_app, read_version, version_of
-from .common import (COOKIE, SESSION_SECONDS, WebAuth, form_text, problems_view, read_form, redirect, render, safe_next,
-                     service_of)
+from .common import (BROWSER, COOKIE, WebAuth, csrf_ok, form_text, problems_view, read_form, redirect, render,
+                     safe_next, service_of, set_cookie)
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -48,6 +49,9 @@ async def sign_in(request: Request) -> Response:
     token = form_text(form, "token").strip()
     target = safe_next(form_text(form, "next"))
     error = None
+    if not csrf_ok(request, form):  # login CSRF: another site must not sign this browser in with its token
+        return render(request, "sign_in.html", status=403, next=target,
+                      error="Форма входа устарела или отправлена не с этой страницы. Войдите ещё раз.")
     if not token:
         error = "Введите токен организации."
     else:
@@ -61,8 +65,8 @@ async def sign_in(request: Request) -> Response:
     if error:
         return render(request, "sign_in.html", status=401, next=target, error=error)
     response = redirect(target)
-    response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
+    set_cookie(request, response, COOKIE, token)
+    set_cookie(request, response, BROWSER, secrets.token_hex(32))  # a new CSRF value for the new session
     return response
 
 
@@ -71,6 +75,7 @@ async def sign_out(request: Request, who: WebAuth) -> Response:
     await read_form(request)
     response = redirect("/sign-in?next=/applications")
     response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(BROWSER, path="/")
     return response
 
 
