@@ -257,7 +257,7 @@ def _capacity(app: Application, kind: str, statuses: set[str], as_of: date):
         if ut.kind != kind:
             continue
         if ut.status == "absent":
-            details.append(f"{UTILITY_KIND_RU[kind]}: нет и не планируется")
+            details.append(f"{UTILITY_KIND_RU[kind]}: {_STATUS_RU['absent']}")
             continue
         if ut.status not in statuses or utility_reason(ut, as_of):  # not in force on the date: dating.py says why
             continue
@@ -330,7 +330,7 @@ def _kind_state(app, kind: str, statuses: set[str], as_of: date) -> tuple[bool |
             ok = True
             details.append(f"{UTILITY_KIND_RU[kind]}: {_STATUS_RU[ut.status]}{cap}")
         elif ut.status == "absent":
-            reasons.append("нет и не планируется")
+            reasons.append(_STATUS_RU["absent"])
         elif not_in_force:  # the reason is in the evidence already (dating.py)
             reasons.append(not_in_force)
             dated.add(not_in_force)
