@@ -9,9 +9,11 @@ pydantic's errors are translated through a map from model paths (``cluster.parti
 """
 from __future__ import annotations
 
+import pyexpat
 import re
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from pydantic import ValidationError
 
 from . import labels as code_names
 from .formatting import field_label, num, size
-from .loading import MAX_FILE_BYTES, InputError, Problem, problems_from
+from .loading import MAX_FILE_BYTES, InputError, InputTooLarge, Problem, problems_from
 from .models import Application, LegalForm, _parse_date
 
 REGIME = "cl779"
@@ -30,6 +32,13 @@ MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 MAX_ZIP_MEMBERS = 10_000
 _RATIO_MIN_BYTES = 1024 * 1024  # a small member cannot be a bomb whatever its ratio (XML compresses well)
+# Counted in the XML of the whole workbook before openpyxl builds anything (see `_scan_xml`): a workbook of the
+# template at its row limit stays far below them, a crafted one is refused after reading at most this much.
+MAX_SHEET_ROWS = 50_000  # a row number on any sheet, blank rows included (openpyxl walks every row up to it)
+MAX_CELLS = 1_000_000  # cells of the whole workbook
+MAX_SHARED_STRINGS = 500_000  # entries of xl/sharedStrings.xml (openpyxl keeps them all in memory)
+MAX_TEXT_CHARS = 20_000_000  # characters of text in all the XML of the workbook
+MAX_XML_ELEMENTS = 3_000_000  # XML elements in all the parts (styles, names, sheets …)
 
 
 # --- labels: one table, both directions ------------------------------------------------------------------------
@@ -516,6 +525,82 @@ def _check_container(path: Path) -> None:
     names = {m.filename for m in members}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         raise _refuse(f"файл {path.name} — zip-архив, но не книга Excel .xlsx (возможно, документ Word или другой архив)")
+    _scan_xml(path)
+
+
+class _XmlCounts:
+    """Streaming counts over the XML parts of a workbook (pyexpat, the standard library's C parser, fed in chunks):
+    refuses as soon as a limit is passed, so a crafted part is never read in full and nothing is built from it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.elements = self.cells = self.strings = self.chars = 0
+        self.row = 0
+
+    def too_large(self, what: str) -> InputTooLarge:
+        return InputTooLarge([Problem("", f"файл {self.name} отклонён: {what}")])
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.elements += 1
+        if self.elements > MAX_XML_ELEMENTS:
+            raise self.too_large(f"в книге больше {num(MAX_XML_ELEMENTS)} элементов разметки XML — "
+                                 "файл испорчен или подделан")
+        local = tag.rpartition(":")[2]
+        if local == "c":
+            self.cells += 1
+            if self.cells > MAX_CELLS:
+                raise self.too_large(f"в книге больше {num(MAX_CELLS)} ячеек — заявка кластера столько не "
+                                     "содержит")
+        elif local == "row":  # as openpyxl numbers rows: the r attribute, else the next number
+            r = attrs.get("r", "")
+            self.row = int(r) if r.isdigit() else self.row + 1
+            if self.row > MAX_SHEET_ROWS:
+                raise self.too_large(f"на листе есть строка с номером {num(self.row)}, а строк на листе может быть "
+                                     f"не больше {num(MAX_SHEET_ROWS)} (пустые тоже считаются: удалите лишние строки "
+                                     "внизу листа)")
+        elif local == "si":
+            self.strings += 1
+            if self.strings > MAX_SHARED_STRINGS:
+                raise self.too_large(f"в таблице общих строк книги больше {num(MAX_SHARED_STRINGS)} "
+                                     "значений — заявка кластера столько не содержит")
+
+    def text(self, data: str) -> None:
+        self.chars += len(data)
+        if self.chars > MAX_TEXT_CHARS:
+            raise self.too_large(f"текста в книге больше {num(MAX_TEXT_CHARS)} символов — заявка "
+                                 "кластера столько не содержит")
+
+    def declaration(self, *_: Any) -> None:
+        raise _refuse(f"файл {self.name} отклонён: в XML книги есть объявление DOCTYPE или сущности, которых в "
+                      "файлах Excel не бывает")
+
+    def feed(self, stream) -> None:
+        parser = pyexpat.ParserCreate()
+        parser.buffer_text = True
+        parser.StartElementHandler = self.start
+        parser.CharacterDataHandler = self.text
+        parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = self.declaration
+        self.row = 0
+        try:
+            while chunk := stream.read(1 << 16):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except pyexpat.ExpatError:
+            pass  # not XML (an image) or broken XML: openpyxl reports what it needs and cannot read
+
+
+def _scan_xml(path: Path) -> None:
+    """Count rows, cells, shared strings, text and elements in every part of the archive before openpyxl reads it."""
+    counts = _XmlCounts(path.name)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.infolist():
+                if not member.is_dir():
+                    with zf.open(member) as stream:
+                        counts.feed(stream)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+        # zipfile's English message is not shown
+        raise _refuse(f"файл {path.name} повреждён: не удаётся прочитать архив .xlsx") from None
 
 
 def _what_is(head: bytes) -> str:

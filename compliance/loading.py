@@ -38,6 +38,10 @@ class InputError(Exception):
         super().__init__("\n".join(map(str, problems)))
 
 
+class InputTooLarge(InputError):
+    """Input refused for its size or its expansion (a workbook or YAML over a limit): the service answers 413."""
+
+
 _TYPE_RU = {"str": "строка", "int": "целое число", "float": "число", "bool": "логическое значение",
             "list": "список", "dict": "объект", "NoneType": "пустое значение"}
 
