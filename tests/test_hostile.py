@@ -208,3 +208,46 @@ def test_the_workbook_limits_leave_room_for_a_full_template(tmp_path):
     with pytest.raises(InputError) as exc:
         load_application(hostile_workbook(tmp_path / "full.xlsx", sheet_rows=rows))
     assert "строк с данными" in str(exc.value)
+
+
+# --- YAML crafted to be slow or to expand: refused from libyaml's events before PyYAML builds anything -------------
+def _many_keys() -> bytes:  # 350 000 keys, as the attack had them
+    return "".join(f"поле{i}: {i}\n" for i in range(350_000)).encode()
+
+
+def _laughs(levels: int = 9) -> bytes:  # the «billion laughs»: each level names the previous one nine times
+    lines = ['site_name: "Технопарк"', 'l0: &l0 ["ха", "ха", "ха", "ха", "ха", "ха", "ха", "ха", "ха"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return ("\n".join(lines) + f"\ndocuments: *l{levels}\n").encode()
+
+
+def test_yaml_with_350k_keys_is_refused_as_too_large():
+    from compliance.loading import InputTooLarge
+    with pytest.raises(InputTooLarge) as exc:
+        parse_document(_many_keys(), "app.yaml")
+    assert "значений" in str(exc.value) and "отклонён" in str(exc.value)
+
+
+def test_yaml_aliases_that_expand_are_refused():
+    from compliance.loading import InputTooLarge
+    raw = _laughs(6)  # 9**6 = 531 441 values once expanded, under 500 bytes on disk
+    assert len(raw) < 500
+    with pytest.raises(InputTooLarge) as exc:
+        parse_document(raw, "app.yaml")
+    assert "ссылок" in str(exc.value)
+
+
+def test_yaml_aliases_that_stay_small_still_work():
+    raw = b"defaults: &d {a: 1, b: 2}\nfirst: *d\nsecond: {<<: *d, b: 3}\n"
+    assert parse_document(raw, "app.yaml") == {"defaults": {"a": 1, "b": 2}, "first": {"a": 1, "b": 2},
+                                                "second": {"a": 1, "b": 3}}
+
+
+@pytest.mark.parametrize("raw", [
+    "".join(" " * i + "a:\n" for i in range(5000)).encode(),  # block mappings 5 000 deep, as the attack had them
+    b"[" * 150 + b"]" * 150,  # deeper than the limit, shallow enough for libyaml and PyYAML to read
+])
+def test_yaml_nested_5k_deep_is_refused(raw):
+    with pytest.raises(InputError) as exc:
+        parse_document(raw, "app.yaml")
+    assert "вложен" in str(exc.value)
