@@ -16,7 +16,7 @@ from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.formatting import size
-from compliance.loading import InputError, Problem, parse_document, validate
+from compliance.loading import InputError, InputTooLarge, Problem, parse_document, validate
 from compliance.models import Application
 from compliance.settings import Settings
 from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit, input_hash, utcnow
@@ -189,16 +189,28 @@ class Service:
         return ApplicationOut(**summary(row, ver), version=ver.version, body=body)
 
     async def save_upload(self, who: Caller, raw: bytes, name: str, app_id: str | None = None) -> ApplicationOut:
-        """A new application (or a new version of `app_id`) from an uploaded file, parsed off the event loop."""
-        def work() -> ApplicationOut:
+        """A new application (or a new version of `app_id`) from an uploaded file, parsed off the event loop: in a
+        worker process under `upload_memory_mb` (mode "process"), or in a thread (mode "thread")."""
+        def owned() -> None:
             with self.sessions() as s:
-                if app_id is not None:
-                    own_app(s, who, app_id)  # 404 before 422: another organisation's id reveals nothing
-                model = parse_upload(raw, name)
+                own_app(s, who, app_id)  # 404 before 413/422: another organisation's id reveals nothing
+
+        def store(model: Application) -> ApplicationOut:
+            with self.sessions() as s:
                 if app_id is None:
                     return self.create(s, who, model, name)
                 return self.update(s, who, app_id, model, name)
-        return await anyio.to_thread.run_sync(work)
+        if app_id is not None:
+            await anyio.to_thread.run_sync(owned)
+        if self.in_process:
+            async with self.limiter:
+                try:
+                    out = await self.pool.parse(raw, name, self.settings.upload_memory_mb)
+                except workers.WorkerCrashed as exc:
+                    raise InputTooLarge([Problem("file", str(exc))]) from None
+        else:
+            out = await anyio.to_thread.run_sync(workers.parse_json, raw, name)
+        return await anyio.to_thread.run_sync(store, workers.parsed_of(out))
 
     # -- checks ----------------------------------------------------------------------------------------------
     async def evaluated(self, body: dict[str, Any], regime: str | None, as_of: date | None,

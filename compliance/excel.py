@@ -629,6 +629,8 @@ def _open(path: Path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except MemoryError:
+        raise  # not a broken file: the caller's memory limit decides (the service answers 413)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a broken file, with English messages
         raise _refuse(f"не удалось открыть книгу Excel {path.name}: файл повреждён или это не .xlsx") from None
 
@@ -907,7 +909,7 @@ def read_workbook(path: str | Path) -> Application:
             rows = reader.read_table(_sheet(wb, sheets[_norm(table.title)]), table)
             if rows is not None:  # a sheet with headers only: the list is not stated
                 _set(reader.data, table.path, rows)
-    except InputError:
+    except (InputError, MemoryError):
         raise
     except Exception:  # noqa: BLE001 - a malformed sheet XML (or a number openpyxl cannot convert) surfaces only
         # while iterating; openpyxl's English message and exception name are not shown

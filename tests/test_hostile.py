@@ -243,8 +243,12 @@ def test_yaml_aliases_that_stay_small_still_work():
                                                 "second": {"a": 1, "b": 3}}
 
 
+DEEP_YAML = b"- " * 5000 + b"x\n"  # lists 5 000 deep in 10 KB, as the attack had them
+
+
 @pytest.mark.parametrize("raw", [
-    "".join(" " * i + "a:\n" for i in range(5000)).encode(),  # block mappings 5 000 deep, as the attack had them
+    DEEP_YAML,
+    "".join(" " * i + "a:\n" for i in range(5000)).encode(),  # block mappings 5 000 deep
     b"[" * 150 + b"]" * 150,  # deeper than the limit, shallow enough for libyaml and PyYAML to read
 ])
 def test_yaml_nested_5k_deep_is_refused(raw):
