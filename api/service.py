@@ -87,7 +87,8 @@ def parse_upload(raw: bytes, name: str) -> Application:
         from compliance.excel import read_workbook
 
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "upload.xlsx"
+            safe = Path(name.replace("\\", "/").replace("\0", "")).name
+            path = Path(tmp) / (safe if len(safe.encode()) <= 200 and safe.lower().endswith(".xlsx") else "upload.xlsx")
             path.write_bytes(raw)
             return read_workbook(path)
     if suffix not in (".json", ".yaml", ".yml"):

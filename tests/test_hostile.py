@@ -145,8 +145,8 @@ def _too_many_shared_strings() -> dict:
 def _too_much_text() -> dict:
     from compliance import excel
     rnd = random.Random(14)  # a random number in each string keeps the part under the ratio of a zip bomb
-    piece = b"<si><t>" + "Текст".encode() * 60 + b"%d</t></si>"  # 300 characters and a number
-    return {"shared_strings": b"".join(piece % rnd.randrange(10**9) for _ in range(excel.MAX_TEXT_CHARS // 300 + 1))}
+    piece = b"<si><t>" + "Текст".encode() * 60 + b"%d</t></si>"  # 600 bytes of text and a number
+    return {"shared_strings": b"".join(piece % rnd.randrange(10**9) for _ in range(excel.MAX_SHARED_STRINGS_BYTES // 600 + 1))}
 
 
 def _dense_blank_rows() -> dict:  # a million empty rows, as the attack had them
@@ -168,7 +168,7 @@ def _too_many_cells() -> dict:
 
 HOSTILE_WORKBOOKS = {
     "shared-strings": (_too_many_shared_strings, "общих строк"),
-    "text": (_too_much_text, "символов"),
+    "text": (_too_much_text, "таблица общих строк книги занимает"),
     "blank-rows": (_dense_blank_rows, "строка с номером"),
     "far-row": (_one_far_row, "строка с номером 1\u00a0000\u00a0000"),
     "cells": (_too_many_cells, "ячеек"),
@@ -211,8 +211,8 @@ def test_the_workbook_limits_leave_room_for_a_full_template(tmp_path):
 
 
 # --- YAML crafted to be slow or to expand: refused from libyaml's events before PyYAML builds anything -------------
-def _many_keys() -> bytes:  # 350 000 keys, as the attack had them
-    return "".join(f"поле{i}: {i}\n" for i in range(350_000)).encode()
+def _many_keys() -> bytes:  # 350 000 keys, as the attack had them (3.7 MB)
+    return "".join(f"k{i}: 1\n" for i in range(350_000)).encode()
 
 
 def _laughs(levels: int = 9) -> bytes:  # the «billion laughs»: each level names the previous one nine times
@@ -255,3 +255,20 @@ def test_yaml_nested_5k_deep_is_refused(raw):
     with pytest.raises(InputError) as exc:
         parse_document(raw, "app.yaml")
     assert "вложен" in str(exc.value)
+
+
+@pytest.mark.parametrize("kind", ["far-row", "yaml-laughs", "yaml-deep"])
+def test_the_cli_refuses_hostile_files_with_exit_2_and_a_russian_reason(tmp_path, kind):
+    from typer.testing import CliRunner
+
+    from compliance.cli import app as cli
+    if kind == "far-row":
+        make, words = HOSTILE_WORKBOOKS[kind]
+        path = hostile_workbook(tmp_path / "кластер.xlsx", **make())
+    else:
+        path = tmp_path / "заявка.yaml"
+        path.write_bytes(_laughs(9) if kind == "yaml-laughs" else DEEP_YAML)
+        words = "ссылок" if kind == "yaml-laughs" else "вложен"
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert words in result.output and path.name in result.output and "Traceback" not in result.output

@@ -29,7 +29,7 @@ def hostile_files(tmp_path: Path) -> dict[str, tuple[str, bytes, int, str]]:
     for kind, (make, words) in HOSTILE_WORKBOOKS.items():
         path = hostile_workbook(tmp_path / f"{kind}.xlsx", **make())
         out[kind] = (f"{kind}.xlsx", path.read_bytes(), 413, words)
-    out["yaml-keys"] = ("keys.yaml", _many_keys().replace("поле".encode(), b"k"), 413, "значений")
+    out["yaml-keys"] = ("keys.yaml", _many_keys(), 413, "значений")
     out["yaml-laughs"] = ("laughs.yaml", _laughs(9), 413, "ссылок")
     out["yaml-deep"] = ("deep.yaml", DEEP_YAML, 422, "вложен")
     return out
@@ -66,7 +66,7 @@ def test_hostile_upload_on_the_web_page_is_a_413_page(tmp_path):
     make, words = HOSTILE_WORKBOOKS["far-row"]
     path = hostile_workbook(tmp_path / "far-row.xlsx", **make())
     r = web.post("/applications/upload", files={"file": ("кластер.xlsx", path.read_bytes())})
-    assert r.status_code == 413 and words in r.text and "Traceback" not in r.text
+    assert r.status_code == 413 and words in r.text and "кластер.xlsx" in r.text and "Traceback" not in r.text
 
 
 @pytest.fixture
