@@ -35,7 +35,7 @@ _RATIO_MIN_BYTES = 1024 * 1024  # a small member cannot be a bomb whatever its r
 # Counted in the XML of the whole workbook before openpyxl builds anything (see `_scan_xml`): a workbook of the
 # template at its row limit stays far below them, a crafted one is refused after reading at most this much.
 MAX_SHEET_ROWS = 50_000  # a row number on any sheet, blank rows included (openpyxl walks every row up to it)
-MAX_CELLS = 500_000  # cells of the whole workbook (a full sheet of the template has 180 000)
+MAX_CELLS = 300_000  # cells of the whole workbook (a sheet of the template full to its row limit has 180 000)
 MAX_SHARED_STRINGS = 300_000  # entries of xl/sharedStrings.xml (openpyxl keeps them all in memory) …
 MAX_SHARED_STRINGS_BYTES = 40 * 2**20  # … and the unpacked size of that part, which bounds their total length
 MAX_XML_ELEMENTS = 3_000_000  # XML elements in all the parts (styles, names, sheets …)
