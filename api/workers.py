@@ -196,44 +196,35 @@ class EvaluationPool:
                        judgements: dict[str, Any] | None, judgements_override: bool = False
                        ) -> Evaluated | dict[str, Any]:
         """Run `evaluate_json` in a worker process. Raises WorkerCrashed if the worker died (the pool is replaced)."""
+        return await self._run(CRASH_MESSAGE, _in_worker, body, regime, as_of, judgements, judgements_override)
+
+    async def parse(self, raw: bytes, name: str, memory_mb: int | None) -> dict[str, Any]:
+        """Run `parse_json` in a worker process, under a memory limit: a file that blows up when read costs the
+        worker's memory, not the web process's. Raises WorkerCrashed (PARSE_CRASH_MESSAGE) if the worker died."""
+        return await self._run(PARSE_CRASH_MESSAGE, parse_json, raw, name, memory_mb)
+
+    async def _run(self, crash_message: str, fn: Any, *args: Any) -> Any:
+        """`fn(*args)` in a worker process; WorkerCrashed(crash_message) if the worker died (the pool is replaced)."""
         pool = self._current()
         try:
-            future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override)
+            future = pool.submit(fn, *args)
         except BrokenProcessPool:  # a worker died while idle, before this request: it deserves a fresh pool
             log.error("вычислительный процесс проверки завершился вне проверки; пул процессов создан заново")
             self._discard(pool)
             pool, future = self._current(), None
         try:
             if future is None:
-                future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override)
+                future = pool.submit(fn, *args)
             # The caller's slot is held until the worker is done, even if the request is cancelled meanwhile.
             with anyio.CancelScope(shield=True):
                 return await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
             log.error("вычислительный процесс проверки завершился аварийно; пул процессов будет создан заново")
             self._discard(pool)
-            raise WorkerCrashed(CRASH_MESSAGE) from exc
+            raise WorkerCrashed(crash_message) from exc
 
     def shutdown(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-
-    async def parse(self, raw: bytes, name: str, memory_mb: int | None) -> dict[str, Any]:
-        """Run `parse_json` in a worker process, under a memory limit: a file that blows up when read costs the
-        worker's memory, not the web process's. Raises WorkerCrashed (PARSE_CRASH_MESSAGE) if the worker died."""
-        pool = self._current()
-        try:
-            future = pool.submit(parse_json, raw, name, memory_mb)
-        except BrokenProcessPool:  # a worker died while idle: a fresh pool
-            self._discard(pool)
-            pool = self._current()
-            future = pool.submit(parse_json, raw, name, memory_mb)
-        try:
-            with anyio.CancelScope(shield=True):
-                return await asyncio.wrap_future(future)
-        except BrokenProcessPool as exc:
-            log.error("вычислительный процесс завершился аварийно при разборе файла; пул процессов будет создан заново")
-            self._discard(pool)
-            raise WorkerCrashed(PARSE_CRASH_MESSAGE) from exc

@@ -59,7 +59,7 @@ def bench_hostile() -> dict:
     sys.path.insert(0, str(ROOT))
     import httpx
 
-    from bench.api import _free_port
+    from bench.api import _free_port, stop
     from tests.test_hostile import FIXTURES
 
     tmp = Path(tempfile.mkdtemp(prefix="compliance-bench-hostile-"))
@@ -101,11 +101,7 @@ def bench_hostile() -> dict:
             memory = _memory_mb(server.pid)
             out["web_rss_after_mb"], out["web_peak_rss_mb"] = memory["VmRSS"], memory["VmHWM"]
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     results = out["files"].values()
     out["slowest_refusal_s"] = max(x["seconds"] for x in results)
     out["all_refused_413_422"] = all(x["status"] in (413, 422) for x in results)
