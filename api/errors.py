@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from compliance.catalog import CatalogError
 from compliance.engine import EngineBusy
 from compliance.formatting import field_label, size
-from compliance.loading import InputError, Problem, _loc, _message
+from compliance.loading import InputError, InputTooLarge, Problem, _loc, _message
 from compliance.parsers import DuplicateKey, json_problem, load_json
 
 log = logging.getLogger("compliance.api")
@@ -162,6 +162,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def _input_error(request: Request, exc: InputError) -> Response:
         return reply(request, 422, "ошибка во входных данных", exc.problems)
+
+    @app.exception_handler(InputTooLarge)
+    async def _input_too_large(request: Request, exc: InputTooLarge) -> Response:
+        return reply(request, 413, "файл отклонён: он слишком велик или сложен для разбора", exc.problems)
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> Response:

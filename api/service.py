@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.catalog import CatalogError, available_regimes, load_catalog
 from compliance.formatting import size
-from compliance.loading import InputError, Problem, parse_document, validate
+from compliance.loading import InputError, InputTooLarge, Problem, parse_document, validate
 from compliance.models import Application
 from compliance.settings import Settings
 from compliance.storage import (ApplicationVersion, CatalogSnapshot, StoredApplication, StoredCheck, audit, input_hash,
@@ -105,7 +105,8 @@ def parse_upload(raw: bytes, name: str) -> Application:
         from compliance.excel import read_workbook
 
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "upload.xlsx"
+            safe = Path(name.replace("\\", "/").replace("\0", "")).name
+            path = Path(tmp) / (safe if len(safe.encode()) <= 200 and safe.lower().endswith(".xlsx") else "upload.xlsx")
             path.write_bytes(raw)
             return read_workbook(path)
     if suffix not in (".json", ".yaml", ".yml"):
@@ -248,16 +249,28 @@ class Service:
 
     async def save_upload(self, who: Caller, raw: bytes, name: str, app_id: str | None = None,
                           base: int | None = None) -> ApplicationOut:
-        """A new application (or a new version of `app_id`) from an uploaded file, parsed off the event loop."""
-        def work() -> ApplicationOut:
+        """A new application (or a new version of `app_id`) from an uploaded file, parsed off the event loop: in a
+        worker process under `upload_memory_mb` (mode "process"), or in a thread (mode "thread")."""
+        def owned() -> None:
             with self.sessions() as s:
-                if app_id is not None:
-                    own_app(s, who, app_id)  # 404 before 422: another organisation's id reveals nothing
-                model = parse_upload(raw, name)
+                own_app(s, who, app_id)  # 404 before 413/422: another organisation's id reveals nothing
+
+        def store(model: Application) -> ApplicationOut:
+            with self.sessions() as s:
                 if app_id is None:
                     return self.create(s, who, model, name)
                 return self.update(s, who, app_id, model, name, base)
-        return await anyio.to_thread.run_sync(work)
+        if app_id is not None:
+            await anyio.to_thread.run_sync(owned)
+        if self.in_process:
+            async with self.limiter:
+                try:
+                    out = await self.pool.parse(raw, name, self.settings.upload_memory_mb)
+                except workers.WorkerCrashed as exc:  # also WorkerTimedOut: a file whose reading does not end
+                    raise InputTooLarge([Problem("file", str(exc))]) from None
+        else:
+            out = await anyio.to_thread.run_sync(workers.parse_json, raw, name)
+        return await anyio.to_thread.run_sync(store, workers.parsed_of(out))
 
     # -- checks ----------------------------------------------------------------------------------------------
     async def evaluated(self, body: dict[str, Any], regime: str | None, as_of: date | None,

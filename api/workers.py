@@ -35,7 +35,8 @@ import pydantic_core
 from compliance.catalog import available_regimes, load_catalog, pinned
 from compliance.engine import get_engine
 from compliance.fingerprint import input_hash
-from compliance.loading import InputError, Problem, validate
+from compliance.loading import InputError, InputTooLarge, Problem, validate
+from compliance.models import Application
 
 from . import checking
 
@@ -64,6 +65,11 @@ class WorkerTimedOut(WorkerCrashed):
 def timeout_message(seconds: float) -> str:
     return (f"проверка не уложилась в отведённое время ({seconds:g} с) и прервана; вычислительный процесс "
             "перезапущен — повторите запрос позже")
+
+
+def parse_timeout_message(seconds: float) -> str:
+    return (f"файл отклонён: его разбор не уложился в отведённое время ({seconds:g} с) — заявка такой не бывает; "
+            "проверьте файл")
 
 
 # --- what runs in the worker (also called directly in the "thread" mode) ------------------------------------------
@@ -145,6 +151,64 @@ def _warm_worker() -> None:
         log.exception("не удалось заранее подготовить каталоги в вычислительном процессе")
 
 
+# --- uploads: parsed in a worker under a memory limit (also called directly in the "thread" mode, without one) --------
+PARSE_MEMORY_MESSAGE = ("файл отклонён: на его разбор не хватило отведённой памяти ({limit} МБ) — заявка такой не "
+                        "бывает; проверьте файл")
+PARSE_CRASH_MESSAGE = "файл отклонён: процесс разбора файла завершился аварийно (скорее всего, файлу не хватило памяти)"
+
+
+def _address_space_limit(extra_mb: int | None) -> tuple[int, int] | None:
+    """Limit this process's address space to what it uses now plus `extra_mb`; the previous limits (to restore),
+    or None where there is no such limit (not Linux, or `extra_mb` None)."""
+    if extra_mb is None:
+        return None
+    try:
+        import resource
+
+        with open("/proc/self/statm") as statm:
+            used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError):
+        return None
+    previous = resource.getrlimit(resource.RLIMIT_AS)
+    limit = used + extra_mb * 2**20
+    if previous[1] != resource.RLIM_INFINITY:
+        limit = min(limit, previous[1])
+    resource.setrlimit(resource.RLIMIT_AS, (limit, previous[1]))
+    return previous
+
+
+def parse_json(raw: bytes, name: str, memory_mb: int | None = None) -> dict[str, Any]:
+    """An uploaded file read into the model: {"body": the application as JSON}, or {"problems": […], "too_large":
+    bool} — also when the reading runs out of `memory_mb` (the worker then lives on: the limit is lifted again)."""
+    from .service import parse_upload  # the upload's formats (.json, .yaml, .xlsx) are the service's to know
+
+    previous = _address_space_limit(memory_mb)
+    out: dict[str, Any] | None = None
+    try:
+        out = {"body": parse_upload(raw, name).model_dump(mode="json")}
+    except InputError as exc:
+        out = {"problems": [{"path": p.path, "message": p.message} for p in exc.problems],
+               "too_large": isinstance(exc, InputTooLarge)}
+    except MemoryError:
+        pass  # the result is built below, once the memory of the failed reading is released and the limit lifted
+    finally:
+        if previous is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, previous)
+    if out is None:
+        out = {"problems": [{"path": "", "message": PARSE_MEMORY_MESSAGE.format(limit=memory_mb)}], "too_large": True}
+    return out
+
+
+def parsed_of(out: dict[str, Any]) -> Application:
+    """The application of a `parse_json` result, or its problems raised again (InputTooLarge → 413, else 422)."""
+    if "body" not in out:
+        raise (InputTooLarge if out["too_large"] else InputError)([Problem(p["path"], p["message"])
+                                                                  for p in out["problems"]])
+    return Application.model_validate(out["body"])
+
+
 def result_of(out: Evaluated | dict[str, Any]) -> Evaluated:
     """The evaluation, or the worker's input problems raised again as InputError (→ 422)."""
     if isinstance(out, dict):
@@ -185,16 +249,27 @@ class EvaluationPool:
                        judgements: dict[str, Any] | None, judgements_override: bool = False,
                        catalogs: Snapshots | None = None) -> Evaluated | dict[str, Any]:
         """Run `evaluate_json` in a worker process. Raises WorkerCrashed if the worker died (the pool is replaced)."""
+        return await self._run(CRASH_MESSAGE, _in_worker, body, regime, as_of, judgements, judgements_override,
+                               catalogs)
+
+    async def parse(self, raw: bytes, name: str, memory_mb: int | None) -> dict[str, Any]:
+        """Run `parse_json` in a worker process, under a memory limit: a file that blows up when read costs the
+        worker's memory, not the web process's. Raises WorkerCrashed (PARSE_CRASH_MESSAGE) if the worker died."""
+        return await self._run(PARSE_CRASH_MESSAGE, parse_json, raw, name, memory_mb, timed_out=parse_timeout_message)
+
+    async def _run(self, crash_message: str, fn: Any, *args: Any, timed_out: Any = timeout_message) -> Any:
+        """`fn(*args)` in a worker process; WorkerCrashed(crash_message) if the worker died, WorkerTimedOut(
+        timed_out(seconds)) if it did not finish within the timeout (either way the pool is replaced)."""
         pool = self._current()
         try:
-            future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override, catalogs)
+            future = pool.submit(fn, *args)
         except BrokenProcessPool:  # a worker died while idle, before this request: it deserves a fresh pool
             log.error("вычислительный процесс проверки завершился вне проверки; пул процессов создан заново")
             self._discard(pool)
             pool, future = self._current(), None
         try:
             if future is None:
-                future = pool.submit(_in_worker, body, regime, as_of, judgements, judgements_override, catalogs)
+                future = pool.submit(fn, *args)
             # The caller's slot is held until the worker is done (or killed), even if the request is cancelled.
             with anyio.CancelScope(shield=True):
                 return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
@@ -202,11 +277,11 @@ class EvaluationPool:
             log.error("проверка не закончилась за %g с; вычислительные процессы остановлены, пул будет создан заново",
                       self.timeout)
             self._discard(pool, kill=True)
-            raise WorkerTimedOut(timeout_message(self.timeout)) from None
+            raise WorkerTimedOut(timed_out(self.timeout)) from None
         except BrokenProcessPool as exc:
             log.error("вычислительный процесс проверки завершился аварийно; пул процессов будет создан заново")
             self._discard(pool)
-            raise WorkerCrashed(CRASH_MESSAGE) from exc
+            raise WorkerCrashed(crash_message) from exc
 
     def shutdown(self) -> None:
         with self._lock:

@@ -24,6 +24,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def _load(url: str, token: str, seconds: float, threads: int, rate: float | None, out) -> None:
     """Runs in a separate process: posts checks for `seconds`, as fast as possible or at a fixed rate."""
     import httpx
@@ -107,11 +115,7 @@ def bench_api() -> dict:
         lat = sorted(paced["latencies"])
         p99 = lat[min(len(lat) - 1, int(0.99 * (len(lat) - 1)))] * 1000 if lat else float("nan")
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     evaluate(app, "ip794")
     t, count = time.perf_counter(), 0
     while time.perf_counter() - t < min(SECONDS, 5):

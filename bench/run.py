@@ -268,6 +268,8 @@ def main() -> int:
         steps.insert(3, ("api", bench_api))
     except ImportError:
         results["api"] = {"skipped": "сервис ещё не собран"}
+    from bench.hostile import bench_hostile
+    steps.insert(4, ("hostile", bench_hostile))
     for name, fn in steps:
         t = time.perf_counter()
         print(f"… {name}", file=sys.stderr, flush=True)
@@ -305,6 +307,12 @@ def print_table(r: dict) -> None:
         print(f"API: {a.get('http_checks_per_second', 0):.1f} проверок/с по HTTP (2 процесса) против "
               f"{a.get('in_process_checks_per_second', 0):.1f} в процессе — {a.get('http_to_in_process_pct', 0):.0f} % "
               f"(цель ≥ 50 %); p99 при {a.get('fixed_rate_rps', 0)} запр./с: {a.get('p99_ms_at_fixed_rate', 0):.1f} мс")
+    h = r.get("hostile")
+    if h:
+        print(f"Враждебные файлы: {len(h['files'])}, все отклонены с 413/422: {'да' if h['all_refused_413_422'] else 'НЕТ'}; "
+              f"самый долгий отказ {h['slowest_refusal_s']:.2f} с (цель < 1 с); процесс сервиса: RSS "
+              f"{h['web_rss_before_mb']:.0f} → {h['web_rss_after_mb']:.0f} МБ, пик {h['web_peak_rss_mb']:.0f} МБ "
+              "(цель < 300 МБ)")
     x = r["differential"]
     print(f"Сравнение с оракулом: {x['applications']} заявок, расхождений: {x['disagreements']} (цель 0), "
           f"{x['seconds']:.0f} с в {x['processes']} процессах")

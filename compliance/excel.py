@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ from pydantic import ValidationError
 from . import labels as code_names
 from .cells import append_row, cell_of
 from .formatting import field_label, num, size
-from .loading import MAX_FILE_BYTES, InputError, Problem, problems_from
+from .loading import MAX_FILE_BYTES, InputError, InputTooLarge, Problem, problems_from
 from .models import Application, LegalForm, _parse_date
 
 REGIME = "cl779"
@@ -31,6 +33,13 @@ MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 MAX_ZIP_MEMBERS = 10_000
 _RATIO_MIN_BYTES = 1024 * 1024  # a small member cannot be a bomb whatever its ratio (XML compresses well)
+# Counted in the XML of the whole workbook before openpyxl builds anything (see `_scan_xml`): a workbook of the
+# template at its row limit stays far below them, a crafted one is refused after reading at most this much.
+MAX_SHEET_ROWS = 50_000  # a row number on any sheet, blank rows included (openpyxl walks every row up to it)
+MAX_CELLS = 300_000  # cells of the whole workbook (a sheet of the template full to its row limit has 180 000)
+MAX_SHARED_STRINGS = 300_000  # entries of xl/sharedStrings.xml (openpyxl keeps them all in memory) …
+MAX_SHARED_STRINGS_BYTES = 40 * 2**20  # … and the unpacked size of that part, which bounds their total length
+MAX_XML_ELEMENTS = 3_000_000  # XML elements in all the parts (styles, names, sheets …)
 
 
 # --- labels: one table, both directions ------------------------------------------------------------------------
@@ -517,6 +526,90 @@ def _check_container(path: Path) -> None:
     names = {m.filename for m in members}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         raise _refuse(f"файл {path.name} — zip-архив, но не книга Excel .xlsx (возможно, документ Word или другой архив)")
+    _scan_xml(path)
+
+
+_COUNTED = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(c|si|row)(?=[\s/>])")  # start tags of cells, strings, rows
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?row(?=[\s/>])([^>]*)")
+_ROW_NUMBER = re.compile(rb"\sr\s*=\s*[\"']\s*(\d+)")
+_MAX_TAG_BYTES = 2**20
+
+
+class _XmlCounts:
+    """Streaming counts over the XML parts of a workbook, taken with bytes.count and regular expressions over the
+    unpacked bytes in chunks (C speed: a parser's per-element callback takes seconds on the millions of elements of a
+    crafted part). Refuses as soon as a limit is passed, so such a part is never read in full and nothing is built
+    from it. Markup inside comments or CDATA counts too: the counts can only be too high, never too low."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.elements = self.cells = self.strings = self.strings_bytes = 0
+        self.row = 0
+        self.part_size = 0
+        self.strings_part = False
+
+    def too_large(self, what: str) -> InputTooLarge:
+        return InputTooLarge([Problem("", f"файл {self.name} отклонён: {what}")])
+
+    def count(self, data: bytes) -> None:
+        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+            raise _refuse(f"файл {self.name} отклонён: в XML книги есть объявление DOCTYPE или сущности, которых в "
+                          "файлах Excel не бывает")
+        self.elements += data.count(b"<") - data.count(b"</") - data.count(b"<?") - data.count(b"<!")
+        if self.elements > MAX_XML_ELEMENTS:
+            raise self.too_large(f"в книге больше {num(MAX_XML_ELEMENTS)} элементов разметки XML — файл испорчен "
+                                 "или подделан")
+        names = Counter(_COUNTED.findall(data))
+        self.cells += names[b"c"]
+        if self.cells > MAX_CELLS:
+            raise self.too_large(f"в книге больше {num(MAX_CELLS)} ячеек — заявка кластера столько не содержит")
+        if names[b"si"] and not self.strings_part:  # the total length of the strings is at most their part's size
+            self.strings_part = True
+            self.strings_bytes += self.part_size
+            if self.strings_bytes > MAX_SHARED_STRINGS_BYTES:
+                raise self.too_large(f"таблица общих строк книги занимает {size(self.strings_bytes)} (предел "
+                                     f"{size(MAX_SHARED_STRINGS_BYTES)}) — заявка кластера столько текста не содержит")
+        self.strings += names[b"si"]
+        if self.strings > MAX_SHARED_STRINGS:
+            raise self.too_large(f"в таблице общих строк книги больше {num(MAX_SHARED_STRINGS)} значений — заявка "
+                                 "кластера столько не содержит")
+        if names[b"row"]:
+            for m in _ROW_TAG.finditer(data):  # as openpyxl numbers rows: the r attribute, else the next number
+                r = _ROW_NUMBER.search(m.group(1))
+                self.row = int(r.group(1)) if r else self.row + 1
+                if self.row > MAX_SHEET_ROWS:
+                    raise self.too_large(f"на листе есть строка с номером {num(self.row)}, а строк на листе может "
+                                         f"быть не больше {num(MAX_SHEET_ROWS)} (пустые тоже считаются: удалите "
+                                         "лишние строки внизу листа)")
+
+    def feed(self, stream, part_size: int) -> None:
+        """One part (`part_size` unpacked bytes, which zipfile never exceeds): chunks cut after the last complete
+        tag (an unfinished tag waits for the next chunk)."""
+        self.row, self.part_size, self.strings_part = 0, part_size, False
+        tail = b""
+        while chunk := stream.read(1 << 16):
+            data = tail + chunk
+            start = data.rfind(b"<")
+            cut = len(data) if start == -1 or data.find(b">", start) != -1 else start
+            data, tail = data[:cut], data[cut:]
+            if len(tail) > _MAX_TAG_BYTES:
+                raise _refuse(f"файл {self.name} повреждён: в XML книги тег длиннее {size(_MAX_TAG_BYTES)}")
+            self.count(data)
+        self.count(tail)
+
+
+def _scan_xml(path: Path) -> None:
+    """Count rows, cells, shared strings, text and elements in every part of the archive before openpyxl reads it."""
+    counts = _XmlCounts(path.name)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.infolist():
+                if not member.is_dir():
+                    with zf.open(member) as stream:
+                        counts.feed(stream, member.file_size)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+        # zipfile's English message is not shown
+        raise _refuse(f"файл {path.name} повреждён: не удаётся прочитать архив .xlsx") from None
 
 
 def _what_is(head: bytes) -> str:
@@ -545,6 +638,8 @@ def _open(path: Path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except MemoryError:
+        raise  # not a broken file: the caller's memory limit decides (the service answers 413)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a broken file, with English messages
         raise _refuse(f"не удалось открыть книгу Excel {path.name}: файл повреждён или это не .xlsx") from None
 
@@ -823,7 +918,7 @@ def read_workbook(path: str | Path) -> Application:
             rows = reader.read_table(_sheet(wb, sheets[_norm(table.title)]), table)
             if rows is not None:  # a sheet with headers only: the list is not stated
                 _set(reader.data, table.path, rows)
-    except InputError:
+    except (InputError, MemoryError):
         raise
     except Exception:  # noqa: BLE001 - a malformed sheet XML (or a number openpyxl cannot convert) surfaces only
         # while iterating; openpyxl's English message and exception name are not shown

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from .formatting import field_label
 from .formatting import size as size_text
 from .models import Application
-from .parsers import DuplicateKey, json_problem, load_json, load_yaml, yaml_problem
+from .parsers import DuplicateKey, TooDeep, TooLarge, json_problem, load_json, load_yaml, yaml_problem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -36,6 +36,10 @@ class InputError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
+
+
+class InputTooLarge(InputError):
+    """Input refused for its size or its expansion (a workbook or YAML over a limit): the service answers 413."""
 
 
 _TYPE_RU = {"str": "строка", "int": "целое число", "float": "число", "bool": "логическое значение",
@@ -157,8 +161,10 @@ def parse_document(raw: bytes, name: str, source: str = "") -> Any:
         raise InputError([Problem(source, f"файл «{name}» не в кодировке UTF-8 (байт {exc.start}); сохраните его в UTF-8")]) from None
     try:
         return load_json(text) if suffix == ".json" else load_yaml(text)
-    except RecursionError:
+    except (RecursionError, TooDeep):
         raise InputError([Problem(source, f"файл «{name}» слишком глубоко вложен: заявка не бывает такой структуры")]) from None
+    except TooLarge as exc:
+        raise InputTooLarge([Problem(source, f"файл «{name}» отклонён: {exc}")]) from None
     except json.JSONDecodeError as exc:
         raise InputError([Problem(source, json_problem(exc))]) from None
     except DuplicateKey as exc:

@@ -6,6 +6,9 @@
 - A number too long for Python's integer parser (over 4300 digits) becomes an infinity, and NaN, Infinity and
   1e999 stay what they are: the model refuses a non-finite number at its field, with the field's path.
 - YAML reads 1e-6 and 1.5e7 as numbers (as YAML 1.2 and JSON do), not as text.
+- YAML is first read as a stream of events by libyaml (C) and refused, before PyYAML's slower loader builds anything,
+  when it has more than MAX_YAML_NODES values (aliases counted as what they expand to: no «billion laughs») or is
+  nested deeper than MAX_YAML_DEPTH.
 """
 from __future__ import annotations
 
@@ -18,7 +21,11 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
+from .formatting import num
+
 # --- YAML ----------------------------------------------------------------------------------------------------------
+MAX_YAML_NODES = 100_000  # keys, values and lists of one file, aliases expanded (the largest fixture has 1 249)
+MAX_YAML_DEPTH = 100  # objects and lists inside each other (an application is about 6 deep)
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
 
 
@@ -63,8 +70,57 @@ InputLoader.add_constructor("tag:yaml.org,2002:timestamp", InputLoader.construct
 InputLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+.0123456789"))
 
 
+class TooLarge(ValueError):
+    """YAML with more values than MAX_YAML_NODES (after expanding aliases): the message is Russian."""
+
+
+class TooDeep(ValueError):
+    """YAML nested deeper than MAX_YAML_DEPTH."""
+
+
+_EVENTS_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
+
+
+def check_yaml_size(text: str) -> None:
+    """Refuse, from libyaml's events and before anything is built, YAML over MAX_YAML_NODES values (an alias counts
+    as the size of what it names, so nested aliases that expand to billions are refused at the first few) or nested
+    over MAX_YAML_DEPTH. A syntax error ends the count: the loader then reports it in its own words (it reads no
+    further than libyaml did)."""
+    total = 0
+    sizes: dict[str, int] = {}  # anchor -> values it expands to
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, total before the node) of each open object or list
+    try:
+        for event in yaml.parse(text, Loader=_EVENTS_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                total += sizes.get(event.anchor, 1)
+            elif isinstance(event, yaml.ScalarEvent):
+                total += 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.CollectionStartEvent):
+                open_nodes.append((event.anchor, total))
+                total += 1
+                if len(open_nodes) > MAX_YAML_DEPTH:
+                    raise TooDeep(f"вложенность больше {MAX_YAML_DEPTH} уровней: заявка не бывает такой структуры")
+            elif isinstance(event, yaml.CollectionEndEvent) and open_nodes:
+                anchor, before = open_nodes.pop()
+                if anchor:
+                    sizes[anchor] = total - before
+            if total > MAX_YAML_NODES:
+                raise TooLarge(f"в файле больше {num(MAX_YAML_NODES)} значений"
+                               + (" (с учётом ссылок «*…» на якоря «&…»)" if sizes else "")
+                               + ": заявка столько не содержит")
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in str(exc.problem):  # libyaml stops at 1 000 levels, sometimes before any event
+            raise TooDeep("вложенность больше 1000 уровней") from None
+    except yaml.YAMLError:
+        pass
+
+
 def load_yaml(text: str) -> Any:
-    """One YAML document; yaml.YAMLError (see `yaml_problem`) when it does not read."""
+    """One YAML document; yaml.YAMLError (see `yaml_problem`) when it does not read, TooLarge or TooDeep (see
+    `check_yaml_size`) when it is too big to read."""
+    check_yaml_size(text)
     return yaml.load(text, Loader=InputLoader)  # noqa: S506 - InputLoader is a SafeLoader
 
 

@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///./compliance.db",
                               description="адрес базы данных SQLAlchemy: SQLite-файл или postgresql+psycopg://…")
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="предел размера тела запроса и загружаемого файла")
+    upload_memory_mb: int = Field(512, ge=64, le=65536, description="предел памяти на разбор одного загруженного файла "
+                                  "в рабочем процессе, МБ (режим process): файл, которому его не хватило, отклоняется "
+                                  "с ответом 413, а процесс сервиса его не разбирает вовсе")
     max_batch: int = Field(200, ge=1, description="наибольшее число заявок в пакетной проверке")
     migrate_on_start: bool = Field(True, description="применять миграции Alembic при запуске")
     evaluation_mode: Literal["process", "thread"] = Field(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from compliance.catalog import available_regimes
 from compliance.formatting import size
-from compliance.loading import InputError, Problem
+from compliance.loading import InputError, InputTooLarge, Problem
 from compliance.settings import today
 from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit, token_owner
 
@@ -180,7 +180,8 @@ async def _upload(request: Request, who, app_id: str | None) -> Response:
     try:
         out = await service.save_upload(who, raw, file.filename, app_id)
     except InputError as exc:
-        return render(request, "upload.html", status=422, problems=problems_view(exc.problems), filename=file.filename,
+        status = 413 if isinstance(exc, InputTooLarge) else 422
+        return render(request, "upload.html", status=status, problems=problems_view(exc.problems), filename=file.filename,
                       app=app_view, max_files=service.settings.max_batch)
     return redirect(f"/applications/{out.id}?msg={'uploaded' if app_id is None else 'updated'}")
 
