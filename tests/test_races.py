@@ -14,7 +14,7 @@ from sqlalchemy import select
 warnings.filterwarnings("ignore", message=".*httpx.*")
 
 from compliance.storage import ApplicationVersion, StoredApplication  # noqa: E402
-from tests.test_api import fixture_json, svc  # noqa: E402,F401 — the service fixture (SQLite; PostgreSQL if set)
+from tests.test_api import FIXTURES, fixture_json, svc  # noqa: E402,F401 — the service fixture (SQLite; PostgreSQL if set)
 
 WRITERS = 30
 
@@ -160,7 +160,7 @@ def test_a_stopped_worker_costs_a_503_in_russian_and_is_replaced(tmp_path):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.workers import timeout_message
+    from api.workers import parse_timeout_message, timeout_message
     from compliance.settings import Settings
     from compliance.storage import create_token
     from tests.test_api import V1
@@ -195,6 +195,19 @@ def test_a_stopped_worker_costs_a_503_in_russian_and_is_replaced(tmp_path):
         (new_pid,) = pool._pool._processes
         assert new_pid != pid
         checks = client.get(f"{V1}/applications/{app_id}/checks").json()
+        # an upload is read in the same workers: a stopped one costs the file a Russian 413, and nothing is stored
+        pool.timeout = 3
+        os.kill(new_pid, signal.SIGSTOP)
+        try:
+            raw = (FIXTURES / "ip794-created-gaps.yaml").read_bytes()
+            up = client.post(f"{V1}/applications/upload", files={"file": ("заявка.yaml", raw)})
+            assert up.status_code == 413, up.text
+            assert up.json()["problems"][0]["message"] == parse_timeout_message(3)
+            assert _gone(new_pid)
+        finally:
+            if not _gone(new_pid, 0):
+                os.kill(new_pid, signal.SIGKILL)
+        assert [a["id"] for a in client.get(f"{V1}/applications").json()] == [app_id]
     assert [c["id"] for c in checks] == [first.json()["id"], again.json()["id"]]  # nothing stored for the 503
 
 
