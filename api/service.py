@@ -19,7 +19,8 @@ from compliance.formatting import size
 from compliance.loading import InputError, Problem, parse_document, validate
 from compliance.models import Application
 from compliance.settings import Settings
-from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit, input_hash, utcnow
+from compliance.storage import (ApplicationVersion, StoredApplication, StoredCheck, audit, input_hash, source_of,
+                                utcnow)
 
 from . import workers
 from .errors import ApiError, not_found
@@ -196,8 +197,8 @@ class Service:
                     own_app(s, who, app_id)  # 404 before 422: another organisation's id reveals nothing
                 model = parse_upload(raw, name)
                 if app_id is None:
-                    return self.create(s, who, model, name)
-                return self.update(s, who, app_id, model, name)
+                    return self.create(s, who, model, source_of(name))
+                return self.update(s, who, app_id, model, source_of(name))
         return await anyio.to_thread.run_sync(work)
 
     # -- checks ----------------------------------------------------------------------------------------------
