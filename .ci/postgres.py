@@ -135,6 +135,20 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def run(command: list[str], env: dict[str, str]) -> int:
+    """The command's exit code; interrupted, the command and everything it started (its process group) are ended."""
+    child = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        return child.wait()
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+
+
 def _interrupted(signum, _frame) -> None:  # noqa: ANN001
     raise SystemExit(128 + signum)  # unwinds through `finally`: the server is stopped
 
@@ -154,7 +168,7 @@ def main(argv: list[str]) -> int:
     try:
         cluster = Cluster(install())
         cluster.start()
-        return subprocess.run(command, env=dict(os.environ, **{ENV: cluster.url})).returncode
+        return run(command, dict(os.environ, **{ENV: cluster.url}))
     except Unavailable as exc:
         say(f"PostgreSQL недоступен: {exc}. Тесты на PostgreSQL не выполнены.")
         return UNAVAILABLE
