@@ -71,6 +71,18 @@ def test_nul_in_application_text_is_refused_with_a_russian_422_and_nothing_is_st
     assert svc.a("GET", f"/applications/{created['id']}").json()["body"] == created["body"]
 
 
+def test_nul_typed_into_the_editor_is_shown_next_to_its_field_and_nothing_is_stored(tmp_path):
+    from test_web_editor import _field_block, _minimal
+    from webclient import web_client
+
+    web = web_client(tmp_path)  # on PostgreSQL under `make test-postgres`
+    r = web.post("/applications/new", _minimal(address="Тверь\x00"))
+    assert r.status_code == 422
+    assert NUL_MESSAGE in _field_block(r.text, "f-address")
+    with web.app.state.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(StoredApplication)) == 0
+
+
 def test_nul_in_a_judgement_comment_is_stored_and_read_back_unchanged(svc):
     created = svc.create("itp1863-operating-occupancy-gap.yaml")
     jf = fixture_json("gost-judgements-itp1863.yaml")
