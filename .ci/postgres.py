@@ -162,6 +162,8 @@ def main(argv: list[str]) -> int:
     if given and answers(given):
         say(f"тесты идут на сервере из {ENV}")
         return subprocess.run(command).returncode
+    if given:
+        say(f"сервер из {ENV} не отвечает: запускаю временный")
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _interrupted)
     cluster = None
