@@ -23,7 +23,7 @@ from compliance.judgements import JudgementsFile  # noqa: E402
 from compliance.loading import validate  # noqa: E402
 from compliance.settings import Settings  # noqa: E402
 from compliance.storage import create_token  # noqa: E402
-from testdb import DATABASES, DEFAULT, database_url  # noqa: E402
+from testdb import DATABASES, DEFAULT, POSTGRES_URL, database_url  # noqa: E402,F401 — POSTGRES_URL: for older imports
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
