@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FIXTURE := fixtures/ip794-created-gaps.yaml
 
-.PHONY: demo test setup clean coverage serve bench browser
+.PHONY: demo test setup clean coverage serve bench browser test-postgres
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Нужен Python 3.11 или 3.12 (durable-rules 2.0.28 не работает на 3.13+): установите его и повторите."; exit 2; }
@@ -47,6 +47,21 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/compliance catalog --check
 	$(BIN)/python -m pytest -q
+
+# The service, web and crash tests on a throwaway PostgreSQL server (besides SQLite): .ci/postgres.py installs the
+# distribution's server with apt-get when absent (root or passwordless sudo), starts a cluster in a temporary directory
+# on a free port, or uses the server of COMPLIANCE_TEST_POSTGRES_URL, and stops it at the end. Fails, saying why, when
+# PostgreSQL cannot be installed or started; `make test` never needs it.
+PG_STAMP := $(VENV)/.postgres-stamp
+PG_TESTS := tests/test_api.py tests/test_api_fast_path.py tests/test_api_workers.py tests/test_crash.py \
+	tests/test_refusals.py tests/test_storage_values.py tests/test_races.py tests/test_replay_catalog.py \
+	tests/test_websec.py $(wildcard tests/test_web_*.py)
+$(PG_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	@touch $(PG_STAMP)
+
+test-postgres: $(PG_STAMP)
+	$(BIN)/python .ci/postgres.py $(BIN)/python -m pytest -q $(PG_TESTS)
 
 # Speed, memory and correctness figures (bench/results.json); BENCH_SCALE=0.05 for a quick look.
 bench: $(STAMP)

@@ -24,7 +24,7 @@ from compliance.loading import InputError, InputTooLarge, Problem, parse_documen
 from compliance.models import Application
 from compliance.settings import Settings
 from compliance.storage import (ApplicationVersion, CatalogSnapshot, StoredApplication, StoredCheck, audit, input_hash,
-                                keep_snapshot, snapshot_files, utcnow)
+                                keep_snapshot, snapshot_files, source_of, utcnow)
 
 from . import checking, workers
 from .errors import ApiError, not_found
@@ -258,8 +258,8 @@ class Service:
         def store(model: Application) -> ApplicationOut:
             with self.sessions() as s:
                 if app_id is None:
-                    return self.create(s, who, model, name)
-                return self.update(s, who, app_id, model, name, base)
+                    return self.create(s, who, model, source_of(name))
+                return self.update(s, who, app_id, model, source_of(name), base)
         if app_id is not None:
             await anyio.to_thread.run_sync(owned)
         if self.in_process:

@@ -433,11 +433,13 @@ app.add_typer(token_app, name="token")
 def token_create(org: str = typer.Option(..., "--org", help="название организации (создаётся, если её ещё нет)")) -> None:
     """Создать токен организации и напечатать его (один раз: хранится только его хеш)."""
     from .settings import get_settings
-    from .storage import create_token, session_factory
+    from .storage import ORG_NAME_MAX, create_token, session_factory
 
     name = org.strip()
     if not name:
         _fail([Problem("--org", "название организации не может быть пустым")])
+    if len(name) > ORG_NAME_MAX:
+        _fail([Problem("--org", f"название организации длиннее {ORG_NAME_MAX} символов: сократите его")])
     sessions = session_factory(get_settings().database_url)
     with sessions() as s:
         token, _ = create_token(s, name)

@@ -173,16 +173,36 @@ def parse_document(raw: bytes, name: str, source: str = "") -> Any:
         raise InputError([Problem(source, yaml_problem(exc))]) from None
 
 
+NUL_MESSAGE = "символ NUL (код 0) в тексте не допускается: уберите его"
+
+
+def nul_problems(data: Any, path: str = "") -> list[Problem]:
+    """A problem for each text holding the character NUL: PostgreSQL stores no NUL in text, so no database gets one."""
+    if isinstance(data, str):
+        return [Problem(path, NUL_MESSAGE)] if "\x00" in data else []
+    if isinstance(data, dict):
+        items = [(f"{path}.{key}" if path else str(key), value) for key, value in data.items()]
+    elif isinstance(data, list):
+        items = [(f"{path}[{i}]", value) for i, value in enumerate(data)]
+    else:
+        return []
+    return [problem for where, value in items for problem in nul_problems(value, where)]
+
+
 def validate(data: Any) -> Application:
     if not isinstance(data, dict):
         raise InputError([Problem("", "заявка должна быть объектом (словарём полей), а не "
                                       + _TYPE_RU.get(type(data).__name__, type(data).__name__))])
     try:
-        return Application.model_validate(data)
+        nul = nul_problems(data)
+        application = Application.model_validate(data)
     except ValidationError as exc:
-        raise InputError(problems_from(exc)) from None
+        raise InputError(nul + problems_from(exc)) from None
     except RecursionError:
         raise InputError([Problem("", "слишком глубокая вложенность данных")]) from None
+    if nul:
+        raise InputError(nul)
+    return application
 
 
 def load_application(path: str | Path) -> Application:

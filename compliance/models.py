@@ -115,6 +115,7 @@ Kilometres = Annotated[float, Field(ge=0, le=MAX_DISTANCE_KM, allow_inf_nan=Fals
 Roubles = Annotated[float, Field(ge=0, le=MAX_RUB, allow_inf_nan=False,
                                  description="сумма, руб.: от 0 до 10¹⁵ (квадриллион — больше ВВП России за несколько лет)")]
 Text = Annotated[str, Field(min_length=1)]
+SITE_NAME_MAX = 500  # the length of applications.site_name (compliance.storage): PostgreSQL refuses a longer one
 
 
 # Lists where emptiness could mean «нет» or «не заполнено»: the field left out (null) is «не указано» — the
@@ -538,7 +539,8 @@ class Application(Model):
 
     schema_version: Literal["1"] = "1"
     regimes: Annotated[list[RegimeCode], Field(min_length=1)]
-    site_name: Text = Field(description="название парка, технопарка или кластера")
+    site_name: Annotated[str, Field(min_length=1, max_length=SITE_NAME_MAX)] = Field(
+        description="название парка, технопарка или кластера")
     category: Category | None = Field(None, description="created — создаваемый, operating — действующий (парки и технопарки)")
     subtype: Subtype = "general"
     site_type: Literal["greenfield", "brownfield"] | None = None

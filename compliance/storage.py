@@ -21,12 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from .fingerprint import input_hash  # noqa: F401 — the hash of an application version, stored with it
+from .models import SITE_NAME_MAX
 
 if TYPE_CHECKING:
     from .catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PREFIX = "cmp_"
+SOURCE_MAX = 300  # the length of application_versions.source
+ORG_NAME_MAX = 300  # the length of organisations.name
 
 
 def utcnow() -> datetime:
@@ -56,7 +59,7 @@ class Base(DeclarativeBase):
 class Organisation(Base):
     __tablename__ = "organisations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(300), unique=True)
+    name: Mapped[str] = mapped_column(String(ORG_NAME_MAX), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -74,7 +77,7 @@ class StoredApplication(Base):
     __tablename__ = "applications"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    site_name: Mapped[str] = mapped_column(String(500))
+    site_name: Mapped[str] = mapped_column(String(SITE_NAME_MAX))
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -88,7 +91,7 @@ class ApplicationVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict] = mapped_column(JSON)  # the validated application, as JSON
     input_hash: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(300))  # "json" or the uploaded file name
+    source: Mapped[str] = mapped_column(String(SOURCE_MAX))  # "json" or the uploaded file name (source_of)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), nullable=True)
 
@@ -175,6 +178,11 @@ def session_factory(url: str, migrate: bool = True) -> sessionmaker[Session]:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
+def source_of(name: str) -> str:
+    """An uploaded file's name as the source of a version: shortened to the column, as PostgreSQL refuses longer."""
+    return name if len(name) <= SOURCE_MAX else name[:SOURCE_MAX - 1] + "…"
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

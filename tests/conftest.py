@@ -10,10 +10,26 @@ import yaml
 from compliance.cases import apply_patch
 from compliance.loading import validate
 
+import testdb
+
 pytest_plugins = ["browser"]  # fixtures of the real-browser tests (tests/browser.py); Chromium starts only when used
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _drop_postgres_databases():
+    """The PostgreSQL databases a test created (tests/testdb.py) are dropped after it; those of wider-scoped fixtures,
+    created before this one, at the end of the run."""
+    since = len(testdb.created)
+    yield
+    testdb.drop(since)
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001
+    if testdb.POSTGRES_URL:
+        testdb.drop()
 
 
 def raw_fixture(name: str) -> dict:

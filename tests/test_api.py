@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import sqlite3
 import threading
 import warnings
@@ -24,6 +23,7 @@ from compliance.judgements import JudgementsFile  # noqa: E402
 from compliance.loading import validate  # noqa: E402
 from compliance.settings import Settings  # noqa: E402
 from compliance.storage import create_token  # noqa: E402
+from testdb import DATABASES, DEFAULT, POSTGRES_URL, database_url  # noqa: E402,F401 — POSTGRES_URL: for older imports
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -43,27 +43,10 @@ def comparable(report: dict) -> dict:
     return {k: v for k, v in report.items() if k not in ("evaluation_id", "generated_at")}
 
 
-POSTGRES_URL = os.environ.get("COMPLIANCE_TEST_POSTGRES_URL")  # e.g. postgresql+psycopg://user:pw@127.0.0.1/db
-
-
-def _reset_postgres(url: str) -> None:
-    """A clean schema for each test (the migrations run again at start-up)."""
-    from sqlalchemy import create_engine, text
-    engine = create_engine(url)
-    with engine.begin() as con:
-        con.execute(text("DROP SCHEMA public CASCADE"))
-        con.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 class Service:
-    def __init__(self, tmp_path: Path, database: str = "sqlite"):
-        if database == "postgresql":
-            _reset_postgres(POSTGRES_URL)
-            self.db, url = None, POSTGRES_URL
-        else:
-            self.db = tmp_path / "service.db"
-            url = f"sqlite:///{self.db}"
+    def __init__(self, tmp_path: Path, database: str = DEFAULT):
+        self.db = tmp_path / "service.db" if database == "sqlite" else None
+        url = database_url(tmp_path, "service.db", database)
         self.app = create_app(Settings(database_url=url, max_body_bytes=LIMIT, evaluation_mode="thread"))
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self.token_a = self.token("Управляющая компания А")
@@ -91,7 +74,7 @@ class Service:
         return r.json()
 
 
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+@pytest.fixture(params=DATABASES)
 def svc(tmp_path, request) -> Service:
     """The service on a real SQLite file; also on PostgreSQL when COMPLIANCE_TEST_POSTGRES_URL is set."""
     return Service(tmp_path, request.param)

@@ -23,10 +23,11 @@ from compliance.loading import InputError, validate  # noqa: E402
 from compliance.settings import Settings  # noqa: E402
 from compliance.storage import StoredCheck, create_token  # noqa: E402
 from tests.test_api import V1, fixture_json  # noqa: E402
+from testdb import database_url  # noqa: E402
 
 
 def _client(tmp_path, mode: str):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'fast.db'}", evaluation_mode=mode, max_workers=1))
+    app = create_app(Settings(database_url=database_url(tmp_path, "fast.db"), evaluation_mode=mode, max_workers=1))
     with app.state.sessions() as s:
         token, _ = create_token(s, "Быстрый путь")
         s.commit()

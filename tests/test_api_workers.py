@@ -22,13 +22,14 @@ from compliance.loading import validate  # noqa: E402
 from compliance.settings import Settings  # noqa: E402
 from compliance.storage import StoredCheck, create_token  # noqa: E402
 from tests.test_api import V1, comparable, fixture_json  # noqa: E402
+from testdb import database_url  # noqa: E402
 
 
 @pytest.fixture
 def service(tmp_path, monkeypatch):
     # Inherited by the spawned workers (the pool is created on the first check, after this).
     monkeypatch.setenv("COMPLIANCE_TEST_CRASH", "1")
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", evaluation_mode="process",
+    app = create_app(Settings(database_url=database_url(tmp_path), evaluation_mode="process",
                               max_workers=1))
     with app.state.sessions() as s:
         token, _ = create_token(s, "Рабочие процессы")
@@ -125,7 +126,7 @@ def test_a_worker_killed_while_idle_does_not_fail_the_next_check(service):
 def test_concurrent_checks_in_two_workers_equal_sequential(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", evaluation_mode="process",
+    app = create_app(Settings(database_url=database_url(tmp_path), evaluation_mode="process",
                               max_workers=2))
     assert app.state.engine_limiter.total_tokens == 2
     with app.state.sessions() as s:

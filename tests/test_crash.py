@@ -1,5 +1,5 @@
 """Crash safety: the service process is killed (SIGKILL) in the middle of a stream of checks; every check it
-acknowledged is still stored and the SQLite database opens cleanly."""
+acknowledged is still stored and the database (SQLite, and PostgreSQL under `make test-postgres`) opens cleanly."""
 from __future__ import annotations
 
 import os
@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 
 from compliance.loading import load_application
 from compliance.storage import StoredCheck, session_factory
+from testdb import DATABASES, database_url
 from tests.conftest import FIXTURES, ROOT
 
 BIN = Path(sys.executable).parent
@@ -43,8 +44,9 @@ def _start(env: dict, port: int) -> subprocess.Popen:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL есть только в POSIX")
-def test_acknowledged_checks_survive_a_sigkill(tmp_path):
-    url = f"sqlite:///{tmp_path / 'service.db'}"
+@pytest.mark.parametrize("database", DATABASES)
+def test_acknowledged_checks_survive_a_sigkill(tmp_path, database):
+    url = database_url(tmp_path, database=database)
     env = dict(os.environ, COMPLIANCE_DATABASE_URL=url, COMPLIANCE_EVALUATION_MODE="thread")
     token = subprocess.run([str(BIN / "compliance"), "token", "create", "--org", "Проверка сбоя"], env=env,
                            capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip().splitlines()[-1]
@@ -83,7 +85,8 @@ def test_acknowledged_checks_survive_a_sigkill(tmp_path):
 
     sessions = session_factory(url, migrate=False)
     with sessions() as s:
-        assert s.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        if database == "sqlite":
+            assert s.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         stored = set(s.scalars(select(StoredCheck.id)))
     assert set(acknowledged) <= stored
 

@@ -213,7 +213,7 @@ def test_a_revoked_token_ends_the_browser_session(tmp_path, monkeypatch):
     from compliance.storage import token_owner
 
     web = web_client(tmp_path)
-    monkeypatch.setenv("COMPLIANCE_DATABASE_URL", f"sqlite:///{tmp_path / 'web.db'}")
+    monkeypatch.setenv("COMPLIANCE_DATABASE_URL", web.database_url)
     get_settings.cache_clear()
     try:
         with web.app.state.sessions() as s:

@@ -1,4 +1,5 @@
-"""A signed-in browser-like client of the web pages (FastAPI TestClient over a real SQLite file), for the web tests."""
+"""A signed-in browser-like client of the web pages (FastAPI TestClient over a real SQLite file, or PostgreSQL under
+`make test-postgres`: tests/testdb.py), for the web tests."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from api.app import create_app  # noqa: E402
 from compliance.settings import Settings  # noqa: E402
 from compliance.storage import create_token  # noqa: E402
+from testdb import database_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -39,6 +41,7 @@ class Web:
     client: TestClient
     token: str
     app: object
+    database_url: str
 
     def csrf(self, page: str = "/applications") -> str:
         """The CSRF value of this session, read from a page's form as a browser would."""
@@ -64,14 +67,15 @@ class Web:
 
 def web_client(tmp_path: Path, org: str = "УК «Тест»", **settings) -> Web:
     settings.setdefault("evaluation_mode", "thread")
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'web.db'}", **settings))
+    url = database_url(tmp_path, "web.db")
+    app = create_app(Settings(database_url=url, **settings))
     with app.state.sessions() as s:
         token, _ = create_token(s, org)
         s.commit()
     client = TestClient(app)
     r = sign_in(client, token, "/applications")
     assert r.status_code == 303, r.text[:2000]
-    return Web(client, token, app)
+    return Web(client, token, app, url)
 
 
 def second_org(web: Web, org: str = "Другая организация") -> TestClient:
