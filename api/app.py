@@ -20,7 +20,7 @@ from compliance.models import Application
 from compliance.settings import Settings, get_settings
 from compliance.storage import ApplicationVersion, AuditEntry, StoredApplication, StoredCheck, audit, session_factory, token_owner
 
-from . import checking, workers
+from . import checking, openapi, workers
 from .errors import ApiError, Guard, StrictJSONRoute, install
 from .schemas import (ApplicationOut, ApplicationSummary, AuditOut, BatchItemError, BatchOut, BatchRequest, CheckOut,
                       CheckRequest, CheckSummary, Comparison, Health, RegimeCatalog, RegimeSummary, Replay,
@@ -32,7 +32,8 @@ log = logging.getLogger("compliance.api")
 
 KIND_RU = {"automated": "автоматически", "manual": "экспертно", "informational": "для сведения", "document": "документ"}
 SEVERITY_RU = {"blocking": "критичное", "major": "существенное", "minor": "незначительное", "info": "справочное"}
-AppBody = Annotated[dict[str, Any], Body(description="заявка в JSON (поля — GET /api/v1/schema/application)")]
+AppBody = Annotated[dict[str, Any], Body(description="заявка в JSON (поля — GET /api/v1/schema/application)",
+                                         json_schema_extra=openapi.APPLICATION_BODY)]
 AppFile = Annotated[UploadFile, File(description="файл заявки: .json, .yaml, .yml или .xlsx (кластер)")]
 ID = Annotated[str, PathParam(min_length=1, max_length=64, description="идентификатор")]
 BaseVersion = Annotated[int | None, Query(ge=1, le=10**6, description="версия, которую вы меняли: если заявку уже "
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     app.state.service = service
     app.state.engine_limiter = service.limiter
     install(app)
+    openapi.install(app)
     app.add_middleware(Guard, limit=settings.max_body_bytes)
     limit = settings.max_body_bytes
 

@@ -20,6 +20,8 @@ from compliance.formatting import field_label, size
 from compliance.loading import InputError, InputTooLarge, Problem, _loc, _message
 from compliance.parsers import DuplicateKey, json_problem, load_json
 
+from .openapi import documented_methods
+
 log = logging.getLogger("compliance.api")
 
 STATUS_RU = {
@@ -175,8 +177,11 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) and any("а" <= c <= "я" for c in exc.detail.lower()) \
             else STATUS_RU.get(exc.status_code, "ошибка запроса")
-        return reply(request, exc.status_code, detail, getattr(exc, "problems", None),
-                     headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        allow = documented_methods(request.app, request.url.path) if exc.status_code == 405 else None
+        if allow:  # Starlette names only the methods of the first route that matched the path
+            headers = {**(headers or {}), "Allow": allow}
+        return reply(request, exc.status_code, detail, getattr(exc, "problems", None), headers=headers)
 
     @app.exception_handler(EngineBusy)
     async def _busy(request: Request, exc: EngineBusy) -> Response:

@@ -8,7 +8,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from compliance.models import AS_OF_MAX, AS_OF_MIN, check_as_of
 
-AsOf = Annotated[date, AfterValidator(check_as_of)]
+# The range of check_as_of as a pattern, so that the OpenAPI document refuses what the service refuses (2000 and the
+# years divisible by 4 up to 2096 are leap years, 2100 is not); tests/test_api_schema.py compares it with check_as_of.
+AS_OF_PATTERN = (r"^(?:(?:20[0-9][0-9]|2100)-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+                 r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+                 r"|20(?:[02468][048]|[13579][26])-02-29)$")
+AsOf = Annotated[date, AfterValidator(check_as_of), Field(json_schema_extra={"pattern": AS_OF_PATTERN})]
 AS_OF_RANGE = f"от {AS_OF_MIN:%d.%m.%Y} до {AS_OF_MAX:%d.%m.%Y}"
 
 
