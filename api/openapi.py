@@ -57,8 +57,22 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("put", f"{API_PREFIX}/applications/{{app_id}}/upload"): (409,),
     ("post", f"{API_PREFIX}/applications/{{app_id}}/checks"): (503,),  # the evaluation
     ("post", f"{API_PREFIX}/checks/batch"): (404, 503),  # an application id of another organisation
-    ("post", f"{API_PREFIX}/checks/{{check_id}}/replay"): (503,),
+    ("post", f"{API_PREFIX}/checks/{{check_id}}/replay"): (409, 503),  # ?catalog=stored: the catalog is not stored
     ("get", f"{API_PREFIX}/checks/{{check_id}}/report.docx"): (503,),  # Word not available
+}
+
+# Where a status means something else than DESCRIPTION says: (method, path, status) -> description.
+DESCRIPTION_AT: dict[tuple[str, str, int], str] = {
+    ("post", f"{API_PREFIX}/checks/{{check_id}}/replay", 409):
+        "повтор по каталогу исходной проверки (catalog=stored) невозможен: этот каталог не сохранён в базе; "
+        "повторите по текущему каталогу",
+}
+
+# The headers an error answer carries, by status.
+HEADERS: dict[int, dict[str, Any]] = {
+    409: {"X-Current-Version": {"description": "текущая версия заявки (при конфликте версий)",
+                                "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "через сколько секунд повторить запрос", "schema": {"type": "integer"}}},
 }
 
 APPLICATION_REF = "#/components/schemas/Application"
@@ -105,7 +119,8 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                 if answer.get("description") == "Successful Response":
                     answer["description"] = "успешный ответ"
             for code in statuses(method, path, operation):
-                responses[str(code)] = {"description": DESCRIPTION[code], "content": error}
+                responses[str(code)] = {"description": DESCRIPTION_AT.get((method, path, code), DESCRIPTION[code]),
+                                        "content": error, **({"headers": HEADERS[code]} if code in HEADERS else {})}
             operation["responses"] = dict(sorted(responses.items()))
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
             if body.get("schema", {}).get("x-application"):

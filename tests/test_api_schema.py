@@ -79,7 +79,7 @@ def test_every_operation_documents_its_error_statuses(document):
     by_op = {(m, p): set(op["responses"]) for m, p, op in operations}
     assert "409" in by_op["put", f"{V1}/applications/{{app_id}}"]
     assert "503" in by_op["post", f"{V1}/applications/{{app_id}}/checks"]
-    assert "503" in by_op["post", f"{V1}/checks/{{check_id}}/replay"]
+    assert {"409", "503"} <= by_op["post", f"{V1}/checks/{{check_id}}/replay"]
     assert "404" in by_op["post", f"{V1}/checks/batch"]
     assert "401" not in by_op["get", f"{V1}/health"]
 
@@ -101,6 +101,23 @@ def test_real_errors_have_the_documented_body(service, document):
         validator.validate(r.json())
         assert ErrorOut.model_validate(r.json()).status == r.status_code
     assert {p["path"] for p in answers[3].json()["problems"]} >= {"regimes", "site_name", "region", "filing_date"}
+
+
+def test_a_real_version_conflict_fits_the_documented_409_and_its_header(service, document):
+    """A PUT over a stale base version: the 409 body is the error model, and the header the document names for 409
+    (the current version) is really sent."""
+    client, auth = service
+    body = fixture_json("ip794-created-gaps.yaml")
+    app_id = client.post(f"{V1}/applications", headers=auth, json=body).json()["id"]
+    assert client.put(f"{V1}/applications/{app_id}", headers=auth, json=body).status_code == 200
+    r = client.put(f"{V1}/applications/{app_id}", headers=auth, params={"base_version": 1}, json=body)
+    assert r.status_code == 409
+    documented = document["paths"][f"{V1}/applications/{{app_id}}"]["put"]["responses"]["409"]
+    assert set(documented["headers"]) == {"X-Current-Version"}
+    assert r.headers["X-Current-Version"] == "2"
+    assert ErrorOut.model_validate(r.json()).detail.startswith("заявку уже изменили: текущая версия — 2")
+    replay_409 = document["paths"][f"{V1}/checks/{{check_id}}/replay"]["post"]["responses"]["409"]["description"]
+    assert "каталог" in replay_409  # its own meaning, not the version conflict of a PUT
 
 
 def test_405_names_every_method_of_the_address(service):
