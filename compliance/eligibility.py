@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from .catalog import available_regimes, load_catalog
 from .evaluate import evaluate
-from .formatting import field_and_path
+from .formatting import field_label
 from .loading import InputError, Problem
 from .models import Application
 from .render import natural_id
@@ -80,7 +80,7 @@ def regimes_for(app: Application, wanted: list[str] | None = None) -> tuple[list
                  if not getattr(app, field, None)]
         if empty:
             skipped.append(Skipped(regime=code, regime_title=decree.title,
-                                   reason="в заявке нет разделов: " + ", ".join(map(field_and_path, empty))))
+                                   reason="в заявке нет разделов: " + ", ".join(map(field_label, empty))))
         else:
             chosen.append(code)
     return chosen, skipped

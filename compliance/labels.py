@@ -65,6 +65,19 @@ DOCUMENT_KINDS = {
 }
 
 
+def regime_name(code: str) -> str:
+    """A regime as a person names it in a short line: the act's number as it is cited — «ПП № 794», «ГОСТ Р
+    56425-2015» — taken from the regime's catalog (the act). Documents, the matrix and messages print this (or the
+    regime's title), never the code; the code is only what `--regime` takes."""
+    from .catalog import CatalogError, load_catalog
+
+    try:
+        number = load_catalog(code).decree.act.number
+    except (CatalogError, OSError):
+        return code
+    return f"ПП № {number}" if number.isdigit() else number
+
+
 def names(table: dict[str, str], codes) -> list[str]:
     """The Russian names of codes (a code without a name is shown as it is: a gap in the table, caught by tests)."""
     return [table.get(c, c) for c in codes]

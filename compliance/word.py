@@ -31,6 +31,7 @@ from lxml.etree import SubElement
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
 from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
+from .labels import regime_name
 from .render import CONTRADICTIONS_TITLE, STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, headline, stated_conclusion
 
@@ -875,7 +876,7 @@ def _matrix_section(d: _Doc, e: "Eligibility") -> None:
     d.para(f"Дата оценки: {day_long(e.as_of)}", align="center")
     d.table(["Режим", "Акт", "Итог", "Критичных несоответствий", "Нет данных", "Экспертная оценка",
              "Нет документов", "Главные разрывы"], [4.0, 4.2, 3.6, 2.2, 1.8, 2.2, 2.0, 6.2],  # a landscape page
-            ([[R(row.regime, bold=True), row.regime_title] + ([R("► ближайший статус", bold=True)] if row.closest else []),
+            ([[R(row.regime_title, bold=True)] + ([R("► ближайший статус", bold=True)] if row.closest else []),
               row.act_citation, row.verdict_text, str(row.blocking_not_met), str(row.insufficient_data),
               str(row.manual_review), str(row.documents_missing), [f"• {g}" for g in row.top_gaps] or "—"]
              for row in e.rows))
@@ -885,7 +886,7 @@ def _matrix_section(d: _Doc, e: "Eligibility") -> None:
            "том же порядке.", size=SMALL_PT, italic=True)
     if e.skipped:
         d.heading("Не оценивались", 2)
-        d.bullets(f"{s.regime} {s.regime_title} — {s.reason}." for s in e.skipped)
+        d.bullets(f"{s.regime_title} ({regime_name(s.regime)}) — {s.reason}." for s in e.skipped)
 
 
 def report_docx(reports: list[Report], matrix: "Eligibility | None" = None) -> bytes:
@@ -905,7 +906,7 @@ def report_docx(reports: list[Report], matrix: "Eligibility | None" = None) -> b
         title = f"Отчёты о соответствии: {site}"
     created = first.generated_at if first else None
     d = _Doc(title, subject="; ".join(f"{r.regime_title} — {r.act_citation}" for r in reports),
-             keywords=", ".join(r.regime for r in reports) + ", соответствие, отчёт", created=created)
+             keywords=", ".join(regime_name(r.regime) for r in reports) + ", соответствие, отчёт", created=created)
     if matrix is not None:
         _page_setup(d.doc.sections[0], landscape=True)
         _matrix_section(d, matrix)
@@ -1147,7 +1148,7 @@ def norms_text(catalog: Catalog, req: Requirement) -> list[Para]:
         param = catalog.rulebook.parameters.get(name)
         if param is None:
             continue
-        out.append(R(f"{param.title} ({name})", bold=True))
+        out.append(R(param.title, bold=True))
         unit = param.unit
         for v in sorted(param.values, key=lambda v: v.start):
             shown = "отменён (null)" if v.value is None else _value_text(v.value, unit)
@@ -1262,13 +1263,13 @@ def catalog_docx(catalog: Catalog) -> bytes:
     dec = catalog.decree
     today = date.today()
     d = _Doc(f"Каталог требований на экспертизу: {dec.title}", subject=f"{dec.title} — {dec.act.citation}",
-             keywords=f"{catalog.regime}, каталог требований, экспертиза")
+             keywords=f"{regime_name(catalog.regime)}, каталог требований, экспертиза")
     d.title("КАТАЛОГ ТРЕБОВАНИЙ ДЛЯ ЭКСПЕРТНОЙ СВЕРКИ", dec.title)
     n_reqs = len(dec.requirements)
     n_cases = len(catalog.cases.cases) if catalog.cases else 0
     unconfirmed = [r for r in dec.requirements if _needs_confirmation(catalog, r)]
     d.kv_table([
-        ("Режим", f"{dec.title} ({catalog.regime})"),
+        ("Режим", dec.title),
         ("Акт", dec.act.citation),
         ("Название акта", dec.act.title),
         ("Правовое основание", dec.act.legal_basis or "—"),
@@ -1281,10 +1282,9 @@ def catalog_docx(catalog: Catalog) -> bytes:
 
     d.heading("Пояснение для эксперта", 1)
     for text in (
-        "Программа проверяет заявку площадки по каталогу требований: формулировки и пункты акта (файл "
-        f"decrees/{catalog.regime}.yaml), числовые нормативы с датами вступления в силу и правила проверки "
-        f"(rules/{catalog.regime}.yaml), тестовые примеры (rules/cases/{catalog.regime}.yaml). Каталог составлен без "
-        "доступа к официальному тексту части актов, поэтому его нужно сверить.",
+        "Программа проверяет заявку площадки по каталогу требований: формулировки и пункты акта, числовые нормативы "
+        "с датами вступления в силу, правила проверки и тестовые примеры. Каталог составлен без доступа к "
+        "официальному тексту части актов, поэтому его нужно сверить.",
         "Для каждого требования ниже приведены: пункт акта, наша формулировка, вид проверки, что именно проверяет "
         "программа (сформировано из правила), нормативы со ссылками, источниками и степенью достоверности, "
         "особые режимы и тестовые примеры, которые закрепляют вывод программы.",

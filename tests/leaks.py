@@ -16,7 +16,14 @@ allow-list below. The allow-list (what a person may legitimately see in Latin le
 - the applicant's own text: every free-text string of the application (`applicant_strings`) and whatever the caller
   passes in `allowed` (e.g. the file name the user typed).
 
-Issue 15 extends the scan to Word and PDF: pass the extracted text of the document to the same function.
+Nor may a person read the name of our internal working source (the requirements digest, «дайджест»): a source is
+cited as a person cites it — the act, its publication, the clause, «изложение по вторичному источнику», «по аналогии
+с постановлением № …», «текст акта не сверен» (README, «Как называть и цитировать»).
+
+A document an official reads (the Word documents of issue 15: the gap report, the matrix, the GOST conclusion, the
+catalog review) is held to more: `document_names(text, allowed)` allows neither the regime codes (the documents
+name a regime by its title or act) nor paths into the application next to their Russian name (the Russian name
+alone), and allows the requirement IDs without their act prefix (UK-4, DOC-1) the catalog's examples use.
 """
 from __future__ import annotations
 
@@ -38,8 +45,12 @@ NAME = re.compile(rf"(?<![\w.]){SEGMENT}(?:\.{SEGMENT})*(?![\w.\[])")
 SNAKE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
 FILE_NAME = re.compile(r"[\w./-]+\.(?:ya?ml|md|py|json|xlsx|docx|csv|txt)\b", re.IGNORECASE)
 LATIN_WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z0-9]*(?![\w])")
-ALLOWED_WORDS = {"ID", "UTF", "ip794", "itp1863", "htp1381", "cl779", "gost56425",
+REGIME_CODES = {"ip794", "itp1863", "htp1381", "cl779", "gost56425"}
+ALLOWED_WORDS = {"ID", "UTF", *REGIME_CODES,
                  "JSON", "YAML", "Markdown", "Word", "Excel", "PDF", "docx", "xlsx", "http", "https"}  # formats, schemes
+DOCUMENT_WORDS = (ALLOWED_WORDS - REGIME_CODES) | {"IT"}  # «IT-технопарк»: a word of Russian business usage
+SHORT_ID = re.compile(r"(?<![\w-])[A-Z]{1,3}(?:-[A-Z]{1,3})?(?:-\d+(?:\.\d+)*)(?![\w-])")  # UK-4, DOC-1, G-TER-3
+INTERNAL_SOURCE = re.compile(r"(?<!\w)[Дд]айджест\w*")  # our working digest of the acts: never cited to a person
 
 
 def _literal_values(tp: Any, out: set[str]) -> None:
@@ -147,20 +158,28 @@ def _is_code(tp: Any) -> bool:
     return typing.get_origin(tp) is typing.Literal or any(_is_code(a) for a in typing.get_args(tp))
 
 
-def internal_names(text: str, allowed: Iterable[str] = ()) -> list[str]:
-    """The internal names found in `text` (empty when it is clean), each once, in order of appearance."""
+def internal_names(text: str, allowed: Iterable[str] = (), *, document: bool = False) -> list[str]:
+    """The internal names found in `text` (empty when it is clean), each once, in order of appearance. `document`:
+    the stricter rules of a document an official reads (see the module's docstring)."""
+    found: list[str] = INTERNAL_SOURCE.findall(text)
     for s in sorted({a for a in allowed if a}, key=len, reverse=True):
         text = re.sub(rf"(?<!\w){re.escape(s)}(?!\w)", " ", text)
-    for pattern in (URL, HEX_ID, REQUIREMENT_ID):
+    for pattern in (URL, HEX_ID, REQUIREMENT_ID) + ((SHORT_ID,) if document else ()):
         text = pattern.sub(" ", text)
-    text = _named_paths(text)
-    text = PATH.sub(lambda m: " " if is_input_path(m.group(0)) else m.group(0), text)
-    found: list[str] = []
+    if not document:
+        text = _named_paths(text)
+        text = PATH.sub(lambda m: " " if is_input_path(m.group(0)) else m.group(0), text)
     for pattern in (FILE_NAME, SNAKE):
         found += pattern.findall(text)
         text = pattern.sub(" ", text)
-    found += [w for w in LATIN_WORD.findall(text) if len(w) > 1 and w not in ALLOWED_WORDS]
+    words = DOCUMENT_WORDS if document else ALLOWED_WORDS
+    found += [w for w in LATIN_WORD.findall(text) if len(w) > 1 and w not in words]
     return list(dict.fromkeys(found))
+
+
+def document_names(text: str, allowed: Iterable[str] = ()) -> list[str]:
+    """`internal_names` by the rules of a document an official reads."""
+    return internal_names(text, allowed, document=True)
 
 
 def explain(hits: dict[str, list[str]]) -> str:

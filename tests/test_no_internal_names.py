@@ -1,10 +1,13 @@
 """No internal name reaches a person (DEVELOPERS.md): every fixture's report in text and Markdown, the message-like
 fields of its JSON, the matrix, the GOST conclusion with the expert's judgements, and the CLI's messages for bad input
 are scanned for Latin identifiers (tests/leaks.py: snake_case words, file names, enum codes, parameter ids) with an
-explicit allow-list. A failure names the rendering and the names found."""
+explicit allow-list; so is the text of every Word document (gap report per regime, the matrix, the GOST conclusion
+with each judgements file, the catalog review of every regime), by the stricter rules of a document an official
+reads. A failure names the rendering and the names found."""
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +23,7 @@ from compliance.evaluate import evaluate
 from compliance.judgements import load_judgements
 from compliance.loading import load_application
 from compliance.render import render_markdown, render_matrix_markdown, render_matrix_text, render_text
-from leaks import applicant_strings, explain, human_fields, internal_names
+from leaks import applicant_strings, document_names, explain, human_fields, internal_names
 from tests.conftest import FIXTURES
 
 ALL_REGIMES = ["ip794", "itp1863", "htp1381", "cl779", "gost56425"]
@@ -149,7 +152,7 @@ def test_the_scanner_finds_what_it_must_and_allows_what_it_may():
     assert internal_names("ООО «Smart Park» — ИНН 7707083893", allowed=["ООО «Smart Park»"]) == []
     assert internal_names("вид документа park_concept") == ["park_concept"]
     assert internal_names("Не применяется: норматив «allowed_legal_forms_created»") == ["allowed_legal_forms_created"]
-    assert internal_names("источник: Дайджест 794.md; правило rules/ip794.yaml") == ["794.md", "rules/ip794.yaml"]
+    assert internal_names("источник: Дайджест 794.md; правило rules/ip794.yaml") == ["Дайджест", "794.md", "rules/ip794.yaml"]
     assert internal_names("укажите adjacency: linear_infrastructure") == ["linear_infrastructure", "adjacency"]
     assert internal_names("вид «coworking» не входит в перечень") == ["coworking"]
     assert internal_names("Подтип «agrobiotech»", allowed=["agrobiotech"]) == []  # only when the caller allows it
@@ -158,14 +161,28 @@ def test_the_scanner_finds_what_it_must_and_allows_what_it_may():
                           "(useful_area_breakdown)") == []
     assert internal_names("уточните разбивку по зданиям (useful_area_breakdown)") == ["useful_area_breakdown"]
     assert internal_names("site_name (название площадки (кластера)): обязательное поле не заполнено") == []
+    # our working digest is never a source a person reads
+    assert internal_names("источник: Дайджест требований ПП № 794; СЗ РФ 2015 № 33") == ["Дайджест"]
+    assert internal_names("как во вторичном источнике (в дайджесте — «около 30 дней»)") == ["дайджесте"]
+
+
+def test_the_document_scanner_is_stricter():
+    """In a Word document a regime is named by its title or act, a field by its Russian name alone; short IDs of the
+    catalog's examples and the word «IT» pass."""
+    assert document_names("ip794 Индустриальные (промышленные) парки") == ["ip794"]
+    assert document_names("в заявке нет разделов: кластер (cluster)") == ["cluster"]
+    assert document_names("здания (buildings)") == ["buildings"]
+    assert document_names("Индустриальные (промышленные) парки (ПП № 794) — в заявке нет разделов: кластер") == []
+    assert document_names("«UK-4: УК в банкротстве» — ожидается: не выполнено; DOC-1 … DOC-8; 794-P-1; IT-технопарк") == []
+    assert document_names("Минимальная доля (min_production_share_pct); файл decrees/ip794.yaml") == \
+        ["decrees/ip794.yaml", "min_production_share_pct"]
 
 
 def _catalog_texts(regime: str):
-    """(where, text) for every catalog text that reaches a report, a page or a message: rule advice and norms (the
-    {param:…}/{fact:…} placeholders are substituted at evaluation and are left out here), requirement wording,
-    norm titles, references and sources, document kind titles, list items. The notes are the catalog editor's
-    (shown only in the expert review of the catalog, next to the parameter ids) and are not scanned."""
-    import re
+    """(where, text) for every catalog text that reaches a report, a page, a message or the expert review of the
+    catalog: rule advice and norms (the {param:…}/{fact:…} placeholders are substituted at evaluation and are left
+    out here), requirement wording, notes, norm titles, references, sources and notes, the amendments' summaries,
+    document kind titles, list items and their notes."""
 
     cat = load_catalog(regime)
     dec = cat.decree
@@ -175,8 +192,10 @@ def _catalog_texts(regime: str):
     yield from ((f"блок {k}", v) for k, v in dec.blocks.items())
     yield from ((f"особый режим {s.code}", s.title) for s in dec.special_regimes)
     for req in dec.requirements:
-        for attr in ("clause", "title", "text", "source"):
-            yield f"{req.id}.{attr}", getattr(req, attr)
+        for attr in ("clause", "title", "text", "source", "note"):
+            if getattr(req, attr):
+                yield f"{req.id}.{attr}", getattr(req, attr)
+    yield from ((f"редакция «{a.act}»", a.summary) for a in dec.amendments)
     for rid, rule in cat.rules.items():
         for attr in ("remedy", "what_to_check", "message"):
             if getattr(rule, attr):
@@ -190,11 +209,11 @@ def _catalog_texts(regime: str):
     for name, p in cat.rulebook.parameters.items():
         yield f"норматив {name}.title", p.title
         for v in p.values:
-            yield f"норматив {name} с {v.start}", " ".join(filter(None, [v.reference, v.source]))
+            yield f"норматив {name} с {v.start}", " ".join(filter(None, [v.reference, v.source, v.note]))
     yield from ((f"вид документа {k}", d.title) for k, d in cat.rulebook.document_kinds.items())
     for role, lst in cat.lists.items():
         yield f"перечень {role}", " ".join([lst.title, lst.act, lst.source])
-        yield from ((f"перечень {role}: {i.code}", i.name) for i in lst.items)
+        yield from ((f"перечень {role}: {i.code}", " ".join(filter(None, [i.name, i.note]))) for i in lst.items)
 
 
 @pytest.mark.parametrize("regime", ALL_REGIMES)
@@ -257,3 +276,88 @@ def test_a_norm_not_yet_in_force_is_named_by_its_title_in_the_cli_and_the_api(tm
     assert r.status_code == 201, r.text
     uk1 = next(f for f in r.json()["reports"][0]["findings"] if f["requirement_id"] == "1863-UK-1")
     assert uk1["status"] == "not_applicable" and uk1["explanation"] == expected
+
+
+# --- the Word documents an official reads -------------------------------------------------------------------------
+def docx_text(data: bytes) -> str:
+    """What a person reads in a Word document: every paragraph of the body (tables included), the headers and
+    footers, and the document's properties (title, subject, keywords), one paragraph a line."""
+    import io
+
+    import docx
+    from docx.oxml.ns import qn
+
+    document = docx.Document(io.BytesIO(data))
+    lines = ["".join(t.text or "" for t in p.iter(qn("w:t"))) for p in document.element.body.iter(qn("w:p"))]
+    for section in document.sections:
+        for part in (section.header, section.footer, section.first_page_header, section.first_page_footer):
+            lines += [p.text for p in part.paragraphs]
+    props = document.core_properties
+    return "\n".join(lines + [props.title or "", props.subject or "", props.keywords or ""])
+
+
+def _scan_document(where: str, data: bytes, allowed, hits: dict[str, list[str]]) -> None:
+    for line in docx_text(data).splitlines():
+        found = document_names(line, allowed)
+        if found:
+            hits.setdefault(f"{where}: {line.strip()[:160]}", found)
+
+
+@pytest.mark.parametrize("path", APPLICATIONS, ids=lambda p: p.name)
+def test_word_gap_reports_and_the_matrix_of_every_fixture_show_no_internal_name(path):
+    """The gap report under each regime the fixture carries, and the `--regime all` document (the matrix, then every
+    report)."""
+    from compliance.word import report_docx
+
+    app, allowed = _loaded(path)
+    regimes, _ = regimes_for(app, ALL_REGIMES)
+    hits: dict[str, list[str]] = {}
+    for regime in regimes:
+        _scan_document(f"{path.name} / {regime} (Word)", report_docx([evaluate(app, regime)]), allowed, hits)
+    matrix = eligibility(app)  # as `--regime all`: every regime whose input the application carries
+    assert matrix.rows
+    _scan_document(f"{path.name} / матрица (Word)", report_docx(matrix.reports, matrix), allowed, hits)
+    assert not hits, "\n" + explain(hits)
+
+
+@pytest.mark.parametrize("judgements, application", sorted(JUDGED.items()))
+def test_word_gost_conclusion_with_each_judgements_file_shows_no_internal_name(judgements, application):
+    from compliance.word import report_docx
+
+    app, allowed = _loaded(FIXTURES / application)
+    raw = yaml.safe_load((FIXTURES / judgements).read_text("utf-8"))
+    expert_text = [str(v) for item in raw.get("judgements", []) + raw.get("waivers", []) for v in item.values()]
+    expert_text += [str(v) for k, v in raw.items() if isinstance(v, str)]
+    report = evaluate(app, "gost56425", judgements=load_judgements(FIXTURES / judgements))
+    assert report.assessment is not None
+    hits: dict[str, list[str]] = {}
+    _scan_document(f"{judgements} (Word)", report_docx([report]), allowed + expert_text, hits)
+    assert not hits, "\n" + explain(hits)
+
+
+@pytest.mark.parametrize("regime", ALL_REGIMES)
+def test_word_catalog_review_of_every_regime_shows_no_internal_name(regime):
+    """The expert review of the catalog: no parameter ids after the norms' titles, no file names, no field keys or
+    codes in the notes and advice, no internal source."""
+    from compliance.word import catalog_docx
+
+    hits: dict[str, list[str]] = {}
+    _scan_document(f"каталог {regime} (Word)", catalog_docx(load_catalog(regime)), [], hits)
+    assert not hits, "\n" + explain(hits)
+
+
+@pytest.mark.parametrize("regime", ALL_REGIMES)
+def test_sources_are_cited_as_a_person_cites_them(regime):
+    """A requirement's or a norm's source names the act, its publication or the act an analogy comes from, and a
+    source whose wording is not confirmed by the text of the act says so plainly; a calque like «сестринский акт»
+    does not name the act at all."""
+    cat = load_catalog(regime)
+    cited = [(r.id, r.confidence, r.source) for r in cat.decree.requirements]
+    cited += [(f"{name} с {v.start}", v.confidence, v.source or "") for name, p in cat.rulebook.parameters.items()
+              for v in p.values]
+    unsaid = [f"{where} [{conf}]: {src}" for where, conf, src in cited if conf != "T" and "не сверен" not in src]
+    assert not unsaid, "\n".join(unsaid)
+    texts = [t for _, t in _catalog_texts(regime)]
+    assert not [t for t in texts if "сестринск" in t.lower()]
+    analogies = [src for _, conf, src in cited if conf == "A" and "по аналогии с" in src]
+    assert all(re.search(r"по аналогии с (?:постановлени\w+|ПП) №", src) for src in analogies), analogies
