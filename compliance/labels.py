@@ -65,17 +65,23 @@ DOCUMENT_KINDS = {
 }
 
 
+REGIMES = {"ip794": "Индустриальный парк (ПП № 794)", "itp1863": "Промышленный технопарк (ПП № 1863)",
+           "htp1381": "Технопарк в сфере высоких технологий (ПП № 1381)",
+           "cl779": "Промышленный кластер (ПП № 779)", "gost56425": "Технопарк по ГОСТ Р 56425"}
+
+
 def regime_name(code: str) -> str:
-    """A regime as a person names it in a short line: the act's number as it is cited — «ПП № 794», «ГОСТ Р
-    56425-2015» — taken from the regime's catalog (the act). Documents, the matrix and messages print this (or the
-    regime's title), never the code; the code is only what `--regime` takes."""
-    from .catalog import CatalogError, load_catalog
+    """A regime as a person names it in a short line: the status and the act, «Индустриальный парк (ПП № 794)». The
+    documents, the matrix, the pages and the form print this (or the regime's title from its catalog), never the code;
+    the code is only what `--regime` takes. A regime without a short name here is named by its catalog's title."""
+    if code in REGIMES:
+        return REGIMES[code]
+    from .catalog import CatalogError, available_regimes, load_catalog
 
     try:
-        number = load_catalog(code).decree.act.number
-    except (CatalogError, OSError):
+        return load_catalog(code).decree.title if code in available_regimes() else code
+    except CatalogError:
         return code
-    return f"ПП № {number}" if number.isdigit() else number
 
 
 def names(table: dict[str, str], codes) -> list[str]:

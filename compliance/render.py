@@ -319,7 +319,7 @@ def render_matrix_text(e) -> str:
     out.append(" ".join("-" * w for w in widths))
     for r in e.rows:
         mark = "► " if r.closest else "  "
-        cells = [mark + f"{regime_name(r.regime)} {r.regime_title}", r.verdict_short or r.verdict_text, str(r.blocking_not_met),
+        cells = [mark + regime_name(r.regime), r.verdict_short or r.verdict_text, str(r.blocking_not_met),
                  str(r.insufficient_data), str(r.manual_review), str(r.documents_missing)]
         out.append(" ".join(_cell(c, w) for c, w in zip(cells, widths)))
     out.append("")
@@ -330,7 +330,7 @@ def render_matrix_text(e) -> str:
         if r.top_gaps:
             out += ["", f"Главные разрывы — {r.regime_title} ({r.act_citation}):"] + [f"  • {g}" for g in r.top_gaps]
     for s in e.skipped:
-        out.append(f"\nНе оценивался: {regime_name(s.regime)} {s.regime_title} — {s.reason}.")
+        out.append(f"\nНе оценивался: {regime_name(s.regime)} — {s.reason}.")
     return "\n".join(out) + "\n"
 
 
@@ -342,7 +342,7 @@ def render_matrix_markdown(e) -> str:
         name = f"**{_md(r.regime_title)}**" + (" ► ближайший" if r.closest else "")
         out.append(f"| {name} | {_md(r.act_citation)} | {_md(r.verdict_text)} | {r.blocking_not_met} | "
                    f"{r.insufficient_data} | {r.manual_review} | {r.documents_missing} | {_md('; '.join(r.top_gaps) or '—')} |")
-    out += [f"- Не оценивался: {_md(regime_name(s.regime))} {_md(s.regime_title)} — {_md(s.reason)}." for s in e.skipped]
+    out += [f"- Не оценивался: {_md(regime_name(s.regime))} — {_md(s.reason)}." for s in e.skipped]
     note = _applied_note(e)
     out += ["", *map(_md, note)] if note else []
     return "\n".join(out) + "\n"
@@ -352,8 +352,8 @@ def _applied_note(e) -> list[str]:
     """Which rows decide the exit code, when the matrix also shows regimes the application does not apply for."""
     if all(r.applied for r in e.rows):
         return []
-    applied = ", ".join(regime_name(r.regime) for r in e.rows if r.applied)
-    return [f"Код завершения определяют режимы, на которые подана заявка ({applied}); остальные режимы показаны "
+    applied = "; ".join(regime_name(r.regime) for r in e.rows if r.applied)
+    return [f"Код завершения определяют режимы, на которые подана заявка: {applied}; остальные режимы показаны "
             "для сведения."]
 
 

@@ -886,7 +886,7 @@ def _matrix_section(d: _Doc, e: "Eligibility") -> None:
            "том же порядке.", size=SMALL_PT, italic=True)
     if e.skipped:
         d.heading("Не оценивались", 2)
-        d.bullets(f"{s.regime_title} ({regime_name(s.regime)}) — {s.reason}." for s in e.skipped)
+        d.bullets(f"{regime_name(s.regime)} — {s.reason}." for s in e.skipped)
 
 
 def report_docx(reports: list[Report], matrix: "Eligibility | None" = None) -> bytes:

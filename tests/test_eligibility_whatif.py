@@ -80,7 +80,7 @@ def test_cli_regime_all_prints_the_matrix():
     result = runner.invoke(cli, ["check", str(FIXTURES / "ip794-created-gaps.yaml"), "--regime", "all"])
     assert result.exit_code == 1
     assert "МАТРИЦА ПРИМЕНИМОСТИ РЕЖИМОВ" in result.output
-    assert "ip794" in result.output and "Главные разрывы" in result.output
+    assert "Индустриальный парк (ПП № 794)" in result.output and "ip794" not in result.output and "Главные разрывы" in result.output
     data = json.loads(runner.invoke(cli, ["check", str(FIXTURES / "ip794-created-gaps.yaml"), "--regime", "all",
                                           "-f", "json"]).output)
     assert {"matrix", "reports", "skipped"} <= set(data)
@@ -124,5 +124,5 @@ def test_technopark_without_buildings_is_skipped_in_the_matrix():
     assert not app.buildings
     result = eligibility(app)
     skipped = {s.regime: s.reason for s in result.skipped}
-    assert "itp1863" in skipped and "buildings" in skipped["itp1863"]
+    assert "itp1863" in skipped and skipped["itp1863"] == "в заявке нет разделов: здания"
     assert [r.regime for r in result.rows] == ["ip794"]

@@ -254,9 +254,28 @@ def test_pages_of_an_application_and_its_check_show_no_internal_name(tmp_path, n
     check = r.headers["location"]
     hits: dict[str, list[str]] = {}
     for url in (f"/applications/{app_id}", f"/applications/{app_id}/edit", check):
-        page = _VisibleText()
-        page.feed(web.client.get(url).text)
-        _scan(url, "\n".join(page.lines), allowed + [name], hits)
+        _scan_page(web, url, allowed + [name], hits)
+    assert not hits, "\n" + explain(hits)
+
+
+def _scan_page(web, url: str, allowed, hits: dict[str, list[str]]) -> None:
+    """A page is read as a document: regimes by their names, fields by their Russian names (leaks.document_names)."""
+    page = _VisibleText()
+    page.feed(web.client.get(url).text)
+    for line in page.lines:
+        found = document_names(line, allowed)
+        if found:
+            hits.setdefault(f"{url}: {line[:160]}", found)
+
+
+def test_catalog_pages_show_no_internal_name(tmp_path):
+    """The catalog list and every regime's catalog page (requirements, norms, sources, notes)."""
+    from webclient import web_client
+
+    web = web_client(tmp_path)
+    hits: dict[str, list[str]] = {}
+    for url in ["/catalog"] + [f"/catalog/{code}" for code in ALL_REGIMES]:
+        _scan_page(web, url, [], hits)
     assert not hits, "\n" + explain(hits)
 
 

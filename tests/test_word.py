@@ -414,7 +414,7 @@ def test_matrix_then_every_report_in_one_document():
     text = all_text(document)
     assert text.index("МАТРИЦА ПРИМЕНИМОСТИ РЕЖИМОВ") < text.index("ОТЧЁТ О СООТВЕТСТВИИ ТРЕБОВАНИЯМ")
     matrix_rows = table_rows(document, "Режим")
-    assert [row[0].split("\n")[0] for row in matrix_rows] == [r.regime for r in matrix.rows]
+    assert [row[0].split("\n")[0] for row in matrix_rows] == [r.regime_title for r in matrix.rows]  # titles, not codes
     assert "► ближайший статус" in matrix_rows[0][0]
     for report in matrix.reports:
         assert report.act_citation in text

@@ -19,8 +19,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from compliance import __version__
-from compliance.catalog import available_regimes, load_catalog
 from compliance.formatting import field_label, num
+from compliance.labels import REGIMES, regime_name
 from compliance.loading import Problem
 from compliance.report import SEVERITY_RU, STATUS_RU, VERDICT_RU, VERDICT_SHORT, stated_conclusion
 from compliance.storage import Organisation, token_owner
@@ -37,18 +37,11 @@ _BROWSER_VALUE = re.compile(r"[0-9a-f]{64}")
 SESSION_SECONDS = 8 * 3600
 MOSCOW = ZoneInfo("Europe/Moscow")
 
-REGIME_SHORT = {"ip794": "Индустриальный парк (ПП № 794)", "itp1863": "Промышленный технопарк (ПП № 1863)",
-                "htp1381": "Технопарк в сфере высоких технологий (ПП № 1381)",
-                "cl779": "Промышленный кластер (ПП № 779)", "gost56425": "Технопарк по ГОСТ Р 56425"}
+REGIME_SHORT = REGIMES  # one place for the regimes' names: compliance/labels.py
 CATEGORY_RU = {"created": "создаваемый", "operating": "действующий"}
 
 
-def regime_title(code: str) -> str:
-    if code in REGIME_SHORT:
-        return REGIME_SHORT[code]
-    if code in available_regimes():
-        return load_catalog(code).decree.title
-    return code
+regime_title = regime_name
 
 
 def day(value: date | str | None) -> str:
