@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from compliance.cli import EXIT_BY_VERDICT, app as cli, exit_code
 from compliance.eligibility import VERDICT_RANK, eligibility
 from compliance.evaluate import evaluate
+from compliance.labels import regime_name
 from compliance.judgements import JudgementsFile, application_block
 from compliance.report import verdict_text
 from tests.conftest import FIXTURES, app_from, finding, raw_fixture
@@ -179,7 +180,7 @@ def test_closest_status_prefers_pending_review_to_incomplete_and_gaps():
         < VERDICT_RANK["does_not_conform"]
     text = runner.invoke(cli, ["check", str(FIXTURES / f"{BROWNFIELD}.yaml"), "--regime", "all"]).output
     closest = next(line for line in text.splitlines() if line.startswith("► "))
-    assert closest.startswith(f"► {matrix.rows[0].regime} ") and "ждёт оценки эксперта" in closest
+    assert closest.startswith(f"► {regime_name(matrix.rows[0].regime)} ") and "ждёт оценки эксперта" in closest
 
 
 def test_help_documents_the_exit_codes_and_the_rule():

@@ -252,7 +252,7 @@ def test_matrix_check_downloads_hold_the_matrix(tmp_path):
     md = web.client.get(f"/checks/{check_id}/report.md").text
     assert md.startswith("# Матрица применимости режимов")
     stored = _api(web, f"/checks/{check_id}")
-    assert all(f"**{row['regime']}**" in md for row in stored["matrix"])
+    assert all(f"**{row['regime_title']}**" in md and row["regime"] not in md for row in stored["matrix"])
     assert json.loads(web.client.get(f"/checks/{check_id}/report.json").content)["matrix"] == stored["matrix"]
 
 
