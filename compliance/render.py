@@ -362,7 +362,7 @@ def _shown(value) -> str:
 
 
 def render_changes_text(regime: str, changes, changed, before: Report, after: Report) -> str:
-    out = [f"ЧТО ЕСЛИ ({regime}): изменения в заявке"]
+    out = [f"ЧТО ЕСЛИ ({regime_name(regime)}): изменения в заявке"]
     out += [f"  • {c.path} " + ("удалить" if c.delete else f"= {_shown(c.value)}") for c in changes]
     out.append(f"Итог: {headline(before)} → {headline(after)}")
     if not changed:
@@ -378,7 +378,7 @@ def render_changes_text(regime: str, changes, changed, before: Report, after: Re
 
 
 def render_changes_markdown(regime: str, changes, changed, before: Report, after: Report) -> str:
-    out = [f"## Что если ({_md(regime)})", ""] + [f"- {_code(c.path)} " + ("удалить" if c.delete else f"= {_code(_shown(c.value))}")
+    out = [f"## Что если ({_md(regime_name(regime))})", ""] + [f"- {_code(c.path)} " + ("удалить" if c.delete else f"= {_code(_shown(c.value))}")
                                              for c in changes]
     out += ["", f"Итог: {_md(headline(before))} → **{_md(headline(after))}**", "",
             "| ID | Требование | Было | Стало | Факт было → стало | Разрыв было → стало |", "|---|---|---|---|---|---|"]

@@ -51,7 +51,7 @@ def test_cli_what_if_text_and_json(tmp_path):
     path = str(FIXTURES / "ip794-created-gaps.yaml")
     result = runner.invoke(cli, ["check", path, "--set", "road_access.hard_surface=true"])
     assert result.exit_code == 1
-    assert "ЧТО ЕСЛИ (ip794)" in result.output and "794-P-9 Подъездная дорога: не выполнено → выполнено" in result.output
+    assert "ЧТО ЕСЛИ (Индустриальный парк (ПП № 794))" in result.output and "794-P-9 Подъездная дорога: не выполнено → выполнено" in result.output
     overrides = tmp_path / "what-if.yaml"
     overrides.write_text("set:\n  road_access.hard_surface: true\ndelete: [zoning]\n", encoding="utf-8")
     data = json.loads(runner.invoke(cli, ["check", path, "--set-file", str(overrides), "-f", "json"]).output)

@@ -42,16 +42,18 @@ def _loaded(path: Path):
     return app, applicant_strings(app.model_dump(mode="json"))
 
 
-def _scan(where: str, text: str, allowed, hits: dict[str, list[str]]) -> None:
+def _scan(where: str, text: str, allowed, hits: dict[str, list[str]], document: bool = False) -> None:
     for n, line in enumerate(text.splitlines(), start=1):
-        found = internal_names(line, allowed)
+        found = internal_names(line, allowed, document=document)
         if found:
             hits.setdefault(f"{where}:{n}: {line.strip()[:140]}", found)
 
 
 def _scan_report(where: str, report, allowed, hits) -> None:
-    _scan(f"{where} (текст)", render_text(report), allowed, hits)
-    _scan(f"{where} (Markdown)", render_markdown(report), allowed, hits)
+    """The text and Markdown reports are read as documents (no regime codes, no field paths); the JSON's message-like
+    fields as messages."""
+    _scan(f"{where} (текст)", render_text(report), allowed, hits, document=True)
+    _scan(f"{where} (Markdown)", render_markdown(report), allowed, hits, document=True)
     for path, text in human_fields(json.loads(report.model_dump_json())):
         found = internal_names(text, allowed)
         if found:
@@ -70,8 +72,8 @@ def test_reports_of_every_fixture_in_every_regime_show_no_internal_name(path):
         _scan_report(f"{path.name} / {regime} на {first_day}", evaluate(app, regime, first_day), allowed, hits)
     if len(regimes) > 1:
         matrix = eligibility(app, regimes=regimes)
-        _scan(f"{path.name} матрица", render_matrix_text(matrix), allowed, hits)
-        _scan(f"{path.name} матрица (Markdown)", render_matrix_markdown(matrix), allowed, hits)
+        _scan(f"{path.name} матрица", render_matrix_text(matrix), allowed, hits, document=True)
+        _scan(f"{path.name} матрица (Markdown)", render_matrix_markdown(matrix), allowed, hits, document=True)
     assert not hits, "\n" + explain(hits)
 
 
