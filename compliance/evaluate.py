@@ -15,6 +15,7 @@ from .findings import FindingBuilder
 from .models import Application, check_as_of
 from .formatting import value as fmt_value
 from .judgements import Bound, JudgementsFile, bind, contradictions, score
+from .labels import regime_name
 from .judgements import apply as apply_judgements
 from .report import (STATUS_RU, Applicant, Calculation, DocumentChecklist, DocumentItem, Finding, Report, count_statuses,
                      overall_verdict, verdict_text)
@@ -64,7 +65,7 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         raise InputError([Problem("as_of", str(exc))]) from None
     missing_sections = [name for name in catalog.decree.requires_inputs if not getattr(app, name, None)]
     if missing_sections:
-        raise InputError([Problem(name, f"для режима «{catalog.decree.title}» ({catalog.regime}) этот раздел заявки "
+        raise InputError([Problem(name, f"для режима «{regime_name(catalog.regime)}» этот раздел заявки "
                                         "обязателен") for name in missing_sections])
     lists = {role: {i.code: i.name for i in lst.items} for role, lst in catalog.lists.items()}
     dated = on_date(app, as_of)  # the application as it stood on as_of: what was not yet or no longer there is out

@@ -382,3 +382,12 @@ def test_sources_are_cited_as_a_person_cites_them(regime):
     assert not [t for t in texts if "сестринск" in t.lower()]
     analogies = [src for _, conf, src in cited if conf == "A" and "по аналогии с" in src]
     assert all(re.search(r"по аналогии с (?:постановлени\w+|ПП) №", src) for src in analogies), analogies
+
+
+def test_a_section_the_regime_requires_is_asked_for_by_the_regimes_name():
+    """The message names the regime as a person does — «Индустриальный парк (ПП № 794)» — not by its code."""
+    result = runner.invoke(cli, ["check", str(FIXTURES / "cl779-conforming.json"), "--regime", "ip794"])
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert "категория): для режима «Индустриальный парк (ПП № 794)» этот раздел заявки обязателен" in out
+    assert "(ip794)" not in out
