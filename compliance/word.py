@@ -65,9 +65,21 @@ KIND_RU = {"automated": "автоматически", "manual": "эксперт�
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def status_count_text(status: str, n: int) -> str:
-    """status_count_text('not_met', 2) -> '2 несоответствия'."""
-    return plural(n, *STATUS_FORMS[status])
+# The same counts in an assessment conclusion, which calls the standard's requirements «критерии» throughout.
+CRITERION_FORMS: dict[str, tuple[str, str, str]] = dict(STATUS_FORMS, **{
+    "insufficient_data": ("критерий без достаточных данных", "критерия без достаточных данных",
+                          "критериев без достаточных данных"),
+    "manual_review": ("критерий для экспертной оценки", "критерия для экспертной оценки",
+                      "критериев для экспертной оценки"),
+    "met": ("критерий выполнен", "критерия выполнены", "критериев выполнено"),
+    "informational": ("критерий для сведения", "критерия для сведения", "критериев для сведения"),
+    "not_applicable": ("критерий не применяется", "критерия не применяются", "критериев не применяется"),
+})
+
+
+def status_count_text(status: str, n: int, criteria: bool = False) -> str:
+    """status_count_text('not_met', 2) -> '2 несоответствия'; criteria — in the words of an assessment."""
+    return plural(n, *(CRITERION_FORMS if criteria else STATUS_FORMS)[status])
 
 
 def _clean(text: Any) -> str:
@@ -515,7 +527,7 @@ def _title_block(d: _Doc, r: Report, extra: Sequence[tuple[str, Cell]] = ()) -> 
         ("Акт", r.act_citation),
         ("Категория, подтип", f"{r.category}; {r.subtype}"),
         ("Дата оценки", f"{day_long(r.as_of)} (дата подачи {day_long(r.filing_date)})"),
-        ("Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),
+        ("Каталог критериев" if r.assessment else "Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),
         ("Сверка нормативов", confirmation),
     ]
     if r.special_regimes:
@@ -535,7 +547,7 @@ def _contradictions(d: _Doc, r: Report, level: int) -> None:
 
 
 def _count_lines(r: Report) -> list[str]:
-    return [status_count_text(s, r.counts[s]) for s in STATUS_ORDER if r.counts.get(s)]
+    return [status_count_text(s, r.counts[s], criteria=r.assessment is not None) for s in STATUS_ORDER if r.counts.get(s)]
 
 
 def failed_details(f: Finding) -> list[str]:
@@ -672,7 +684,8 @@ def _unconfirmed_section(d: _Doc, r: Report) -> None:
     d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} на "
            "нормативах с достоверностью A (по аналогии), M (по памяти) или U (значение неизвестно). До сверки с "
            "официальным текстом акта эти вердикты предварительные.", align="justify")
-    d.table(["ID", "Требование", "Норматив", "Достоверность", "Ссылка и источник"], [1.9, 3.3, 4.6, 3.0, 4.7],
+    d.table(["ID", "Критерий" if r.assessment else "Требование", "Норматив", "Достоверность", "Ссылка и источник"],
+            [1.9, 3.3, 4.6, 3.0, 4.7],
             _unconfirmed_rows(r))
 
 
@@ -699,10 +712,7 @@ def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
 
     d.heading("1. Итог проверки", base)
     d.para(headline(r, upper=True), bold=True, size=14)
-    d.bullets(_count_lines(r))
-    gaps = r.counts.get("not_met", 0)
-    if gaps:
-        d.para("Выявлено " + status_count_text("not_met", gaps) + ".")
+    d.bullets(_count_lines(r))  # the number of gaps is its first line: not stated again in a sentence
     if r.unconfirmed_norms:
         d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} "
                f"на нормативах, которые требуют сверки с официальным текстом: {', '.join(r.unconfirmed_norms)}.")
@@ -778,7 +788,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
     _title_block(d, r, extra)
 
     d.heading("1. Заключение", base)
-    p = d.para([R("Заключение: ", bold=True, size=16), R(stated_conclusion(r)[1], bold=True, size=16)], space_after=6)
+    p = d.para(R(stated_conclusion(r)[1].upper(), bold=True, size=16), space_after=6)  # the heading says «Заключение»
     p.paragraph_format.keep_with_next = True
     o = a.overall
     d.para(f"Обязательные критерии: выполнено {o.mandatory_met} из {o.mandatory_applicable} применимых "
