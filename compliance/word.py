@@ -662,13 +662,18 @@ def _unconfirmed_rows(r: Report) -> list[list[Cell]]:
         f = by_id.get(rid)
         if f is None:
             continue
-        norms = [c.norm for c in f.checks if c.norm.needs_confirmation] or ([f.norm] if f.norm else [])
+        checks = [c for c in f.checks if c.norm.needs_confirmation]
+        norms = [c.norm for c in checks] or ([f.norm] if f.norm else [])
+        labels = [c.fact.label for c in checks] or [None] * len(norms)
         values: list[Para] = [f.norm.text] if f.norm else [f.text]
+        seen = {values[0]}
         refs: list[Para] = []
-        for n in norms:
+        for n, label in zip(norms, labels):
             if isinstance(n.value, (int, float, list)) and not isinstance(n.value, bool):
-                shown = n.text + (f" (с {day(n.effective_from)})" if n.effective_from else "")
-                if shown not in values:
+                # each value says what it is for: «Участков без кадастрового номера — ни одного»
+                shown = (f"{label} — " if label else "") + n.text + (f" (с {day(n.effective_from)})" if n.effective_from else "")
+                if shown not in seen:
+                    seen.add(shown)
                     values.append(R(shown, italic=True))
             ref = "; ".join(filter(None, [n.reference, f"источник: {n.source}" if n.source else None]))
             if ref and ref not in refs:
