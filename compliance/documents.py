@@ -35,8 +35,9 @@ def describe(doc: Document, title: str) -> str:
         details.append(f"№ {number}")
     text = name
     if details:
-        tail = " ".join(name.split()[-2:])  # «ПП РФ № 794», «…, 900 кВт»: a number there would run into ours
-        text += ("," if re.search(r"\d", tail) else "") + " " + " ".join(details)
+        # «ПП РФ № 794», «…, 900 кВт»: a number at the end (with its unit) would run into ours; «(протокол № 31)» not
+        ends_in_number = re.search(r"\d[^\s()«»]*(\s+[^\W\d_]{1,6}\.?)?$", name)
+        text += ("," if ends_in_number else "") + " " + " ".join(details)
     if doc.refers_to:  # a utility kind code is shown in Russian: «(электроснабжение)», not «(electricity)»
         text += f" ({UTILITY_KIND_RU.get(doc.refers_to.strip(), doc.refers_to)})"
     return text
