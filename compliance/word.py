@@ -30,7 +30,7 @@ from docx.shared import Cm, Pt, RGBColor
 from lxml.etree import SubElement
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
-from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
+from .formatting import OP_RU, day, day_long, field_label, norm_phrase, num, plural, value as fmt_value
 from .render import CONTRADICTIONS_TITLE, STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, headline, stated_conclusion
 
@@ -1029,6 +1029,10 @@ def check_text(catalog: Catalog, check: Check) -> str:
         values = [v.value for v in param.values] if param else []
         if values and all(isinstance(v, bool) for v in values if v is not None) and check.op in ("==", "!="):
             return f"{label}: {CHECK_OP_RU[check.op]} «{norm}»"
+        if len(values) == 1 and isinstance(values[0], (int, float)) and values[0] == 0:  # «0 км, больше не допускается»
+            v = param.values[0]
+            mark = ", требует сверки" if v.confidence in UNCONFIRMED else ""
+            return f"{label} — {norm_phrase(check.op, 0, param.unit or unit)} (с {day(v.start)}; {v.confidence}{mark})"
         return f"{label} — {CHECK_OP_RU[check.op]} {norm}"
     if isinstance(check.value, bool):
         wanted = check.value if check.op == "==" else not check.value

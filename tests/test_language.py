@@ -15,6 +15,7 @@ from pathlib import Path
 import docx
 import pytest
 import yaml
+from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -32,6 +33,7 @@ from tests.conftest import FIXTURES
 ALL_REGIMES = ["ip794", "itp1863", "htp1381", "cl779", "gost56425"]
 APPLICATIONS = sorted(p for p in list(FIXTURES.glob("*.yaml")) + list(FIXTURES.glob("*.json"))
                       if "regimes" in (yaml.safe_load(p.read_text("utf-8")) or {}))
+P_TAG = qn("w:p")
 JUDGED = {"gost-judgements-itp1863.yaml": "itp1863-operating-occupancy-gap.yaml",
           "gost-judgements-htp1381.yaml": "htp1381-operating.yaml"}
 
@@ -48,12 +50,10 @@ def docx_blocks(data: bytes) -> list[tuple[str, str]]:
             if p.text.strip():
                 out.append(("h" if p.style.name.startswith(("Heading", "Title")) else "p", p.text))
         elif tag == "tbl":
-            seen = set()
             for row in Table(element, document).rows:
-                for cell in row.cells:
-                    if id(cell._tc) not in seen:  # a merged cell once
-                        seen.add(id(cell._tc))
-                        out += [("c", p.text) for p in cell.paragraphs if p.text.strip()]
+                for tc in row._tr.tc_lst:  # each cell of the row once, a merged one too
+                    out += [("c", p.text) for p in (Paragraph(e, document) for e in tc.iterchildren(P_TAG))
+                            if p.text.strip()]
     return out
 
 
@@ -77,7 +77,11 @@ def text_blocks(text: str) -> list[tuple[str, str]]:
 
 # --- the defects -----------------------------------------------------------------------------------------------------
 WORD = r"[^\W\d_]+"
-DOUBLED = re.compile(rf"(?<![\w-])({WORD})(?:[ \u00a0]+|,[ \u00a0]*)\1(?![\w-])", re.IGNORECASE)
+# «что что»; «Требования, требования к …» and «кластер, кластер»: a word repeated after a comma is a defect when one of
+# the two is a whole item of its list — «лабораторные помещения, помещения для НИОКР» is an honest enumeration.
+DOUBLED = re.compile(rf"(?<![\w-])({WORD})[ \u00a0]+\1(?![\w-])"
+                     rf"|(?:^|[,;:(—][ \u00a0]*)({WORD}),[ \u00a0]*\2(?![\w-])"
+                     rf"|(?<![\w-])({WORD}),[ \u00a0]*\3(?=[ \u00a0]*(?:$|[,;.)]))", re.IGNORECASE)
 TWO_NUMBERS = re.compile(r"№[ \u00a0]*[\w./-]+[ \u00a0]+№")
 DATE_TWICE = re.compile(r"(\d\d\.\d\d\.\d{4})\)?,?[ \u00a0]+от[ \u00a0]+\1")
 BARE_NORM = re.compile(r"(?<!\w)(?:равно|не равно|не более|более|не менее|менее)[ \u00a0]+0(?![,.]?\d)")
@@ -87,7 +91,7 @@ COUNT = re.compile(r"(?<![\d,])(\d+)[ \u00a0]+(несоответстви\w*)")
 def line_defects(text: str) -> list[str]:
     out = []
     for m in DOUBLED.finditer(text):
-        out.append(f"слово дважды подряд «{m.group(0)}»")
+        out.append(f"слово дважды подряд «{m.group(0).lstrip(',;:(— ')}»")
     for regex, what in ((TWO_NUMBERS, "два номера подряд"), (DATE_TWICE, "дата дважды"),
                         (BARE_NORM, "норматив без слов («равно 0»)")):
         out += [f"{what} «{m.group(0)}»" for m in regex.finditer(text)]
