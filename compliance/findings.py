@@ -454,7 +454,7 @@ class FindingBuilder:
                 if k.part.startswith("sr_"):
                     reasons.append(f"для площадки {self.ctx_text(k.part, self.ctx.get(k.part))}")
                     continue
-                reasons.append(f"у площадки {self.ctx_text(k.part, self.ctx.get(k.part))}; требование — при: "
-                               + ", ".join(self.ctx_text(k.part, a) for a in allowed))
+                reasons.append(f"у площадки {self.ctx_text(k.part, self.ctx.get(k.part))}, а требование применяется, когда "
+                               + " или ".join(self.ctx_text(k.part, a) for a in allowed))
         unique = list(dict.fromkeys(reasons))
         return "Не применяется: " + "; ".join(unique) + "."

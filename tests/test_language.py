@@ -243,3 +243,10 @@ def test_a_non_object_application_is_refused_in_the_instrumental_case(data, expe
         validate(data)
     message = caught.value.problems[0].message
     assert message == f"заявка должна быть объектом (словарём полей), {expected}"
+
+
+def test_a_requirement_that_does_not_apply_says_why_in_a_sentence():
+    text = render_text(evaluate(_application(FIXTURES / "ip794-created-gaps.yaml"), "ip794"))
+    assert "требование — при:" not in text
+    assert ("Не применяется: у площадки категория «создаваемый», а требование применяется, когда категория "
+            "«действующий».") in text
