@@ -1,6 +1,7 @@
 """Which of the application's documents count on the as-of date, and freshness warnings."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,14 +22,25 @@ class DocumentState:
 
 
 def describe(doc: Document, title: str) -> str:
-    parts = [doc.title or title]
-    if doc.number:
-        parts.append(f"№ {doc.number}")
-    if doc.date:
-        parts.append(f"от {day(doc.date)}")
+    """A document as a person cites it: its title, then «от 30.05.2025 № 12» (date, then number, as in a legal
+    reference). A date or number the title already states is not repeated («… (в редакции от 14.09.2023)», not «…
+    от 14.09.2023) от 14.09.2023»); after a title that ends in a number (with its unit) the details follow a comma, so
+    that «… требованиям ПП РФ № 794, от 30.05.2025 № 12» never reads as «ПП РФ № 794 № 12»."""
+    name = " ".join((doc.title or title).split())
+    details = []
+    if doc.date and f"от {day(doc.date)}" not in name:
+        details.append(f"от {day(doc.date)}")
+    number = (doc.number or "").strip()
+    if number and not re.search(r"№\s*" + re.escape(number) + r"(?![\w/-])", name):
+        details.append(f"№ {number}")
+    text = name
+    if details:
+        # «ПП РФ № 794», «…, 900 кВт»: a number at the end (with its unit) would run into ours; «(протокол № 31)» not
+        ends_in_number = re.search(r"\d[^\s()«»]*(\s+[^\W\d_]{1,6}\.?)?$", name)
+        text += ("," if ends_in_number else "") + " " + " ".join(details)
     if doc.refers_to:  # a utility kind code is shown in Russian: «(электроснабжение)», not «(electricity)»
-        parts.append(f"({UTILITY_KIND_RU.get(doc.refers_to.strip(), doc.refers_to)})")
-    return " ".join(parts)
+        text += f" ({UTILITY_KIND_RU.get(doc.refers_to.strip(), doc.refers_to)})"
+    return text
 
 
 def kind_title(catalog: Catalog, kind: str) -> str:

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from .catalog import available_regimes, load_catalog
 from .evaluate import evaluate
-from .formatting import field_label
+from .formatting import field_labels
 from .loading import InputError, Problem
 from .models import Application
 from .render import natural_id
@@ -66,6 +66,12 @@ def requested_regimes(app: Application, regime: str | None, option: str = "regim
     return wanted
 
 
+def _missing_sections(fields: list[str]) -> str:
+    """«в заявке нет раздела «кластер»» / «… нет разделов «здания», «участники»»: Russian names, each once."""
+    names = field_labels(fields)
+    return ("в заявке нет раздела " if len(names) == 1 else "в заявке нет разделов ") + ", ".join(f"«{n}»" for n in names)
+
+
 def regimes_for(app: Application, wanted: list[str] | None = None) -> tuple[list[str], list[Skipped]]:
     """The regimes to evaluate: those named (or all with a catalog) whose required input sections are present. A
     regime the application applies for (its ``regimes``) is always evaluated, as a check of that regime alone
@@ -80,7 +86,7 @@ def regimes_for(app: Application, wanted: list[str] | None = None) -> tuple[list
                  if not getattr(app, field, None)]
         if empty:
             skipped.append(Skipped(regime=code, regime_title=decree.title,
-                                   reason="в заявке нет разделов: " + ", ".join(map(field_label, empty))))
+                                   reason=_missing_sections(empty)))
         else:
             chosen.append(code)
     return chosen, skipped

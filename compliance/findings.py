@@ -12,7 +12,7 @@ from .compiler import ITEM_FAIL, ITEM_OK, ITEMS_CHECKED, CompiledRuleset, RuleKe
 from .dating import DatedApplication
 from .documents import DocumentState, describe, kind_title
 from .facts import COLLECTION_SOURCES, CONTEXT_SOURCES, Fact
-from .formatting import OP_RU, UTILITY_KIND_RU, day, field_labels, num, value as fmt_value
+from .formatting import UTILITY_KIND_RU, day, field_labels, norm_phrase, num, value as fmt_value
 from .models import none_statable_lists
 from .report import CheckResult, FactValue, Finding, Norm, Shortfall
 from .units import unit_label
@@ -115,14 +115,10 @@ class FindingBuilder:
         unit = self.catalog.rulebook.parameters[check.param].unit if check.param else self.facts[check.fact].unit
         value = self.compiled.norms.get((req.id, vi, ci), pv.value if pv else check.value)
         confidence = pv.confidence if pv else req.confidence
-        if isinstance(value, bool):
-            text = "да" if value == (check.op == "==") else "нет"
-        elif isinstance(value, list):
-            text = f"{OP_RU[check.op]}: {fmt_value(value)}"
-        elif value is None:
+        if value is None:
             text = "норматив не действует на дату оценки"
-        else:
-            text = f"{OP_RU[check.op]} {fmt_value(value, unit)}"
+        else:  # «ни одного», not «равно 0»: the norm as a person states it
+            text = norm_phrase(check.op, value, unit)
         return Norm(text=text, op=check.op, value=value, unit=unit, parameter=check.param,
                     effective_from=pv.start if pv else None, confidence=confidence,
                     reference=pv.reference if pv else req.clause, source=pv.source if pv else req.source,
@@ -458,7 +454,7 @@ class FindingBuilder:
                 if k.part.startswith("sr_"):
                     reasons.append(f"для площадки {self.ctx_text(k.part, self.ctx.get(k.part))}")
                     continue
-                reasons.append(f"у площадки {self.ctx_text(k.part, self.ctx.get(k.part))}; требование — при: "
-                               + ", ".join(self.ctx_text(k.part, a) for a in allowed))
+                reasons.append(f"у площадки {self.ctx_text(k.part, self.ctx.get(k.part))}, а требование применяется, когда "
+                               + " или ".join(self.ctx_text(k.part, a) for a in allowed))
         unique = list(dict.fromkeys(reasons))
         return "Не применяется: " + "; ".join(unique) + "."

@@ -89,6 +89,29 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 OP_RU = {">=": "не менее", ">": "более", "<=": "не более", "<": "менее", "==": "равно", "!=": "не равно",
          "in": "одно из"}
 
+def norm_phrase(op: str, norm: Any, unit: str | None = None) -> str:
+    """A norm as words a person reads, never a bare operator: 'не менее 8 га', 'одно из: ООО, АО'; a comparison with 0
+    says what it means — 'ни одного' for a count that must be 0, 'хотя бы один' for one that must be above 0,
+    '0 км, больше не допускается' for a measure; yes/no as 'да' or 'нет'; an empty list as 'допустимых значений нет'."""
+    if isinstance(norm, bool):
+        return "да" if norm == (op == "==") else "нет"
+    if isinstance(norm, (list, tuple)):
+        if not norm:
+            return "допустимых значений нет" if op == "in" else ("ни одного значения" if op == "==" else "любое значение")
+        return f"{OP_RU[op]}: {value(list(norm))}" if op in ("in", "==") else f"{OP_RU[op]} {value(list(norm))}"
+    if isinstance(norm, (int, float)) and norm == 0:
+        count = unit in (None, "", "pcs")
+        if op in ("==", "<="):
+            return "ни одного" if count else f"{value(0, unit)}, больше не допускается"
+        if op in (">", "!="):
+            return "хотя бы один" if count else f"больше {value(0, unit)}"
+        if op == ">=":
+            return "любое значение"
+    if isinstance(norm, (int, float)) and norm == 1 and op == "<" and unit in (None, "", "pcs"):
+        return "ни одного"
+    return f"{OP_RU[op]} {value(norm, unit)}"
+
+
 UTILITY_KIND_RU = {"electricity": "электроснабжение", "gas": "газоснабжение", "heat": "теплоснабжение",
                    "water": "водоснабжение", "sewage": "водоотведение", "storm_sewage": "ливневая канализация",
                    "communications": "связь"}

@@ -19,7 +19,7 @@ from . import settings
 from .catalog import Catalog
 from .facts import first_specialized_organization
 from .fingerprint import input_hash
-from .formatting import OP_RU, day, round_half_up, value as fmt_value
+from .formatting import day, norm_phrase, round_half_up, value as fmt_value
 from .loading import InputError, Problem, parse_document, problems_from
 from .models import Application, Day
 from .report import (STATUS_RU, AssessmentResult, BlockScore, Contradiction, Finding, JudgementRecord, WaiverRecord)
@@ -471,8 +471,7 @@ def contradictions(findings: list[Finding], catalog: Catalog, facts: dict[str, A
             if fact is None or fact.value is None or norm is None or not _COMPARE[c.op](fact.value, norm):
                 continue
             value_text = fmt_value(fact.value, fact.unit)
-            condition = (f"{OP_RU[c.op]}: {', '.join(map(str, norm))}" if c.op == "in"
-                         else f"{OP_RU[c.op]} {fmt_value(norm, fact.unit)}")
+            condition = norm_phrase(c.op, norm, fact.unit)
             verdict = STATUS_RU[c.verdict]
             out.append(Contradiction(
                 requirement_id=f.requirement_id, title=f.title, verdict=c.verdict, verdict_text=verdict, fact=c.fact,

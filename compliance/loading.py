@@ -44,6 +44,9 @@ class InputTooLarge(InputError):
 
 _TYPE_RU = {"str": "строка", "int": "целое число", "float": "число", "bool": "логическое значение",
             "list": "список", "dict": "объект", "NoneType": "пустое значение"}
+# The same in the instrumental case, for «должна быть объектом, а не списком».
+_TYPE_RU_INSTRUMENTAL = {"str": "строкой", "int": "целым числом", "float": "числом", "bool": "логическим значением",
+                         "list": "списком", "dict": "объектом", "NoneType": "пустым значением"}
 
 
 def _loc(loc: tuple) -> str:
@@ -192,7 +195,7 @@ def nul_problems(data: Any, path: str = "") -> list[Problem]:
 def validate(data: Any) -> Application:
     if not isinstance(data, dict):
         raise InputError([Problem("", "заявка должна быть объектом (словарём полей), а не "
-                                      + _TYPE_RU.get(type(data).__name__, type(data).__name__))])
+                                      + _TYPE_RU_INSTRUMENTAL.get(type(data).__name__, "значением другого типа"))])
     try:
         nul = nul_problems(data)
         application = Application.model_validate(data)

@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from .formatting import day, num, plural
 from .labels import regime_name
-from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, headline, stated_conclusion
+from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, headline
 
 MARK = {"met": "✓", "not_met": "✗", "insufficient_data": "?", "not_applicable": "–", "manual_review": "☐",
         "informational": "i", "error": "!", "waived": "≈"}
@@ -27,7 +27,7 @@ def _header(r: Report) -> list[tuple[str, str]]:
         (r.applicant.role, f"{r.applicant.name}, ИНН {r.applicant.inn}"),
         ("Категория, подтип", f"{r.category}; {r.subtype}"),
         ("Дата оценки", f"{day(r.as_of)} (дата подачи {day(r.filing_date)})"),
-        ("Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),
+        ("Каталог критериев" if r.assessment else "Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),
     ]
     if r.special_regimes:
         rows.append(("Особый режим", "; ".join(r.special_regimes)))
@@ -45,10 +45,7 @@ def _counts(r: Report) -> str:
 
 
 def _summary_lines(r: Report) -> list[str]:
-    gaps = [f for f in r.findings if f.status == "not_met"]
-    lines = [f"ИТОГ: {headline(r, upper=True)}", _counts(r)]
-    if gaps:
-        lines.append("Выявлено " + plural(len(gaps), "несоответствие", "несоответствия", "несоответствий") + ".")
+    lines = [f"ИТОГ: {headline(r, upper=True)}", _counts(r)]  # the counts name the gaps: no second sentence on them
     if r.unconfirmed_norms:
         lines.append(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} "
                      f"на нормативах, которые требуют сверки с официальным текстом: {', '.join(r.unconfirmed_norms)}.")
@@ -182,7 +179,7 @@ def render_text(r: Report) -> str:
         out += ["", CONTRADICTIONS_TITLE.upper() + ":"] + [f"  ⚠ {c.text}" for c in r.judgement_contradictions]
     blocking = blocking_findings(r)
     if blocking:
-        out += ["", "Критичные требования, не подтверждённые проверкой:"]
+        out += ["", f"Критичные {'критерии' if r.assessment else 'требования'}, не подтверждённые проверкой:"]
         for f in blocking:
             tail = f" — {f.shortfall.text}" if f.shortfall else f" — {STATUS_RU[f.status]}"
             out.append(f"  {MARK[f.status]} {f.requirement_id} {f.title}{tail}")
@@ -238,10 +235,11 @@ def _code(text: str) -> str:
 def render_markdown(r: Report) -> str:
     out = [f"# Отчёт о соответствии: {_md(r.applicant.site_name)}", ""]
     out += ["| | |", "|---|---|"] + [f"| {_md(k)} | {_md(v)} |" for k, v in _header(r)]
-    out += ["", "## Итог", ""] + [f"**{_md(_summary_lines(r)[0])}**", ""] + [f"- {_md(x)}" for x in _summary_lines(r)[1:]]
+    summary = _summary_lines(r)  # under the heading «Итог» the verdict stands without a second «ИТОГ:»
+    out += ["", "## Итог", ""] + [f"**{_md(headline(r, upper=True))}**", ""] + [f"- {_md(x)}" for x in summary[1:]]
     if r.assessment:
         a = r.assessment
-        out += ["", f"## Заключение оценки: **{_md(stated_conclusion(r)[1])}**", "", "| Блок | Обязательные: выполнено | Доля, % | Отклонения приняты | Рекомендуемые: выполнено |",
+        out += ["", "## Оценка по блокам", "", "| Блок | Обязательные: выполнено | Доля, % | Отклонения приняты | Рекомендуемые: выполнено |",
                 "|---|---|---|---|---|"]
         for s in a.blocks + [a.overall]:
             out.append(f"| {_md(s.title)} | {s.mandatory_met} из {s.mandatory_applicable} | "
@@ -256,11 +254,12 @@ def render_markdown(r: Report) -> str:
         out += ["", f"### {CONTRADICTIONS_TITLE}", ""] + [f"- ⚠ {_md(c.text)}" for c in r.judgement_contradictions]
     blocking = blocking_findings(r)
     if blocking:
-        out += ["", "### Критичные требования, не подтверждённые проверкой", ""]
+        out += ["", f"### Критичные {'критерии' if r.assessment else 'требования'}, не подтверждённые проверкой", ""]
         out += [f"- **{_md(f.requirement_id)}** {_md(f.title)} — "
                 f"{_md(f.shortfall.text if f.shortfall else STATUS_RU[f.status])}" for f in blocking]
     for block, items in findings_by_block(r.findings).items():
-        out += ["", f"## {_md(block)}", "", "| ID | Пункт | Требование | Норматив | Факт | Статус | Что сделать |",
+        out += ["", f"## {_md(block)}", "", f"| ID | Пункт | {'Критерий' if r.assessment else 'Требование'} | Норматив | Факт "
+                "| Статус | Что сделать |",
                 "|---|---|---|---|---|---|---|"]
         for f in items:
             norm = (f.norm.text + (" ⚠" if f.needs_confirmation else "")) if f.norm else "—"

@@ -30,7 +30,7 @@ from docx.shared import Cm, Pt, RGBColor
 from lxml.etree import SubElement
 
 from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
-from .formatting import OP_RU, day, day_long, field_label, num, plural, value as fmt_value
+from .formatting import OP_RU, day, day_long, field_label, norm_phrase, num, plural, value as fmt_value
 from .labels import regime_name
 from .render import CONTRADICTIONS_TITLE, STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
 from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, headline, stated_conclusion
@@ -66,9 +66,21 @@ KIND_RU = {"automated": "автоматически", "manual": "эксперт�
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def status_count_text(status: str, n: int) -> str:
-    """status_count_text('not_met', 2) -> '2 несоответствия'."""
-    return plural(n, *STATUS_FORMS[status])
+# The same counts in an assessment conclusion, which calls the standard's requirements «критерии» throughout.
+CRITERION_FORMS: dict[str, tuple[str, str, str]] = dict(STATUS_FORMS, **{
+    "insufficient_data": ("критерий без достаточных данных", "критерия без достаточных данных",
+                          "критериев без достаточных данных"),
+    "manual_review": ("критерий для экспертной оценки", "критерия для экспертной оценки",
+                      "критериев для экспертной оценки"),
+    "met": ("критерий выполнен", "критерия выполнены", "критериев выполнено"),
+    "informational": ("критерий для сведения", "критерия для сведения", "критериев для сведения"),
+    "not_applicable": ("критерий не применяется", "критерия не применяются", "критериев не применяется"),
+})
+
+
+def status_count_text(status: str, n: int, criteria: bool = False) -> str:
+    """status_count_text('not_met', 2) -> '2 несоответствия'; criteria — in the words of an assessment."""
+    return plural(n, *(CRITERION_FORMS if criteria else STATUS_FORMS)[status])
 
 
 def _clean(text: Any) -> str:
@@ -516,7 +528,7 @@ def _title_block(d: _Doc, r: Report, extra: Sequence[tuple[str, Cell]] = ()) -> 
         ("Акт", r.act_citation),
         ("Категория, подтип", f"{r.category}; {r.subtype}"),
         ("Дата оценки", f"{day_long(r.as_of)} (дата подачи {day_long(r.filing_date)})"),
-        ("Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),
+        ("Каталог критериев" if r.assessment else "Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),
         ("Сверка нормативов", confirmation),
     ]
     if r.special_regimes:
@@ -536,7 +548,7 @@ def _contradictions(d: _Doc, r: Report, level: int) -> None:
 
 
 def _count_lines(r: Report) -> list[str]:
-    return [status_count_text(s, r.counts[s]) for s in STATUS_ORDER if r.counts.get(s)]
+    return [status_count_text(s, r.counts[s], criteria=r.assessment is not None) for s in STATUS_ORDER if r.counts.get(s)]
 
 
 def failed_details(f: Finding) -> list[str]:
@@ -651,13 +663,18 @@ def _unconfirmed_rows(r: Report) -> list[list[Cell]]:
         f = by_id.get(rid)
         if f is None:
             continue
-        norms = [c.norm for c in f.checks if c.norm.needs_confirmation] or ([f.norm] if f.norm else [])
+        checks = [c for c in f.checks if c.norm.needs_confirmation]
+        norms = [c.norm for c in checks] or ([f.norm] if f.norm else [])
+        labels = [c.fact.label for c in checks] or [None] * len(norms)
         values: list[Para] = [f.norm.text] if f.norm else [f.text]
+        seen = {values[0]}
         refs: list[Para] = []
-        for n in norms:
+        for n, label in zip(norms, labels):
             if isinstance(n.value, (int, float, list)) and not isinstance(n.value, bool):
-                shown = n.text + (f" (с {day(n.effective_from)})" if n.effective_from else "")
-                if shown not in values:
+                # each value says what it is for: «Участков без кадастрового номера — ни одного»
+                shown = (f"{label} — " if label else "") + n.text + (f" (с {day(n.effective_from)})" if n.effective_from else "")
+                if shown not in seen:
+                    seen.add(shown)
                     values.append(R(shown, italic=True))
             ref = "; ".join(filter(None, [n.reference, f"источник: {n.source}" if n.source else None]))
             if ref and ref not in refs:
@@ -673,7 +690,8 @@ def _unconfirmed_section(d: _Doc, r: Report) -> None:
     d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} на "
            "нормативах с достоверностью A (по аналогии), M (по памяти) или U (значение неизвестно). До сверки с "
            "официальным текстом акта эти вердикты предварительные.", align="justify")
-    d.table(["ID", "Требование", "Норматив", "Достоверность", "Ссылка и источник"], [1.9, 3.3, 4.6, 3.0, 4.7],
+    d.table(["ID", "Критерий" if r.assessment else "Требование", "Норматив", "Достоверность", "Ссылка и источник"],
+            [1.9, 3.3, 4.6, 3.0, 4.7],
             _unconfirmed_rows(r))
 
 
@@ -700,10 +718,7 @@ def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
 
     d.heading("1. Итог проверки", base)
     d.para(headline(r, upper=True), bold=True, size=14)
-    d.bullets(_count_lines(r))
-    gaps = r.counts.get("not_met", 0)
-    if gaps:
-        d.para("Выявлено " + status_count_text("not_met", gaps) + ".")
+    d.bullets(_count_lines(r))  # the number of gaps is its first line: not stated again in a sentence
     if r.unconfirmed_norms:
         d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} "
                f"на нормативах, которые требуют сверки с официальным текстом: {', '.join(r.unconfirmed_norms)}.")
@@ -779,7 +794,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
     _title_block(d, r, extra)
 
     d.heading("1. Заключение", base)
-    p = d.para([R("Заключение: ", bold=True, size=16), R(stated_conclusion(r)[1], bold=True, size=16)], space_after=6)
+    p = d.para(R(stated_conclusion(r)[1].upper(), bold=True, size=16), space_after=6)  # the heading says «Заключение»
     p.paragraph_format.keep_with_next = True
     o = a.overall
     d.para(f"Обязательные критерии: выполнено {o.mandatory_met} из {o.mandatory_applicable} применимых "
@@ -1015,6 +1030,10 @@ def check_text(catalog: Catalog, check: Check) -> str:
         values = [v.value for v in param.values] if param else []
         if values and all(isinstance(v, bool) for v in values if v is not None) and check.op in ("==", "!="):
             return f"{label}: {CHECK_OP_RU[check.op]} «{norm}»"
+        if len(values) == 1 and isinstance(values[0], (int, float)) and values[0] == 0:  # «0 км, больше не допускается»
+            v = param.values[0]
+            mark = ", требует сверки" if v.confidence in UNCONFIRMED else ""
+            return f"{label} — {norm_phrase(check.op, 0, param.unit or unit)} (с {day(v.start)}; {v.confidence}{mark})"
         return f"{label} — {CHECK_OP_RU[check.op]} {norm}"
     if isinstance(check.value, bool):
         wanted = check.value if check.op == "==" else not check.value

@@ -216,7 +216,7 @@ def test_a_verdict_contradicting_the_computed_occupancy_is_listed_in_every_forma
     assert next(f for f in report.findings if f.requirement_id == "G-TER-4").status == "not_met"
     text = render_text(report)
     section = text[text.index("ОЦЕНКИ ЭКСПЕРТА, ПРОТИВОРЕЧАЩИЕ ВЫЧИСЛЕННЫМ ФАКТАМ"):]
-    assert section.index(c.text) < section.index("Критичные требования")  # in the conclusion, before the details
+    assert section.index(c.text) < section.index("Критичные критерии")  # in the conclusion, before the details
     assert f"- ⚠ {c.text}" in render_markdown(report)
     data = json.loads(check(ITP, "--judgements", ITP_J, "--format", "json").output)
     assert [x["requirement_id"] for x in data["judgement_contradictions"]] == ["G-TER-4"]

@@ -124,7 +124,7 @@ def test_cli_pending_review_exits_3_in_every_format_and_closed_by_judgements_exi
     data = json.loads(as_json.output)
     assert as_json.exit_code == 3 and data["verdict"] == "pending_review" and data["verdict_text"] == pending_text(n)
     md = runner.invoke(cli, ["check", path, "-f", "md"])
-    assert md.exit_code == 3 and f"**ИТОГ: {pending_text(n).upper()}**" in md.output
+    assert md.exit_code == 3 and f"## Итог\n\n**{pending_text(n).upper()}**" in md.output
     out = tmp_path / "отчёт.docx"
     word = runner.invoke(cli, ["check", path, "-f", "docx", "-o", str(out)])
     body = docx_text(out.read_bytes())
@@ -207,11 +207,12 @@ def test_gost_headline_with_open_criteria_does_not_say_conforms(tmp_path):
     headline = next(line for line in text.output.splitlines() if line.startswith("ИТОГ:"))
     assert text.exit_code == 3 and headline == f"ИТОГ: {pending_text(2).upper()}"
     md = runner.invoke(cli, args + ["-f", "md"]).output
-    assert f"## Заключение оценки: **{pending_text(2)}**" in md
+    assert f"## Итог\n\n**{pending_text(2).upper()}**" in md and "Заключение оценки" not in md  # stated once
     out = tmp_path / "заключение.docx"
     runner.invoke(cli, args + ["-f", "docx", "-o", str(out)])
-    conclusion = next(line for line in docx_text(out.read_bytes()).splitlines() if line.startswith("Заключение:"))
-    assert conclusion == f"Заключение: {pending_text(2)}"
+    lines = docx_text(out.read_bytes()).splitlines()
+    conclusion = lines[lines.index("1. Заключение") + 1]  # the heading names it; the line states it
+    assert conclusion == pending_text(2).upper()
     # every criterion judged: the conclusion is the headline, as before
     whole = runner.invoke(cli, ["check", str(FIXTURES / "htp1381-operating.yaml"), "--judgements",
                                 str(FIXTURES / "gost-judgements-htp1381.yaml")])
