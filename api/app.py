@@ -18,7 +18,8 @@ from compliance.catalog import CONFIDENCE_RU, UNCONFIRMED, available_regimes, lo
 from compliance.loading import InputError, Problem, validate
 from compliance.models import Application
 from compliance.settings import Settings, get_settings
-from compliance.storage import ApplicationVersion, AuditEntry, StoredApplication, StoredCheck, audit, session_factory, token_owner
+from compliance.storage import (ApplicationVersion, AuditEntry, Organisation, StoredApplication, StoredCheck, audit,
+                                session_factory, token_owner)
 
 from . import checking, openapi, workers
 from .errors import ApiError, Guard, StrictJSONRoute, install
@@ -293,7 +294,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             from compliance.word import report_docx
         except ImportError:
             raise ApiError(503, "отчёты Word пока недоступны на этом сервере") from None
-        data = report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result))
+        from compliance.organisation import issuer_of
+        data = report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result),
+                           issuer_of(s.get(Organisation, who.org_id)))
         audit(s, who.org_id, who.token_id, "check.docx", "check", c.id)
         s.commit()
         return Response(data, media_type=docx_type,

@@ -97,6 +97,9 @@ def check(
     set_file: Optional[Path] = typer.Option(None, "--set-file", help="что если: файл YAML с разделами set (путь: значение) и delete"),
     judgements_file: Optional[Path] = typer.Option(None, "--judgements", help="файл оценок эксперта и принятых отклонений (.yaml, .json)"),
     force_judgements: bool = typer.Option(False, "--force-judgements", help="применить оценки эксперта, вынесенные по другой заявке или редакции заявки (отчёт скажет об этом на первой странице)"),
+    organisation: Optional[Path] = typer.Option(None, "--organisation", help="для docx: файл реквизитов организации (.yaml, .json) — шапка документа, подписант, префикс исходящего номера; по умолчанию — из настройки COMPLIANCE_ORGANISATION_FILE"),
+    outgoing_number: Optional[str] = typer.Option(None, "--outgoing-number", help="для docx: исходящий номер документа (без него — строка для записи от руки)"),
+    outgoing_date: Optional[str] = typer.Option(None, "--outgoing-date", help="для docx: дата исходящего номера (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)"),
 ) -> None:
     from .judgements import for_check, load_judgements
     from .loading import parse_document
@@ -105,6 +108,7 @@ def check(
     when = _as_of(as_of)
     if fmt == Fmt.docx and output is None:
         _fail([Problem("--output", DOCX_NEEDS_OUTPUT)])
+    issuer = _issuer(organisation, outgoing_number, outgoing_date) if fmt.value not in ("text", "json", "md") else None
     try:
         app_model = load_application(application)
         changes = [parse_assignment(s) for s in set_]
@@ -121,7 +125,8 @@ def check(
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
     try:
-        text, verdicts = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements, note)
+        text, verdicts = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements, note,
+                                    issuer)
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
     except InputError as exc:  # e.g. a section the regime requires is absent
@@ -130,11 +135,33 @@ def check(
     raise typer.Exit(exit_code(verdicts))
 
 
+def _issuer(path: Optional[Path], number: Optional[str], when: Optional[str]):
+    """The organisation details for a Word document: the file of --organisation, else of the setting
+    COMPLIANCE_ORGANISATION_FILE, else none (blank lines); with the outgoing number and date of the options."""
+    from .organisation import Issuer, load_organisation
+    from .settings import get_settings
+
+    day_ = None
+    if when is not None:
+        try:
+            day_ = _parse_date(when)
+        except ValueError as exc:
+            _fail([Problem("--outgoing-date", str(exc))])
+    if number is not None and not number.strip():
+        _fail([Problem("--outgoing-number", "пустой исходящий номер: укажите его или уберите параметр")])
+    path = path if path is not None else get_settings().organisation_file
+    try:
+        issuer = load_organisation(path) if path is not None else Issuer()
+    except InputError as exc:
+        _fail(exc.problems, "Ошибка в реквизитах организации")
+    return issuer.with_outgoing(number.strip() if number else None, day_)
+
+
 def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshness: bool,
-               judgements=None, note: str | None = None) -> tuple[str | bytes, list[str]]:
+               judgements=None, note: str | None = None, issuer=None) -> tuple[str | bytes, list[str]]:
     """Render the check (one regime, several regimes as a matrix, and what-if when changes are given); with it the
     verdicts of the regimes the application applies for, which decide the exit code. `note` — why the judgements
-    file chose the regime, for the report."""
+    file chose the regime, for the report; `issuer` — the organisation details of a Word document."""
     from . import render as rd
     from .eligibility import eligibility, regimes_for
     from .evaluate import evaluate
@@ -158,7 +185,7 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
             for a in after.reports:
                 if a.regime in diffs:
                     a.notes += _what_if_notes(changes, diffs[a.regime][2], diffs[a.regime][0], a)
-            return report_docx(after.reports, after), verdicts
+            return report_docx(after.reports, after, issuer), verdicts
         if fmt == Fmt.json:
             payload = {"matrix": [r.model_dump(mode="json") for r in after.rows],
                        "skipped": [s.model_dump(mode="json") for s in after.skipped],
@@ -181,7 +208,7 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
     if not changed_app:
         if fmt == Fmt.docx:
             from .word import report_docx
-            return report_docx([report]), [report.verdict]
+            return report_docx([report], issuer=issuer), [report.verdict]
         return rd.render_many([report], fmt.value), [report.verdict]
     base = evaluate(app_model, codes[0], when, freshness=freshness, judgements=judgements)
     base.notes += [note] if note else []
@@ -189,7 +216,7 @@ def _run_check(app_model, changed_app, changes, regime, when, fmt: Fmt, freshnes
     if fmt == Fmt.docx:
         from .word import report_docx
         report.notes += _what_if_notes(changes, changed, base, report)
-        return report_docx([report]), [report.verdict]
+        return report_docx([report], issuer=issuer), [report.verdict]
     if fmt == Fmt.json:
         payload = {"what_if": {"changes": [c.model_dump(mode="json") for c in changes],
                                "changed": [c.model_dump(mode="json") for c in changed],

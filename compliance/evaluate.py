@@ -17,8 +17,8 @@ from .formatting import value as fmt_value
 from .judgements import Bound, JudgementsFile, bind, contradictions, score
 from .labels import regime_name
 from .judgements import apply as apply_judgements
-from .report import (STATUS_RU, Applicant, Calculation, DocumentChecklist, DocumentItem, Finding, Report, count_statuses,
-                     overall_verdict, verdict_text)
+from .report import (STATUS_RU, Applicant, AssessedBy, Calculation, DocumentChecklist, DocumentItem, Finding, Report,
+                     count_statuses, overall_verdict, verdict_text)
 
 FactOrder = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
@@ -93,13 +93,19 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     result = engine.run(compiled, asserted)
     findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception,
                               result.items, item_sets, dated).build()
-    assessor = bound = None
+    assessor = bound = assessed_by = None
     if judgements is not None:
         bound = bind(judgements, app)
         jf = bound.file
         findings, judgement_notes = apply_judgements(findings, jf, catalog, as_of)
         notes += judgement_notes
         assessor = ", ".join(filter(None, [jf.assessor, jf.organisation])) or "эксперт"
+        named = jf.application
+        assessed_by = AssessedBy(assessor=jf.assessor, assessor_position=jf.assessor_position,
+                                 organisation=jf.organisation, head=jf.head, head_position=jf.head_position,
+                                 inn=named.inn if named else None, site_name=named.site_name if named else None,
+                                 input_hash=named.input_hash if named else None,
+                                 version=named.version if named else None)
     verdict = overall_verdict(findings)
     assessment = score(findings, catalog)
     mc = app.management_company or first_specialized_organization(app)
@@ -118,7 +124,7 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking"
                        and f.status not in ("met", "not_applicable", "informational", "waived")],
         unconfirmed_norms=[f.requirement_id for f in findings if f.needs_confirmation and f.status in ("met", "not_met")],
-        findings=findings, assessment=assessment, judgements_by=assessor,
+        findings=findings, assessment=assessment, judgements_by=assessor, assessed_by=assessed_by,
         calculations=calculations(catalog, facts, findings),
         documents=checklist(findings, docs), engine_error=result.exception,
         judgements_mismatch=bound.mismatch if bound else None,

@@ -25,6 +25,7 @@ from .models import Application, Day
 from .report import (STATUS_RU, AssessmentResult, BlockScore, Contradiction, Finding, JudgementRecord, WaiverRecord)
 
 Text = Annotated[str, Field(min_length=1)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Strict(BaseModel):
@@ -71,8 +72,11 @@ class JudgementsFile(Strict):
     regime: Text
     catalog_version: Text = Field(description="версия каталога, по которой выносились оценки")
     application: AssessedApplication | None = Field(None, description="заявка, по которой вынесены оценки")
-    assessor: str | None = None
-    organisation: str | None = None
+    assessor: str | None = Field(None, description="эксперт, проводивший оценку: фамилия и инициалы")
+    assessor_position: Name | None = Field(None, description="должность эксперта")
+    organisation: str | None = Field(None, description="организация, проводившая оценку")
+    head: Name | None = Field(None, description="руководитель организации, проводившей оценку: фамилия и инициалы")
+    head_position: Name | None = Field(None, description="должность руководителя")
     judgements: list[Judgement] = []
     waivers: list[Waiver] = []
 

@@ -210,6 +210,20 @@ class Applicant(BaseModel):
     region: str
 
 
+class AssessedBy(BaseModel):
+    """Who assessed (from the judgements file) and which application the judgements were made on, for the signatures
+    and the identification of the site in the conclusion."""
+    assessor: str | None = None
+    assessor_position: str | None = None
+    organisation: str | None = None
+    head: str | None = None
+    head_position: str | None = None
+    inn: str | None = Field(None, description="ИНН управляющей компании, названный в файле оценок")
+    site_name: str | None = Field(None, description="площадка, названная в файле оценок")
+    input_hash: str | None = Field(None, description="хеш редакции заявки, по которой вынесены оценки")
+    version: int | None = None
+
+
 class Report(BaseModel):
     regime: str
     regime_title: str
@@ -233,6 +247,8 @@ class Report(BaseModel):
     findings: list[Finding]
     assessment: AssessmentResult | None = None
     judgements_by: str | None = None
+    assessed_by: AssessedBy | None = Field(None, description="эксперт, руководитель организации и заявка из файла "
+                                                             "оценок")
     calculations: list[Calculation] = []
     documents: DocumentChecklist
     engine_error: str | None = None

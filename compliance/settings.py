@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     trusted_origins: list[str] = Field(
         [], description="адреса, с которых принимаются формы веб-страниц, кроме адреса из заголовка Host "
                         "(например [\"https://compliance.example\"] за прокси, который меняет Host)")
+    organisation_file: Path | None = Field(
+        None, description="файл реквизитов организации для документов Word командной строки (наименование, адрес, "
+                          "логотип, подписант, префикс исходящего номера); его заменяет параметр --organisation")
     today: date | None = Field(None, description="«сегодняшняя» дата для проверки дат заявки (дата подачи и даты "
                                                  "документов не позже её); по умолчанию — системная дата")
 

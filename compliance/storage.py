@@ -14,8 +14,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (JSON, Date, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint,
-                        create_engine, event, select)
+from sqlalchemy import (JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
+                        UniqueConstraint, create_engine, event, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -61,6 +61,13 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(ORG_NAME_MAX), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the details documents show (the page «Реквизиты»; compliance.organisation.issuer_of); all optional
+    legal_name: Mapped[str | None] = mapped_column(String(ORG_NAME_MAX), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary(), nullable=True)  # PNG or JPEG, up to 1 MB
+    signer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    signer_position: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    outgoing_prefix: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class ApiToken(Base):

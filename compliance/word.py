@@ -37,6 +37,7 @@ from .report import SEVERITY_RU, STATUS_RU, UNCONFIRMED_NOTE, Finding, Report, h
 
 if TYPE_CHECKING:  # pragma: no cover
     from .eligibility import Eligibility
+    from .organisation import Issuer
 
 FONT = "Times New Roman"
 BODY_PT, TABLE_PT, SMALL_PT = 12, 10, 9
@@ -511,13 +512,13 @@ def _confidence_text(code: str) -> str:
     return f"{code} — {CONFIDENCE_RU.get(code, code)}" + (" (требует сверки)" if code in UNCONFIRMED else "")
 
 
-def _title_block(d: _Doc, r: Report, extra: Sequence[tuple[str, Cell]] = ()) -> None:
+def _title_block(d: _Doc, r: Report, extra: Sequence[tuple[str, Cell]] = (), annex: int | None = None) -> None:
     site_label = "Площадка" if r.applicant.role == "Управляющая компания" else "Кластер"
     n_unconfirmed = len(r.unconfirmed_norms)
     if n_unconfirmed:
         confirmation = (f"{plural(n_unconfirmed, 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} на "
-                        "нормативах, которые требуют сверки с официальным текстом (перечень — в разделе «Нормативы, "
-                        "требующие сверки»)")
+                        "нормативах, которые требуют сверки с официальным текстом (перечень — в разделе "
+                        + (f"{annex} " if annex else "") + "«Нормативы, требующие сверки с официальным текстом»)")
     else:
         confirmation = "все вердикты основаны на нормативах, сверенных с текстом акта или вторичным источником"
     rows: list[tuple[str, Cell]] = [
@@ -714,19 +715,11 @@ def _evaluation_id(d: _Doc, r: Report) -> None:
 
 def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
     d.title("ОТЧЁТ О СООТВЕТСТВИИ ТРЕБОВАНИЯМ", "предварительная проверка заявки")
-    _title_block(d, r)
+    _title_block(d, r, annex=4 + bool(r.calculations))
 
     d.heading("1. Итог проверки", base)
     d.para(headline(r, upper=True), bold=True, size=14)
-    d.bullets(_count_lines(r))  # the number of gaps is its first line: not stated again in a sentence
-    if r.unconfirmed_norms:
-        d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} "
-               f"на нормативах, которые требуют сверки с официальным текстом: {', '.join(r.unconfirmed_norms)}.")
-    blocking = blocking_findings(r)
-    if blocking:
-        d.heading("Критичные требования, не подтверждённые проверкой", base + 1)
-        d.bullets([R(f"{f.requirement_id} ", bold=True),
-                   R(f"{f.title} — {f.shortfall.text if f.shortfall else STATUS_RU[f.status]}")] for f in blocking)
+    _summary_tables(d, r, base + 1)
     _contradictions(d, r, base + 1)
 
     d.new_section(landscape=True)
@@ -741,6 +734,35 @@ def _gap_report(d: _Doc, r: Report, base: int = 1) -> None:
     d.heading(f"{n}. Примечания", base)
     _notes_section(d, r)
     _evaluation_id(d, r)
+
+
+SUMMARY_WIDTHS = [9.0, 3.0]
+BLOCKING_HEADERS = ["ID", "Требование", "Чего не хватает"]
+BLOCKING_WIDTHS = [2.3, 6.7, 8.5]
+
+
+def summary_rows(r: Report) -> list[tuple[str, int]]:
+    """(status in words, how many requirements) for every status the report has, in the report's order."""
+    return [(STATUS_RU[s][:1].upper() + STATUS_RU[s][1:], r.counts[s]) for s in STATUS_ORDER if r.counts.get(s)]
+
+
+def blocking_rows(r: Report) -> list[tuple[str, str, str]]:
+    """(ID, requirement, shortfall) of every blocking requirement the check did not confirm."""
+    return [(f.requirement_id, f.title, f.shortfall.text if f.shortfall else STATUS_RU[f.status])
+            for f in blocking_findings(r)]
+
+
+def _summary_tables(d: _Doc, r: Report, level: int) -> None:
+    """Page 1: how many requirements are in each status, and the blocking requirements with what they lack."""
+    rows = summary_rows(r)
+    total = sum(n for _, n in rows)
+    d.table(["Результат проверки", "Требований"], SUMMARY_WIDTHS,
+            [[label, str(n)] for label, n in rows] + [[R("Всего", bold=True), R(str(total), bold=True)]])
+    blocking = blocking_rows(r)
+    if blocking:
+        d.heading("Критичные требования, не подтверждённые проверкой", level)
+        d.table(BLOCKING_HEADERS, BLOCKING_WIDTHS,
+                ([R(rid, bold=True), title, shortfall] for rid, title, shortfall in blocking), keep_rows=True)
 
 
 def _annexes(d: _Doc, r: Report, base: int, n: int) -> int:
@@ -790,8 +812,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
     assert a is not None
     mandatory = _mandatory_severities(r)
     d.title("ЗАКЛЮЧЕНИЕ ОБ ОЦЕНКЕ СООТВЕТСТВИЯ", r.act_citation)
-    extra: list[tuple[str, Cell]] = [("Оценку провёл", r.judgements_by or "—")]
-    _title_block(d, r, extra)
+    _title_block(d, r, _assessed_by_rows(r), annex=6 + bool(r.calculations))
 
     d.heading("1. Заключение", base)
     p = d.para(R(stated_conclusion(r)[1].upper(), bold=True, size=16), space_after=6)  # the heading says «Заключение»
@@ -872,7 +893,120 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
     d.heading(f"{n + 1}. Примечания", base)
     _notes_section(d, r)
     _evaluation_id(d, r)
-    signatures(d)
+    _assessment_signatures(d, r)
+
+
+BLANK_NAME = "_______________________"
+BLANK_DATE = "«___» ____________ 20___ г."
+ASSESSOR_ROLE = "Эксперт, проводивший оценку"
+HEAD_ROLE = "Руководитель организации, проводившей оценку"
+
+
+def _assessed_by_rows(r: Report) -> list[tuple[str, Cell]]:
+    """The title block rows of a conclusion: who assessed, for which organisation, and the application the judgements
+    file names (management company, INN, site, the version's hash) — as the file binds the judgements."""
+    a = r.assessed_by
+    if a is None:
+        return [(ASSESSOR_ROLE, r.judgements_by or "—")]
+    assessor = ", ".join(filter(None, [a.assessor, _in_sentence(a.assessor_position)])) or "—"
+    rows: list[tuple[str, Cell]] = [(ASSESSOR_ROLE, assessor),
+                                    ("Организация, проводившая оценку", a.organisation or "—")]
+    if a.input_hash:
+        company = r.applicant.name if a.inn and a.inn == r.applicant.inn else None
+        who = (f"{r.applicant.role.lower()} {company} (ИНН {a.inn})" if company else
+               f"ИНН {a.inn}" if a.inn else "ИНН не указан")
+        version = f", версия {a.version} в сервисе" if a.version else ""
+        rows.append(("Оценки вынесены по заявке", f"{who}; площадка «{a.site_name}»; редакция заявки с хешем "
+                                                   f"{a.input_hash[:12]}{version}"))
+    else:
+        rows.append(("Оценки вынесены по заявке", "в файле оценок не указано, по какой заявке они вынесены"))
+    return rows
+
+
+def _in_sentence(position: str | None) -> str | None:
+    """«Ведущий эксперт» inside a sentence: «ведущий эксперт» (an abbreviation such as «ООО» stays as it is)."""
+    if position and len(position) > 1 and position[1].islower():
+        return position[0].lower() + position[1:]
+    return position
+
+
+def _signature_table(d: _Doc, signers: Sequence[tuple[Sequence[Para], str | None, str | None]]) -> None:
+    """Signature lines: per signer the role (with the position, or a line for it), the signature line and the name
+    (or a line for it), the captions under them; the date line last. Rows are not split across pages, and the
+    paragraph Word needs after the table is made tiny, so no empty page follows the signatures."""
+    rows: list[list[Cell]] = []
+    for role, position, name in signers:
+        rows.append([list(role) + [position or BLANK_NAME], "_______________", f"/ {name or BLANK_NAME} /"])
+        rows.append([R("(должность)", italic=True, size=SMALL_PT), R("(подпись)", italic=True, size=SMALL_PT),
+                     R("(фамилия, инициалы)", italic=True, size=SMALL_PT)])
+    rows.append([R("Дата", bold=True), BLANK_DATE, ""])
+    table = d.table(None, [5.5, 5.5, 6.5], rows, grid=False, keep_rows=True)
+    for row in table._tbl.tr_lst[:-1]:  # the block stays on one page
+        for p in row.iter(qn("w:p")):
+            p.get_or_add_pPr().keepNext_val = True
+    _tiny_last_paragraph(d)
+
+
+def _tiny_last_paragraph(d: _Doc) -> None:
+    last = d.doc.paragraphs[-1]
+    last.paragraph_format.space_after = Pt(0)
+    last.paragraph_format.space_before = Pt(0)
+    last.paragraph_format.line_spacing = Pt(1)
+    _add_run(last._p, "", size=1)
+
+
+def _assessment_signatures(d: _Doc, r: Report) -> None:
+    """The conclusion is signed by the assessor and by the head of the assessing organisation, named (with their
+    positions) from the judgements file; lines to fill in where the file does not name them."""
+    a = r.assessed_by
+    d.heading("Подписи", 2)
+    d.para("Заключение подписывают эксперт, проводивший оценку, — он отвечает за оценки критериев, которые оценивает "
+           "человек, и за их основания, — и руководитель организации, проводившей оценку, — он утверждает заключение "
+           "от имени организации.", size=SMALL_PT, align="justify")
+    org = [R(a.organisation, italic=True, size=SMALL_PT)] if a and a.organisation else []
+    _signature_table(d, [([R(ASSESSOR_ROLE, bold=True)], a.assessor_position if a else None, a.assessor if a else None),
+                         ([R(HEAD_ROLE, bold=True)] + org, a.head_position if a else None, a.head if a else None)])
+
+
+def outgoing_text(issuer: "Issuer | None") -> str:
+    """«Исх. № УК-17 от 05.12.2026», with lines to fill in by hand for what is not given."""
+    prefix = (issuer.outgoing_prefix or "") if issuer else ""
+    number = issuer.outgoing_number if issuer and issuer.outgoing_number else None
+    when = issuer.outgoing_date if issuer else None
+    return (f"Исх. № {prefix}{number or '____________'} от " + (day(when) if when else BLANK_DATE))
+
+
+def _letterhead(d: _Doc, issuer: "Issuer | None", width_cm: float) -> None:
+    """The issuing organisation's name, address and logo (if given), then the outgoing number and date fields."""
+    if issuer is not None and (issuer.name or issuer.address or issuer.logo):
+        lines: list[Para] = ([R(issuer.name, bold=True)] if issuer.name else []) + \
+            ([R(issuer.address, size=TABLE_PT)] if issuer.address else [])
+        if issuer.logo:
+            table = d.table(None, [3.0, width_cm - 3.0], [["", lines or ""]], grid=False)
+            _logo(table.cell(0, 0).paragraphs[0], issuer.logo)
+        else:
+            for line in lines:
+                d.para(line, align="center", space_after=0)
+    d.para(outgoing_text(issuer), space_after=6)
+
+
+def _logo(paragraph, data: bytes) -> None:
+    """The logo, at most 2.5 cm wide or high."""
+    from docx.image.image import Image
+    image = Image.from_blob(data)
+    side = Cm(2.5)
+    if image.px_height > image.px_width:
+        paragraph.add_run().add_picture(io.BytesIO(data), height=side)
+    else:
+        paragraph.add_run().add_picture(io.BytesIO(data), width=side)
+
+
+def _prepared_by(d: _Doc, issuer: "Issuer | None") -> None:
+    """«Подготовил»: the position and name of who prepared the document (from the organisation's details), the
+    signature and date lines."""
+    d.heading("Подписи", 2)
+    _signature_table(d, [([R("Подготовил:", bold=True)], issuer.signer_position if issuer else None,
+                          issuer.signer_name if issuer else None)])
 
 
 def signatures(d: _Doc, roles: Sequence[str] = ("Эксперт", "Руководитель")) -> None:
@@ -904,9 +1038,11 @@ def _matrix_section(d: _Doc, e: "Eligibility") -> None:
         d.bullets(f"{regime_name(s.regime)} — {s.reason}." for s in e.skipped)
 
 
-def report_docx(reports: list[Report], matrix: "Eligibility | None" = None) -> bytes:
+def report_docx(reports: list[Report], matrix: "Eligibility | None" = None, issuer: "Issuer | None" = None) -> bytes:
     """One .docx: the matrix first (if given), then each report — a gap report, or the assessment conclusion for a
-    regime with an assessment — each on a new page."""
+    regime with an assessment — each on a new page. The first page has the issuing organisation's letterhead and the
+    outgoing number fields (`issuer`; lines to fill in where not given); the document ends with the signature of who
+    prepared it (a conclusion alone ends with its assessor's and head's signatures)."""
     reports = list(reports)
     if not reports and matrix is not None:
         reports = list(matrix.reports)
@@ -924,6 +1060,8 @@ def report_docx(reports: list[Report], matrix: "Eligibility | None" = None) -> b
              keywords=", ".join(regime_name(r.regime) for r in reports) + ", соответствие, отчёт", created=created)
     if matrix is not None:
         _page_setup(d.doc.sections[0], landscape=True)
+    _letterhead(d, issuer, WIDE_WIDTH_CM if matrix is not None else TEXT_WIDTH_CM)
+    if matrix is not None:
         _matrix_section(d, matrix)
     for i, r in enumerate(reports):
         if i or matrix is not None:
@@ -932,6 +1070,8 @@ def report_docx(reports: list[Report], matrix: "Eligibility | None" = None) -> b
             _assessment_report(d, r)
         else:
             _gap_report(d, r)
+    if matrix is not None or not reports or reports[-1].assessment is None:
+        _prepared_by(d, issuer)
     return d.save()
 
 

@@ -227,7 +227,7 @@ def test_migration_0002_upgrades_a_database_with_checks_and_downgrades(tmp_path)
                          "regimes, catalog_version, catalog_hash, catalogs, input_hash, as_of, verdicts, result, "
                          "created_at) VALUES ('c1', 1, 'a1', 1, 'e', '[]', 'v', 'h', '{}', 'i', '2025-06-02', '{}', "
                          "'{}', '2026-12-01')"))  # a check stored under revision 0001
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "0002_catalog_snapshots")
     inspector = inspect(engine)
     assert "catalog_snapshots" in inspector.get_table_names()
     assert {c["name"] for c in inspector.get_columns("checks")} >= {"replay_catalog"}

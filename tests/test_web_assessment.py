@@ -134,7 +134,8 @@ def expected_rows(assessment) -> dict[str, list[str]]:
 
 def fill(fields: list[tuple[str, str]], data: dict) -> list[tuple[str, str]]:
     """The page's fields with the judgements file typed in (every other field left as the page had it)."""
-    typed = {"assessor": data.get("assessor", ""), "organisation": data.get("organisation", "")}
+    typed = {name: data.get(name, "") for name in ("assessor", "assessor_position", "organisation", "head",
+                                                   "head_position")}
     for j in data.get("judgements", []):
         rid = j["requirement_id"]
         typed |= {f"verdict:{rid}": j["verdict"], f"comment:{rid}": j["comment"],
@@ -261,6 +262,8 @@ def test_stored_judgements_are_prefilled(tmp_path):
     page = web.client.get(f"/checks/{check_id}/assessment?regime={REGIME}").text
     values = dict(form_fields(page))
     assert values["assessor"] == data["assessor"] and values["organisation"] == data["organisation"]
+    assert (values["assessor_position"], values["head"], values["head_position"]) == (
+        data["assessor_position"], data["head"], data["head_position"])
     for j in data["judgements"]:
         rid = j["requirement_id"]
         assert values[f"verdict:{rid}"] == j["verdict"] and values[f"comment:{rid}"] == j["comment"].strip()

@@ -3,14 +3,15 @@
 The pages use the same `Service` as the JSON routes; the browser signs in with the organisation's token, which is
 kept in an HttpOnly cookie and checked on every request exactly like a Bearer token. Every form carries a CSRF field.
 Modules: `common` (templates, sign-in, CSRF, errors as pages), `pages` (sign-in, list, application, upload),
-`editor` (the application form), `results` (checks, reports, downloads, diff), `assessment` (GOST judgements).
+`editor` (the application form), `results` (checks, reports, downloads, diff), `assessment` (GOST judgements),
+`organisation` (the details documents show).
 """
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import assessment, batch, catalog, common, editor, pages, results
+from . import assessment, batch, catalog, common, editor, organisation, pages, results
 
 
 def install_web(app: FastAPI) -> None:
@@ -18,5 +19,5 @@ def install_web(app: FastAPI) -> None:
     common.install(app)
     # editor first: its GET /applications/new must be matched before pages' GET /applications/{app_id}; batch
     # before results: its GET /checks/batch must be matched before GET /checks/{check_id}
-    for module in (editor, pages, batch, results, assessment, catalog):
+    for module in (editor, pages, batch, results, assessment, catalog, organisation):
         app.include_router(module.router)

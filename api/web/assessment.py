@@ -43,8 +43,12 @@ FIELD_RU = {"verdict": "вердикт", "comment": "комментарий", "d
             "file": "файл", "date": "дата оценки", "w_justification": "обоснование отклонения",
             "w_expires": "отклонение действует до", "w_approved_by": "кто утвердил отклонение",
             "w_date": "дата решения об отклонении", "assessor": "эксперт", "organisation": "организация",
+            "assessor_position": "должность эксперта", "head": "руководитель организации",
+            "head_position": "должность руководителя",
             "confirm_application": "заявка оценок"}
 MAX_CRITERIA = 500
+# who assessed: the fields of the judgements file's head (the conclusion's title block and signatures show them)
+HEAD_FIELDS = ("assessor", "assessor_position", "organisation", "head", "head_position")
 PROBLEM_PATH = re.compile(r"^judgements[.:](judgements|waivers)\[(\d+)\](?:\.(\w+))?")
 
 
@@ -146,7 +150,7 @@ def split_evidence(text: str) -> tuple[str, str, str]:
 @dataclass
 class Entered:
     """What the form shows: the assessor, and per criterion the judgement and waiver fields (strings)."""
-    head: dict[str, str] = field(default_factory=lambda: {"assessor": "", "organisation": ""})
+    head: dict[str, str] = field(default_factory=lambda: dict.fromkeys(HEAD_FIELDS, ""))
     values: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -154,7 +158,7 @@ def entered_from_stored(data: dict[str, Any] | None, regime: str) -> Entered:
     out = Entered()
     if not data or data.get("regime") != regime:
         return out
-    out.head = {"assessor": str(data.get("assessor") or ""), "organisation": str(data.get("organisation") or "")}
+    out.head = {name: str(data.get(name) or "") for name in HEAD_FIELDS}
     for j in data.get("judgements") or []:
         document, page, file = split_evidence(str(j.get("evidence") or ""))
         out.values.setdefault(str(j.get("requirement_id")), {}).update(
@@ -169,7 +173,7 @@ def entered_from_stored(data: dict[str, Any] | None, regime: str) -> Entered:
 
 def entered_from_form(form: FormData) -> Entered:
     out = Entered()
-    for name in ("assessor", "organisation"):
+    for name in HEAD_FIELDS:
         out.head[name] = _text(form.get(name))
     known = set(JUDGEMENT_FIELDS) | set(WAIVER_FIELDS)
     for key in form.keys():
@@ -270,7 +274,7 @@ def build_judgements(entered: Entered, regime: str, catalog_version: str, order:
     data: dict[str, Any] = {"regime": regime, "catalog_version": catalog_version}
     if application:
         data["application"] = application
-    for name in ("assessor", "organisation"):
+    for name in HEAD_FIELDS:
         if entered.head[name]:
             data[name] = entered.head[name]
     data["judgements"] = judgements

@@ -237,8 +237,17 @@ def check_docx(request: Request, who: WebAuth, check_id: ID) -> Response:
         from compliance.word import report_docx
     except ImportError:
         raise ApiError(503, "Отчёты Word пока недоступны на этом сервере.") from None
-    data = report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result))
+    data = report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result), _issuer(request, who))
     return _download(data, DOCX, c, "docx")
+
+
+def _issuer(request: Request, who):  # noqa: ANN001
+    """The organisation's details for its documents (the page «Реквизиты»), None when none are filled in."""
+    from compliance.organisation import issuer_of
+    from compliance.storage import Organisation
+
+    with service_of(request).sessions() as s:
+        return issuer_of(s.get(Organisation, who.org_id))
 
 
 @router.get("/checks/{check_id}/report.json")
