@@ -22,6 +22,7 @@ from compliance.storage import ApplicationVersion, AuditEntry, StoredApplication
 
 from . import checking, openapi, workers
 from .errors import ApiError, Guard, StrictJSONRoute, install
+from .pdfs import PDF, pdf_or_503
 from .schemas import (ApplicationOut, ApplicationSummary, AuditOut, BatchItemError, BatchOut, BatchRequest, CheckOut,
                       CheckRequest, CheckSummary, Comparison, Health, RegimeCatalog, RegimeSummary, Replay,
                       RequirementOut, VersionOut)
@@ -298,6 +299,20 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         s.commit()
         return Response(data, media_type=docx_type,
                         headers={"Content-Disposition": f'attachment; filename="check-{c.id}.docx"'})
+
+    @r.get("/checks/{check_id}/report.pdf", tags=["проверки"], summary="Отчёт проверки в PDF",
+           response_class=Response,
+           responses={200: {"content": {PDF: {}}, "description": "документ PDF: отчёт Word той же проверки, "
+                                                               "преобразованный LibreOffice (содержание одно и то же)"}})
+    def check_pdf(who: Auth, s: DB, check_id: ID) -> Response:
+        from compliance.word import report_docx
+
+        c = own_check(s, who, check_id)
+        data = pdf_or_503(report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result)), settings)
+        audit(s, who.org_id, who.token_id, "check.pdf", "check", c.id)
+        s.commit()
+        return Response(data, media_type=PDF,
+                        headers={"Content-Disposition": f'attachment; filename="check-{c.id}.pdf"'})
 
     @r.get("/audit", tags=["журнал"], response_model=list[AuditOut], summary="Журнал действий организации")
     def audit_log(who: Auth, s: DB, limit_: Annotated[int, Query(alias="limit", ge=1, le=1000)] = 100) -> list[AuditOut]:
