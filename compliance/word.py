@@ -741,7 +741,7 @@ def _unconfirmed_section(d: _Doc, r: Report) -> None:
     d.para(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} на "
            "нормативах с достоверностью A (по аналогии), M (по памяти) или U (значение неизвестно). До сверки с "
            "официальным текстом акта эти вердикты предварительные.", align="justify")
-    d.table(["ID", "Требование", "Норматив", "Достоверность", "Ссылка и источник"], [2.4, 3.2, 4.4, 3.0, 4.5],
+    d.table(["ID", "Требование", "Норматив", "Достоверность", "Ссылка и источник"], [2.4, 3.7, 4.2, 2.8, 4.4],
             _unconfirmed_rows(r))
 
 
@@ -1378,10 +1378,11 @@ def catalog_docx(catalog: Catalog) -> bytes:
                   for s in dec.special_regimes)
 
     d.heading("Перечень требований", 1)
-    # widths: no header word breaks (a bold 10 pt «Подтверждение» takes 2,5 cm), an ID stays on one line
-    d.table(["ID", "Требование", "Вид", "Достоверность", "Примеров", "Подтверждение эксперта", "Комментарий"],
-            [2.4, 2.7, 2.2, 2.6, 1.9, 2.9, 2.8],
-            ([R(r.id, bold=True), r.title, KIND_RU.get(r.kind, r.kind),
+    # widths: no word breaks inside (a bold 10 pt «Подтверждение» takes 2,5 cm), an ID stays on one line; the kind
+    # of check goes under the title in small type (a column of its own broke «автоматически» in two)
+    d.table(["ID", "Требование, вид проверки", "Достоверность", "Примеров", "Подтверждение эксперта", "Комментарий"],
+            [2.4, 4.9, 2.6, 1.9, 2.9, 2.8],
+            ([R(r.id, bold=True), [r.title, R(KIND_RU.get(r.kind, r.kind), italic=True, size=SMALL_PT)],
               _worst_confidence_text(catalog, r),
               str(len(cases_for(catalog, r.id))), "", ""] for r in dec.requirements))
 

@@ -74,6 +74,9 @@ def ids_split(d: Rendered) -> list[str]:
     return found
 
 
+WORD = re.compile(r"[А-Яа-яЁё]{2,}")
+
+
 def header_words_broken(d: Rendered) -> list[str]:
     """A word of a table header (as in the Word document) drawn as two pieces on two lines."""
     words = {w.strip("(),.:;«»") for row in d.headers for cell in row for w in cell.split()}
@@ -86,6 +89,27 @@ def header_words_broken(d: Rendered) -> list[str]:
                 if tail == w[:k] or tail == w[:k] + "-":
                     if head.startswith(w[k:]) and w not in (tail, head):
                         found.add(f"стр. {n}: «{w}» разорвано как «{tail}» / «{head}»")
+    return sorted(found)
+
+
+def cell_words_broken(d: Rendered) -> list[str]:
+    """A word of any table cell drawn as two pieces on two lines without a hyphen (a column narrower than the word:
+    «автоматичес» / «ки»): the end of a line and the start of the next make a word of the tables, and neither piece
+    is one."""
+    words: set[str] = set()
+    for table in docx.Document(io.BytesIO(d.docx)).tables:
+        for row in table.rows:
+            for cell in row.cells:
+                words.update(WORD.findall(cell.text))
+    found = set()
+    for n, prev, cur in line_pairs(d):
+        tail = WORD.findall(prev[-40:])
+        head = WORD.findall(cur[:40])
+        if not tail or not head or not prev.endswith(tail[-1]) or not cur.startswith(head[0]):
+            continue
+        joined = tail[-1] + head[0]
+        if joined in words and tail[-1] not in words and head[0] not in words:
+            found.add(f"стр. {n}: «{joined}» разорвано как «{tail[-1]}» / «{head[0]}»")
     return sorted(found)
 
 
@@ -110,6 +134,11 @@ def test_no_requirement_id_is_split_across_lines(rendered):
 
 def test_no_table_header_word_breaks_inside(rendered):
     problems = {d.name: header_words_broken(d) for d in rendered}
+    assert not {k: v for k, v in problems.items() if v}
+
+
+def test_no_word_in_a_table_breaks_inside(rendered):
+    problems = {d.name: cell_words_broken(d) for d in rendered}
     assert not {k: v for k, v in problems.items() if v}
 
 
