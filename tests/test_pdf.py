@@ -364,3 +364,7 @@ def test_web_pages_offer_pdf_next_to_word(tmp_path):
     r = web.client.get("/catalog/ip794/review.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF-")
     assert "КАТАЛОГ ТРЕБОВАНИЙ ДЛЯ ЭКСПЕРТНОЙ СВЕРКИ" in " ".join(read_pdf(r.content)[0][0])
+
+    web.app.state.settings.soffice = str(tmp_path / "нет-такой-программы")  # a server without LibreOffice
+    r = web.client.get(f"/checks/{check_id}/report.pdf")
+    assert r.status_code == 503 and "не установлен LibreOffice" in r.text and "Traceback" not in r.text
