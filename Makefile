@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FIXTURE := fixtures/ip794-created-gaps.yaml
 
-.PHONY: demo test setup clean coverage serve bench browser test-postgres
+.PHONY: demo test setup clean coverage serve bench browser pdf-converter doc-pages test-postgres
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Нужен Python 3.11 или 3.12 (durable-rules 2.0.28 не работает на 3.13+): установите его и повторите."; exit 2; }
@@ -44,7 +44,34 @@ browser:
 	if [ ! -x $(DEBIAN_CHROMIUM) ]; then echo "Chromium не установлен: apt-get не смог установить пакеты chromium и \
 	chromium-driver (нет сети или таких пакетов) — $$skip."; fi
 
-test: $(STAMP) browser
+# LibreOffice for the PDF documents (compliance/pdf.py) and their tests (tests/test_pdf.py), with metric-compatible
+# Liberation fonts for Times New Roman and poppler-utils (pdftoppm, for make doc-pages), installed like Chromium when
+# absent and COMPLIANCE_SOFFICE does not name another converter. Never fails `make test`: without it the PDF tests
+# are skipped.
+PDF_PACKAGES := libreoffice-writer-nogui fonts-liberation2 poppler-utils
+pdf-converter:
+	@if [ -n "$$COMPLIANCE_SOFFICE" ] || command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1; \
+	then exit 0; fi; \
+	skip="проверки PDF будут пропущены"; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "LibreOffice не установлен: нет apt-get (нужен Debian или Ubuntu) — $$skip."; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "LibreOffice не установлен: для apt-get нужны права root или sudo без пароля — $$skip."; exit 0; fi; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=120"; \
+	echo "Устанавливаю LibreOffice для документов PDF: apt-get install -y --no-install-recommends $(PDF_PACKAGES)"; \
+	$$apt install -y --no-install-recommends $(PDF_PACKAGES) || { \
+	  echo "Обновляю списки пакетов (apt-get update) и пробую ещё раз"; \
+	  $$apt update && $$apt install -y --no-install-recommends $(PDF_PACKAGES); } || true; \
+	if ! command -v soffice >/dev/null 2>&1; then echo "LibreOffice не установлен: apt-get не смог установить \
+	пакеты $(PDF_PACKAGES) (нет сети или таких пакетов) — $$skip."; fi
+
+# Page images of the documents for the README (docs/*.png): a gap report, a matrix, a GOST conclusion and a catalog
+# review document made from the fixtures, converted to PDF and the chosen page rendered to PNG.
+doc-pages: $(STAMP) pdf-converter
+	$(BIN)/python tools/doc_pages.py
+
+test: $(STAMP) browser pdf-converter
 	$(BIN)/compliance catalog --check
 	$(BIN)/python -m pytest -q
 

@@ -23,6 +23,7 @@ from compliance.storage import (ApplicationVersion, AuditEntry, Organisation, St
 
 from . import checking, openapi, workers
 from .errors import ApiError, Guard, StrictJSONRoute, install
+from .pdfs import PDF, pdf_or_503
 from .schemas import (ApplicationOut, ApplicationSummary, AuditOut, BatchItemError, BatchOut, BatchRequest, CheckOut,
                       CheckRequest, CheckSummary, Comparison, Health, RegimeCatalog, RegimeSummary, Replay,
                       RequirementOut, VersionOut)
@@ -41,11 +42,16 @@ BaseVersion = Annotated[int | None, Query(ge=1, le=10**6, description="верс�
                                                                      "изменили, ответ 409 с текущей версией")]
 
 
-
 # --- auth -----------------------------------------------------------------------------------------------------
 bearer = HTTPBearer(auto_error=False, description="Токен организации (`compliance token create --org ИМЯ`): "
                                                   "заголовок Authorization: Bearer <токен>")
 
+
+def _report_docx(report_docx, s, who, c) -> bytes:  # noqa: ANN001
+    """The Word document of a stored check with the organisation's details (the same bytes for .docx and .pdf)."""
+    from compliance.organisation import issuer_of
+    return report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result),
+                       issuer_of(s.get(Organisation, who.org_id)))
 
 
 def _sessions(request: Request) -> sessionmaker[Session]:
@@ -294,13 +300,25 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             from compliance.word import report_docx
         except ImportError:
             raise ApiError(503, "отчёты Word пока недоступны на этом сервере") from None
-        from compliance.organisation import issuer_of
-        data = report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result),
-                           issuer_of(s.get(Organisation, who.org_id)))
+        data = _report_docx(report_docx, s, who, c)
         audit(s, who.org_id, who.token_id, "check.docx", "check", c.id)
         s.commit()
         return Response(data, media_type=docx_type,
                         headers={"Content-Disposition": f'attachment; filename="check-{c.id}.docx"'})
+
+    @r.get("/checks/{check_id}/report.pdf", tags=["проверки"], summary="Отчёт проверки в PDF",
+           response_class=Response,
+           responses={200: {"content": {PDF: {}}, "description": "документ PDF: отчёт Word той же проверки, "
+                                                               "преобразованный LibreOffice (содержание одно и то же)"}})
+    def check_pdf(who: Auth, s: DB, check_id: ID) -> Response:
+        from compliance.word import report_docx
+
+        c = own_check(s, who, check_id)
+        data = pdf_or_503(_report_docx(report_docx, s, who, c), settings)
+        audit(s, who.org_id, who.token_id, "check.pdf", "check", c.id)
+        s.commit()
+        return Response(data, media_type=PDF,
+                        headers={"Content-Disposition": f'attachment; filename="check-{c.id}.pdf"'})
 
     @r.get("/audit", tags=["журнал"], response_model=list[AuditOut], summary="Журнал действий организации")
     def audit_log(who: Auth, s: DB, limit_: Annotated[int, Query(alias="limit", ge=1, le=1000)] = 100) -> list[AuditOut]:

@@ -59,6 +59,7 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", f"{API_PREFIX}/checks/batch"): (404, 503),  # an application id of another organisation
     ("post", f"{API_PREFIX}/checks/{{check_id}}/replay"): (409, 503),  # ?catalog=stored: the catalog is not stored
     ("get", f"{API_PREFIX}/checks/{{check_id}}/report.docx"): (503,),  # Word not available
+    ("get", f"{API_PREFIX}/checks/{{check_id}}/report.pdf"): (503,),  # no LibreOffice, a failed or too slow conversion
 }
 
 # Where a status means something else than DESCRIPTION says: (method, path, status) -> description.
@@ -66,6 +67,9 @@ DESCRIPTION_AT: dict[tuple[str, str, int], str] = {
     ("post", f"{API_PREFIX}/checks/{{check_id}}/replay", 409):
         "повтор по каталогу исходной проверки (catalog=stored) невозможен: этот каталог не сохранён в базе; "
         "повторите по текущему каталогу",
+    ("get", f"{API_PREFIX}/checks/{{check_id}}/report.pdf", 503):
+        "PDF сейчас не получить: на сервере не установлен LibreOffice, преобразование не удалось или не уложилось в "
+        "отведённое время (COMPLIANCE_PDF_TIMEOUT); отчёт Word (.docx) той же проверки доступен",
 }
 
 # The headers an error answer carries, by status.

@@ -45,10 +45,34 @@ class Fmt(str, Enum):
     json = "json"
     md = "md"
     docx = "docx"  # Word: a binary file, written only with --output
+    pdf = "pdf"  # the Word document converted to PDF by LibreOffice (compliance/pdf.py), written only with --output
 
 
 DOCX_NEEDS_OUTPUT = ("формат docx — файл Word, его нельзя вывести на экран: укажите, куда записать документ, "
                      "например --output отчёт.docx")
+
+
+PDF_NEEDS_OUTPUT = ("формат pdf — файл PDF, его нельзя вывести на экран: укажите, куда записать документ, "
+                    "например --output отчёт.pdf")
+
+
+def _need_converter() -> None:
+    """Exit 2 with a Russian message before any work when there is no LibreOffice to make the PDF."""
+    from .pdf import INSTALL_HINT, find_converter
+
+    if find_converter() is None:
+        _fail([f"не найдена программа для преобразования в PDF: {INSTALL_HINT}"], "PDF недоступен")
+
+
+def _to_pdf(data: bytes) -> bytes:
+    """The PDF of the Word document ``data`` (the same bytes as --format docx writes), or exit 2 saying why not."""
+    from .pdf import PdfError, docx_to_pdf
+
+    try:
+        return docx_to_pdf(data)
+    except PdfError as exc:
+        _fail([str(exc)], "PDF недоступен")
+        raise  # pragma: no cover - _fail exits
 
 
 def _fail(problems: list[Problem] | list[str], title: str = "Ошибка во входных данных") -> None:
@@ -108,6 +132,10 @@ def check(
     when = _as_of(as_of)
     if fmt == Fmt.docx and output is None:
         _fail([Problem("--output", DOCX_NEEDS_OUTPUT)])
+    if fmt == Fmt.pdf:
+        if output is None:
+            _fail([Problem("--output", PDF_NEEDS_OUTPUT)])
+        _need_converter()
     issuer = _issuer(organisation, outgoing_number, outgoing_date) if fmt.value not in ("text", "json", "md") else None
     try:
         app_model = load_application(application)
@@ -125,12 +153,14 @@ def check(
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
     try:
-        text, verdicts = _run_check(app_model, changed_app, changes, regime, when, fmt, freshness, judgements, note,
-                                    issuer)
+        text, verdicts = _run_check(app_model, changed_app, changes, regime, when, Fmt.docx if fmt == Fmt.pdf else fmt,
+                                    freshness, judgements, note, issuer)
     except CatalogError as exc:
         _fail(str(exc).splitlines(), "Ошибка каталога требований")
     except InputError as exc:  # e.g. a section the regime requires is absent
         _fail(exc.problems)
+    if fmt == Fmt.pdf:  # made from the very bytes --format docx writes: the two never differ
+        text = _to_pdf(text)
     _write(text, output)
     raise typer.Exit(exit_code(verdicts))
 
@@ -339,23 +369,28 @@ def template(
 def catalog(
     regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима; по умолчанию — все"),
     check_: bool = typer.Option(False, "--check", help="проверить каталог: ссылки, даты, тестовые примеры"),
-    fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="text, json или docx — документ для экспертной сверки каталога (нужны --regime и --output)"),
+    fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="text, json, docx или pdf — документ для экспертной сверки каталога (нужны --regime и --output)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="куда записать (для docx обязательно)"),
 ) -> None:
     """Показать каталог требований (ID, вид, достоверность) или проверить его (--check)."""
     from .catalog_check import check_all
 
-    if fmt == Fmt.docx and not check_:
+    if fmt in (Fmt.docx, Fmt.pdf) and not check_:
         if output is None:
-            _fail([Problem("--output", DOCX_NEEDS_OUTPUT.replace("отчёт.docx", "сверка.docx"))])
+            _fail([Problem("--output", (DOCX_NEEDS_OUTPUT if fmt == Fmt.docx else PDF_NEEDS_OUTPUT)
+                           .replace("отчёт.", "сверка."))])
         if not regime:
             _fail([Problem("--regime", "документ для экспертной сверки составляется по одному режиму: укажите "
                                        f"--regime (доступны: {', '.join(available_regimes())})")])
+        if fmt == Fmt.pdf:
+            _need_converter()
         from .word import catalog_docx
         try:
             data = catalog_docx(load_catalog(regime))
         except CatalogError as exc:
             _fail(str(exc).splitlines(), "Ошибка каталога требований")
+        if fmt == Fmt.pdf:
+            data = _to_pdf(data)
         _write(data, output)
         return
     codes = [regime] if regime else available_regimes()

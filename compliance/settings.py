@@ -40,6 +40,9 @@ class Settings(BaseSettings):
                           "логотип, подписант, префикс исходящего номера); его заменяет параметр --organisation")
     today: date | None = Field(None, description="«сегодняшняя» дата для проверки дат заявки (дата подачи и даты "
                                                  "документов не позже её); по умолчанию — системная дата")
+    soffice: str | None = Field(None, description="программа LibreOffice для отчётов PDF (путь или имя; по умолчанию "
+                                                  "soffice или libreoffice из PATH)")
+    pdf_timeout: float = Field(120.0, gt=0, le=3600, description="предел времени одного преобразования в PDF, секунд")
 
 
 @lru_cache

@@ -185,7 +185,7 @@ class _Doc:
         table_text = styles.add_style(TABLE_TEXT, WD_STYLE_TYPE.PARAGRAPH)
         table_text.base_style = normal
         _style_font(table_text, TABLE_PT)
-        table_text.paragraph_format.space_after = Pt(2)
+        table_text.paragraph_format.space_after = Pt(1)  # paragraphs of a cell close together: more rows a page
         table_text.paragraph_format.space_before = Pt(0)
         # style ids, set directly: python-docx looks a style name up by scanning every style (slow in big tables);
         # other paragraph styles are added to this cache on first use (_style_id)
@@ -308,9 +308,42 @@ class _Doc:
         return self.table(None, widths_cm, ([R(k, bold=True), v] for k, v in rows), grid=False)
 
     def save(self) -> bytes:
+        _no_blank_page_after_tables(self.doc.element.body)
         buf = io.BytesIO()
         self.doc.save(buf)
         return buf.getvalue()
+
+
+def _no_blank_page_after_tables(body) -> None:
+    """No paragraph of a full line after a table that ends a section or the document: when the table filled the page
+    to the bottom, that empty paragraph went on alone to a blank page (after the signatures; after a landscape table
+    of findings). The empty paragraph after the document's last table is dropped (a body may end with a table); the
+    paragraph that carries a section break after a table takes the place of the one before it and is 1 pt high (a
+    hidden paragraph mark did not help: LibreOffice still gives it a line)."""
+    blocks = [el for el in body if el.tag in (_W_P, _W_TBL)]
+
+    def empty(el) -> bool:
+        return el.tag == _W_P and not any(t.text for t in el.iter(_W_T))
+
+    def breaks_section(el) -> bool:
+        return el.find(f"{_W_PPR}/{_W_SECTPR}") is not None
+
+    for i, el in enumerate(blocks[:-1]):
+        if el.tag != _W_TBL or not empty(blocks[i + 1]) or breaks_section(blocks[i + 1]):
+            continue
+        after = blocks[i + 2] if i + 2 < len(blocks) else None
+        if after is None:
+            body.remove(blocks[i + 1])
+        elif empty(after) and breaks_section(after):
+            body.remove(blocks[i + 1])
+            ppr = after.find(_W_PPR)
+            spacing = OxmlElement("w:spacing")
+            for attr, val in (("w:before", "0"), ("w:after", "0"), ("w:line", "20"), ("w:lineRule", "exact")):
+                spacing.set(qn(attr), val)
+            ppr.insert(0 if ppr.find(_W_PSTYLE) is None else 1, spacing)
+            rpr = OxmlElement("w:rPr")
+            SubElement(rpr, _W_SZ).set(_W_VAL, "2")
+            ppr.find(_W_SECTPR).addprevious(rpr)
 
 
 def _page_setup(section, landscape: bool) -> None:
@@ -419,6 +452,8 @@ _W_TR, _W_TRPR, _W_CANTSPLIT, _W_TBLHEADER, _W_TC, _W_TCPR, _W_TCW, _W_SHD = (
     qn(f"w:{tag}") for tag in ("tr", "trPr", "cantSplit", "tblHeader", "tc", "tcPr", "tcW", "shd"))
 _W_VAL, _W_TYPE, _W_W, _W_COLOR, _W_FILL = (qn(f"w:{a}") for a in ("val", "type", "w", "color", "fill"))
 _XML_SPACE = qn("xml:space")
+_W_TBL, _W_SECTPR = qn("w:tbl"), qn("w:sectPr")
+_W_NOBREAKHYPHEN = qn("w:noBreakHyphen")
 _TAB_OR_BREAK = re.compile("([\t\r\n])")
 
 
@@ -427,10 +462,39 @@ def _half_points(size: float) -> str:
     return ST_HpsMeasure.convert_to_xml(Pt(size))
 
 
+# --- typography: what a line must not break ------------------------------------------------------------------------
+# A number and its unit («0,6 га», «5 п. п.», «50 %», «2025 г.»), «№ 794», «п. 3.1», «т. п.» are joined by no-break
+# spaces; a requirement ID (794-P-1, G-3.2-1, 1863-DOC-3, P-2) gets Word's no-break hyphens (w:noBreakHyphen, which
+# LibreOffice honours too). Applied to every run of every document in _add_run, so no call site has to remember it.
+NBSP = "\u00a0"
+_NB_HYPHEN = "\u2011"  # marks a no-break hyphen inside _add_run; written as w:noBreakHyphen
+UNITS = ("п. п.", "п.п.", "м²", "м³", "кв. м", "МВт", "кВт", "МВА", "кВА", "кВ", "Гкал", "га", "км", "м", "%", "‰",
+         "руб.", "руб", "рублей", "рубля", "тыс.", "млн", "млрд", "чел.", "человек", "шт.", "ед.", "т", "г.", "гг.",
+         "лет", "год", "года", "мес.", "месяцев", "месяца", "дней", "дня", "дн.", "сут.", "сут", "ч", "мин")
+_UNIT_RE = "|".join(re.escape(u).replace("\\ ", "[ \u00a0]") for u in sorted(UNITS, key=len, reverse=True))
+_NUMBER_UNIT = re.compile(rf"(?<=\d) (?=(?:{_UNIT_RE})(?![\w²³]))")
+_BEFORE_NUMBER = re.compile(r"(?<![\w.])(№|пп?\.|ст\.|ч\.|≈|гл\.|разд\.) (?=\d)")
+_ABBREVIATION = re.compile(r"(?<![\w.])(п\.|т\.|кв\.) (?=(?:п|е|д|м|к)\.?(?!\w))")
+REQUIREMENT_ID = re.compile(r"(?<![\w-])(?:G-\d+(?:\.\d+)+-\d{1,3}|(?:\d{3,4}-|G-)?[A-Z]{1,4}-\d{1,3})(?![\w-])")
+
+
+def typeset(text: str) -> str:
+    """``text`` with no-break spaces where a line must not break, and requirement IDs' hyphens as U+2011 (written
+    as w:noBreakHyphen by _add_run). typeset('не хватает 0,6 га; 794-P-1') -> 'не хватает 0,6\xa0га; 794‑P‑1'."""
+    if " " in text:
+        text = _ABBREVIATION.sub(r"\1" + NBSP, text)
+        text = _NUMBER_UNIT.sub(NBSP, text)
+        text = _BEFORE_NUMBER.sub(r"\1" + NBSP, text)
+    if "-" in text:
+        text = REQUIREMENT_ID.sub(lambda m: m.group(0).replace("-", _NB_HYPHEN), text)
+    return text
+
+
 def _add_run(p, text: str, bold: bool = False, italic: bool = False, size: float | None = None) -> None:
     """Append a run to the paragraph element ``p`` as ``paragraph.add_run(text)`` then ``run.bold = True``,
     ``run.italic = True``, ``run.font.size = Pt(size)`` write it: an empty text gives an empty run; a tab is a w:tab,
-    a line feed or carriage return a w:br; a w:t with outer spaces keeps them (xml:space="preserve")."""
+    a line feed or carriage return a w:br; a w:t with outer spaces keeps them (xml:space="preserve"). The text is
+    typeset first (``typeset``): a hyphen that must not break is a w:noBreakHyphen."""
     r = SubElement(p, _W_R)
     if bold or italic or size:
         rpr = SubElement(r, _W_RPR)
@@ -440,16 +504,20 @@ def _add_run(p, text: str, bold: bool = False, italic: bool = False, size: float
             SubElement(rpr, _W_I)
         if size:
             SubElement(rpr, _W_SZ).set(_W_VAL, _half_points(size))
-    for piece in _TAB_OR_BREAK.split(text) if text else ():
+    for piece in _TAB_OR_BREAK.split(typeset(text)) if text else ():
         if piece == "\t":
             SubElement(r, _W_TAB)
         elif piece == "\r" or piece == "\n":
             SubElement(r, _W_BR)
         elif piece:
-            t = SubElement(r, _W_T)
-            t.text = piece
-            if len(piece.strip()) < len(piece):
-                t.set(_XML_SPACE, "preserve")
+            for i, part in enumerate(piece.split(_NB_HYPHEN)):
+                if i:
+                    SubElement(r, _W_NOBREAKHYPHEN)
+                if part:
+                    t = SubElement(r, _W_T)
+                    t.text = part
+                    if len(part.strip()) < len(part):
+                        t.set(_XML_SPACE, "preserve")
 
 
 def _add_runs(p, content: Para, *, bold: bool = False, italic: bool = False, size: float | None = None) -> None:
@@ -596,10 +664,8 @@ def _fact_paras(f: Finding) -> list[Para]:
 def _norm_paras(f: Finding) -> list[Para]:
     if not f.norm:
         return ["—"]
-    out: list[Para] = [f.norm.text, R(f"достоверность: {f.confidence}", italic=True, size=SMALL_PT)]
-    if f.needs_confirmation and f.status in ("met", "not_met"):
-        out.append(R(UNCONFIRMED_NOTE, italic=True, size=SMALL_PT))
-    return out
+    note = f"; {UNCONFIRMED_NOTE}" if f.needs_confirmation and f.status in ("met", "not_met") else ""
+    return [f.norm.text, R(f"достоверность: {f.confidence}{note}", italic=True, size=SMALL_PT)]  # one line less
 
 
 def _status_paras(f: Finding, severity: str | None = None) -> list[Para]:
@@ -621,22 +687,25 @@ def _todo(f: Finding) -> str:
     return ""
 
 
-FINDINGS_HEADERS = ["ID", "Пункт", "Требование", "Норматив", "Факт", "Статус", "Что сделать"]
-FINDINGS_WIDTHS = [2.0, 3.0, 3.2, 4.4, 5.0, 2.6, 6.0]  # a landscape page
+# A landscape page. The clause of the act goes under the requirement's title in small type (as in the GOST
+# criteria table): a column of its own took a fifth of the width for a few words, mostly «пункт не установлен»,
+# and made every row taller — four rows to a page.
+FINDINGS_HEADERS = ["ID", "Требование, пункт акта", "Норматив", "Факт", "Статус", "Что сделать"]
+FINDINGS_WIDTHS = [2.4, 4.2, 5.2, 5.6, 2.6, 6.2]
 
 
 def _findings_tables(d: _Doc, r: Report, level: int) -> None:
     for block, items in findings_by_block(r.findings).items():
         d.heading(block, level)
         d.table(FINDINGS_HEADERS, FINDINGS_WIDTHS,
-                ([R(f.requirement_id, bold=True), f.clause, f.title, _norm_paras(f), _fact_paras(f),
-                  _status_paras(f, _severity(f)), _todo(f) or "—"] for f in items), keep_rows=True)
+                ([R(f.requirement_id, bold=True), [f.title, R(f.clause, size=SMALL_PT)], _norm_paras(f),
+                  _fact_paras(f), _status_paras(f, _severity(f)), _todo(f) or "—"] for f in items), keep_rows=True)
 
 
 def _documents_section(d: _Doc, r: Report, level: int) -> None:
     docs = r.documents
     if docs.items:
-        d.table(["ID", "Документ", "Статус", "Представлено", "Не хватает"], [1.9, 4.0, 2.2, 5.0, 4.4],
+        d.table(["ID", "Документ", "Статус", "Представлено", "Не хватает"], [2.4, 3.9, 2.2, 4.8, 4.2],
                 ([R(i.requirement_id, bold=True), [i.title, R(i.needed, italic=True, size=SMALL_PT)],
                   R(STATUS_RU[i.status], bold=i.status == "not_met"), list(i.provided) or "—", list(i.missing) or "—"]
                  for i in docs.items))
@@ -692,7 +761,7 @@ def _unconfirmed_section(d: _Doc, r: Report) -> None:
            "нормативах с достоверностью A (по аналогии), M (по памяти) или U (значение неизвестно). До сверки с "
            "официальным текстом акта эти вердикты предварительные.", align="justify")
     d.table(["ID", "Критерий" if r.assessment else "Требование", "Норматив", "Достоверность", "Ссылка и источник"],
-            [1.9, 3.3, 4.6, 3.0, 4.7],
+            [2.4, 3.7, 4.2, 2.8, 4.4],
             _unconfirmed_rows(r))
 
 
@@ -871,7 +940,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
             rows.append([R(f.requirement_id, bold=True), f.title, w.justification, day_long(w.expires),
                          w.approved_by or "—", state])
         d.table(["ID", "Критерий", "Обоснование", "Действует до", "Утвердил", "Состояние"],
-                [1.8, 3.0, 5.5, 2.8, 2.4, 2.0], rows)
+                [2.4, 3.0, 4.9, 2.6, 2.3, 2.3], rows)
     else:
         d.para("Отклонений не принято.")
 
@@ -880,7 +949,7 @@ def _assessment_report(d: _Doc, r: Report, base: int = 1) -> None:
     for block, items in findings_by_block(r.findings, documents=True).items():
         d.heading(block, base + 1)
         d.table(["ID", "Критерий", "Вердикт", "Обоснование, оценка эксперта и основание", "Что сделать"],
-                [2.0, 5.0, 2.6, 10.1, 6.5],
+                [2.4, 5.0, 2.6, 9.9, 6.3],
                 ([R(f.requirement_id, bold=True),
                   [f.title, R(_severity(f, mandatory), italic=True, size=SMALL_PT), R(f.clause, size=SMALL_PT)],
                   _status_paras(f), _criterion_reason(f), _todo(f) or "—"] for f in items), keep_rows=True)
@@ -1024,7 +1093,7 @@ def _matrix_section(d: _Doc, e: "Eligibility") -> None:
     d.title("МАТРИЦА ПРИМЕНИМОСТИ РЕЖИМОВ", e.site_name)
     d.para(f"Дата оценки: {day_long(e.as_of)}", align="center")
     d.table(["Режим", "Акт", "Итог", "Критичных несоответствий", "Нет данных", "Экспертная оценка",
-             "Нет документов", "Главные разрывы"], [4.0, 4.2, 3.6, 2.2, 1.8, 2.2, 2.0, 6.2],  # a landscape page
+             "Нет документов", "Главные разрывы"], [3.6, 3.8, 3.4, 3.0, 1.8, 2.4, 2.4, 5.8],  # a landscape page
             ([[R(row.regime_title, bold=True)] + ([R("► ближайший статус", bold=True)] if row.closest else []),
               row.act_citation, row.verdict_text, str(row.blocking_not_met), str(row.insufficient_data),
               str(row.manual_review), str(row.documents_missing), [f"• {g}" for g in row.top_gaps] or "—"]
@@ -1370,7 +1439,7 @@ def _severity_text(catalog: Catalog, rule: Rule | None) -> str:
 
 
 REVIEW_HEADERS = ["Элемент", "Содержание каталога", "Подтверждение эксперта", "Комментарий"]
-REVIEW_WIDTHS = [3.0, 8.5, 2.8, 3.2]
+REVIEW_WIDTHS = [3.0, 8.3, 3.0, 3.2]
 
 
 def _requirement_section(d: _Doc, catalog: Catalog, req: Requirement) -> None:
@@ -1458,7 +1527,7 @@ def catalog_docx(catalog: Catalog) -> bytes:
 
     if dec.amendments:
         d.heading("Редакции акта", 1)
-        d.table(["Акт", "Опубликован", "Вступил в силу", "Содержание", "Достоверность"], [4.0, 2.2, 2.2, 7.1, 2.0],
+        d.table(["Акт", "Опубликован", "Вступил в силу", "Содержание", "Достоверность"], [3.4, 2.6, 2.2, 6.6, 2.7],
                 ([a.act, day(a.published), day(a.effective), " ".join(a.summary.split()), a.confidence]
                  for a in dec.amendments))
     if dec.special_regimes:
@@ -1468,9 +1537,11 @@ def catalog_docx(catalog: Catalog) -> bytes:
                   for s in dec.special_regimes)
 
     d.heading("Перечень требований", 1)
-    d.table(["ID", "Требование", "Вид", "Досто­верность", "Приме­ров", "Подтверждение эксперта", "Комментарий"],
-            [2.2, 4.7, 2.2, 2.2, 1.7, 2.4, 2.1],
-            ([R(r.id, bold=True), r.title, KIND_RU.get(r.kind, r.kind),
+    # widths: no word breaks inside (a bold 10 pt «Подтверждение» takes 2,5 cm), an ID stays on one line; the kind
+    # of check goes under the title in small type (a column of its own broke «автоматически» in two)
+    d.table(["ID", "Требование, вид проверки", "Достоверность", "Примеров", "Подтверждение эксперта", "Комментарий"],
+            [2.4, 4.9, 2.6, 1.9, 2.9, 2.8],
+            ([R(r.id, bold=True), [r.title, R(KIND_RU.get(r.kind, r.kind), italic=True, size=SMALL_PT)],
               _worst_confidence_text(catalog, r),
               str(len(cases_for(catalog, r.id))), "", ""] for r in dec.requirements))
 

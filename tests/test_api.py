@@ -268,6 +268,7 @@ def _protected_routes(app_id: str, check_id: str, other_check: str) -> list[tupl
         ("GET", f"/checks/{check_id}/diff/{other_check}", {}),
         ("GET", f"/checks/{other_check}/diff/{check_id}", {}),
         ("GET", f"/checks/{check_id}/report.docx", {}),
+        ("GET", f"/checks/{check_id}/report.pdf", {}),
         ("POST", "/checks/batch", {"json": {"application_ids": [app_id]}}),
     ]
 

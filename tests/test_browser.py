@@ -247,7 +247,8 @@ AREA = re.compile(r"^Площадь участка")  # not «Единица и�
 
 
 def docx_text(path) -> str:
-    """Every paragraph and table cell of a Word document, one per line."""
+    """Every paragraph and table cell of a Word document, one per line; a no-break space (the typography of «5 га»)
+    read as a space."""
     import docx
 
     doc = docx.Document(str(path))
@@ -255,7 +256,7 @@ def docx_text(path) -> str:
     for table in doc.tables:
         for row in table.rows:
             lines += [cell.text for cell in row.cells]
-    return "\n".join(lines)
+    return "\n".join(lines).replace("\u00a0", " ")
 
 
 def test_newcomer_journey_from_the_printed_link_to_the_comparison_of_two_checks(chromium, served):

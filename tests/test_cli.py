@@ -135,7 +135,7 @@ def test_console_script_runs_without_traceback():
     ([], None),
     (["check"], "не указан обязательный аргумент"),
     (["check", "x.yaml", "--bogus"], "неизвестный параметр --bogus"),
-    (["check", "x.yaml", "--format", "pdf"], "допустимо: text, json, md"),
+    (["check", "x.yaml", "--format", "odt"], "допустимо: text, json, md"),
 ])
 def test_usage_errors_are_russian_with_exit_2(args, words):
     exe = Path(sys.executable).parent / "compliance"

@@ -25,6 +25,7 @@ from compliance.loading import load_application
 from compliance.render import render_markdown, render_matrix_markdown, render_matrix_text, render_text
 from leaks import applicant_strings, document_names, explain, human_fields, internal_names
 from tests.conftest import FIXTURES
+from tests.docxtext import body_lines
 
 ALL_REGIMES = ["ip794", "itp1863", "htp1381", "cl779", "gost56425"]
 APPLICATIONS = sorted(
@@ -306,10 +307,9 @@ def docx_text(data: bytes) -> str:
     import io
 
     import docx
-    from docx.oxml.ns import qn
 
     document = docx.Document(io.BytesIO(data))
-    lines = ["".join(t.text or "" for t in p.iter(qn("w:t"))) for p in document.element.body.iter(qn("w:p"))]
+    lines = body_lines(document)
     for section in document.sections:
         for part in (section.header, section.footer, section.first_page_header, section.first_page_footer):
             lines += [p.text for p in part.paragraphs]

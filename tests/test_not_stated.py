@@ -18,6 +18,7 @@ from compliance.facts import context, derive
 from compliance.loading import InputError, validate
 from compliance.models import Application
 from tests.conftest import FIXTURES, app_from, finding, raw_fixture
+from tests.docxtext import body_text
 
 runner = CliRunner()
 KEY = re.compile(r"\b[a-z_]+(\[[^\]]*\])?\.[a-z_]+\b")  # an internal field path such as utilities.gas
@@ -251,7 +252,6 @@ def test_api_finding_and_report_page_without_gas(tmp_path):
 def test_calculations_page_and_word_say_no_data_with_labels(tmp_path):
     from webclient import web_client
     import docx
-    from docx.oxml.ns import qn
 
     web = web_client(tmp_path)
     auth = {"Authorization": f"Bearer {web.token}"}
@@ -264,8 +264,7 @@ def test_calculations_page_and_word_say_no_data_with_labels(tmp_path):
     assert "Электрическая мощность на 1 га (ТУ, договоры, подключения): <span class=\"result\">нет данных</span>" in calc
     assert "<li>инженерная инфраструктура → электроснабжение</li>" in calc and "МВт/га</span>" not in calc
     data = web.client.get(f"/checks/{check_id}/report.docx").content
-    text = "\n".join("".join(t.text or "" for t in p.iter(qn("w:t")))
-                     for p in docx.Document(io.BytesIO(data)).element.body.iter(qn("w:p")))
+    text = body_text(docx.Document(io.BytesIO(data)))
     assert "нет данных: инженерная инфраструктура → электроснабжение" in text and "utilities.electricity" not in text
 
 

@@ -26,6 +26,7 @@ from compliance.loading import InputError, load_application
 from compliance.report import STATUS_RU
 from compliance.settings import get_settings
 from tests.conftest import FIXTURES
+from tests.docxtext import body_text, cell_text, paragraph_text
 
 runner = CliRunner()
 ORG_FILE = FIXTURES / "organisation" / "upa-sever.yaml"
@@ -50,10 +51,6 @@ def cli_docx(tmp_path: Path, *args: str, name: str = "doc.docx", env: dict | Non
     return docx.Document(str(out))
 
 
-def cell_text(cell) -> str:
-    return "\n".join(p.text for p in cell.paragraphs)
-
-
 def rows_under(document, header: list[str]) -> list[list[str]]:
     rows = []
     for table in document.tables:
@@ -68,14 +65,14 @@ def body_paragraphs(document) -> list[str]:
 
 
 def all_text(document) -> str:
-    return "\n".join("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in document.element.body.iter(qn("w:p")))
+    return body_text(document)
 
 
 def page_one(document) -> str:
     """The text before the first page break (a new section starts the findings tables on a new page)."""
     out = []
     for p in document.element.body.iter(qn("w:p")):
-        out.append("".join(t.text or "" for t in p.iter(qn("w:t"))))
+        out.append(paragraph_text(p))
         if p.find(qn("w:pPr") + "/" + qn("w:sectPr")) is not None:
             break
     return "\n".join(out)
@@ -106,10 +103,9 @@ def test_gap_report_has_letterhead_outgoing_number_and_signer_from_the_organisat
     assert rows[0][0] == f"Подготовил:\n{details['signer_position']}"
     assert rows[0][2] == f"/ {details['signer_name']} /"
     assert [r[0] for r in rows][-1] == "Дата"
-    # the signatures end the document: nothing but the paragraph Word needs after a table follows them
+    # the signatures end the document: nothing follows them (no empty paragraph that could spill onto a blank page)
     body = list(document.element.body.iterchildren())
-    assert body[-1].tag == qn("w:sectPr") and body[-3] is document.tables[-1]._tbl
-    assert "".join(t.text or "" for t in body[-2].iter(qn("w:t"))) == ""
+    assert body[-1].tag == qn("w:sectPr") and body[-2] is document.tables[-1]._tbl
 
 
 def test_without_organisation_details_the_fields_are_lines_to_fill_by_hand(tmp_path):

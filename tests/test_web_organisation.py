@@ -10,9 +10,9 @@ import re
 
 import docx
 import yaml
-from docx.oxml.ns import qn
 
 from compliance.storage import Organisation
+from tests.docxtext import body_text, cell_text
 from webclient import FIXTURES, ROOT, second_org, web_client
 
 ORG_FILE = FIXTURES / "organisation" / "upa-sever.yaml"
@@ -30,11 +30,11 @@ def logo() -> bytes:
 
 
 def text_of(document) -> str:
-    return "\n".join("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in document.element.body.iter(qn("w:p")))
+    return body_text(document)
 
 
 def signature(document) -> list[str]:
-    return ["\n".join(p.text for p in c.paragraphs) for c in document.tables[-1].rows[0].cells]
+    return [cell_text(c) for c in document.tables[-1].rows[0].cells]
 
 
 def _check(web, name: str = "ip794-created-gaps.yaml") -> str:

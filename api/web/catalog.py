@@ -13,7 +13,8 @@ from compliance.catalog import CONFIDENCE_RU, UNCONFIRMED, available_regimes, lo
 from compliance.word import R, catalog_docx, cases_for, norms_text, special_text, what_it_checks
 
 from ..errors import ApiError
-from .common import WebAuth, render
+from ..pdfs import PDF, pdf_or_503
+from .common import WebAuth, render, service_of
 
 router = APIRouter(include_in_schema=False)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -79,3 +80,11 @@ def catalog_review(request: Request, who: WebAuth, code: Code) -> Response:
     data = catalog_docx(_catalog(code))
     return Response(data, media_type=DOCX,
                     headers={"Content-Disposition": f'attachment; filename="catalog-{code}-review.docx"'})
+
+
+@router.get("/catalog/{code}/review.pdf")
+def catalog_review_pdf(request: Request, who: WebAuth, code: Code) -> Response:
+    """The review document converted to PDF (for reading; the expert fills in the Word document)."""
+    data = pdf_or_503(catalog_docx(_catalog(code)), service_of(request).settings)
+    return Response(data, media_type=PDF,
+                    headers={"Content-Disposition": f'attachment; filename="catalog-{code}-review.pdf"'})

@@ -23,6 +23,7 @@ from compliance.storage import CatalogSnapshot, StoredApplication, StoredCheck, 
 
 from .. import checking
 from ..errors import ApiError
+from ..pdfs import PDF, pdf_or_503
 from ..schemas import CheckRequest
 from ..service import own_app, own_check, version_of
 from .common import WebAuth, form_text, problems_view, read_form, redirect, render, service_of
@@ -248,6 +249,14 @@ def _issuer(request: Request, who):  # noqa: ANN001
 
     with service_of(request).sessions() as s:
         return issuer_of(s.get(Organisation, who.org_id))
+@router.get("/checks/{check_id}/report.pdf")
+def check_pdf(request: Request, who: WebAuth, check_id: ID) -> Response:
+    """The Word report of the check converted to PDF: the same document (api/pdfs.py; 503 without LibreOffice)."""
+    from compliance.word import report_docx
+
+    c, _ = _load(request, who, check_id, "web.check.pdf")
+    data = report_docx(checking.reports_of(c.result), checking.eligibility_of(c.result), _issuer(request, who))
+    return _download(pdf_or_503(data, service_of(request).settings), PDF, c, "pdf")
 
 
 @router.get("/checks/{check_id}/report.json")
