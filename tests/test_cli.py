@@ -133,8 +133,8 @@ def test_console_script_runs_without_traceback():
 
 @pytest.mark.parametrize("args, words", [
     ([], None),
-    (["check"], "не указан обязательный аргумент"),
-    (["check", "x.yaml", "--bogus"], "неизвестный параметр --bogus"),
+    (["check"], "Не указан обязательный аргумент ЗАЯВКА"),
+    (["check", "x.yaml", "--bogus"], "Нет такого параметра '--bogus'"),
     (["check", "x.yaml", "--format", "pdf"], "допустимо: text, json, md"),
 ])
 def test_usage_errors_are_russian_with_exit_2(args, words):
