@@ -129,3 +129,72 @@ def test_the_help_words_taken_from_typer_are_still_typers():
     for msgid in used:
         assert f'_("{msgid}")' in source, msgid
     assert used <= set(HELP_WORDS)
+
+
+# --- what the user writes: да/нет, an ИНН without quotes, a file saved in Windows-1251 ------------------------------
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+GAPS = str(FIXTURES / "ip794-created-gaps.yaml")
+
+
+@pytest.mark.parametrize("word, after", [("да", "выполнено"), ("Да", "выполнено"), ("истина", "выполнено"),
+                                         ("true", "выполнено"), ("нет", None), ("ложь", None), ("false", None)])
+def test_set_accepts_yes_and_no_as_the_excel_template_does(monkeypatch, capsys, word, after):
+    code, out, err = run(monkeypatch, capsys, "check", GAPS, "--set", f"road_access.hard_surface={word}")
+    assert code == 1 and err == "", err
+    if after:
+        assert "794-P-9 Подъездная дорога: не выполнено → выполнено" in out
+    else:
+        assert "✗ 794-P-9 Подъездная дорога — подъезд без твёрдого покрытия" in out
+        assert "794-P-9 Подъездная дорога: не выполнено →" not in out
+
+
+def test_set_with_a_word_that_is_not_yes_or_no_names_the_field(monkeypatch, capsys):
+    code, out, err = run(monkeypatch, capsys, "check", GAPS, "--set", "road_access.hard_surface=может")
+    assert code == 2
+    flat = " ".join(err.split())
+    assert ("road_access.hard_surface (подъездная дорога → твёрдое покрытие дороги): «может» — здесь нужно «да» или "
+            "«нет» (можно также истина/ложь, true/false)") in flat
+    # a text field keeps «да» as text: nothing is converted where a boolean is not expected
+    code, out, err = run(monkeypatch, capsys, "check", GAPS, "--set", "site_name=да")
+    assert code == 1 and "Площадка: да" in out
+
+
+@pytest.mark.parametrize("written, digits, lost", [("7118015332", "7118015332", False), ("0274062111", None, True)])
+def test_an_inn_without_quotes_gets_a_hint_to_quote_it(monkeypatch, capsys, tmp_path, written, digits, lost):
+    text = Path(GAPS).read_text(encoding="utf-8")
+    assert '  inn: "7118015332"' in text
+    path = tmp_path / "заявка.yaml"
+    path.write_text(text.replace('  inn: "7118015332"', f"  inn: {written}"), encoding="utf-8")
+    code, out, err = run(monkeypatch, capsys, "check", str(path))
+    assert code == 2
+    flat = " ".join(err.split())
+    assert "management_company.inn (управляющая компания → ИНН): ИНН заключите в кавычки: inn: " in flat
+    assert f'inn: "{digits or "0123456789"}"' in flat
+    assert ("ведущий ноль при этом теряется" in flat) == lost
+    assert "ожидается строка" not in flat
+
+
+def test_a_file_saved_in_windows_1251_is_read_as_in_utf8(monkeypatch, capsys, tmp_path):
+    # the sample's text without the two signs Windows-1251 has no code for («≈», «³»: Notepad would not keep them)
+    text = Path(GAPS).read_text(encoding="utf-8").replace("≈", "~").replace("³", "3")
+    (tmp_path / "1251").mkdir()
+    (tmp_path / "utf8").mkdir()
+    path = tmp_path / "1251" / "заявка.yaml"
+    path.write_bytes(text.encode("cp1251"))
+    (tmp_path / "utf8" / "заявка.yaml").write_text(text, encoding="utf-8")
+    code_1251, out_1251, err_1251 = run(monkeypatch, capsys, "check", str(path))
+    code_utf8, out_utf8, _ = run(monkeypatch, capsys, "check", str(tmp_path / "utf8" / "заявка.yaml"))
+    assert (code_1251, err_1251) == (1, "")
+    def same(text: str) -> str:  # each check has its own number
+        return re.sub(r"[0-9a-f]{32}", "№", text)
+    assert same(out_1251) == same(out_utf8) and "Индустриальный парк «Упа-Север»" in out_1251
+
+
+def test_the_batch_file_in_windows_1251_gets_the_verdict_of_its_utf8_original():
+    from compliance.evaluate import evaluate
+    from compliance.loading import load_application
+    batch = FIXTURES / "batch"
+    original = load_application(batch / "cluster-07-fd-20.json")
+    read = load_application(batch / "cp1251-cluster-07-fd-20.json")
+    assert (batch / "cp1251-cluster-07-fd-20.json").read_bytes() != (batch / "cluster-07-fd-20.json").read_bytes()
+    assert read == original and evaluate(read, "cl779").verdict == "conforms"
