@@ -98,6 +98,15 @@ def _group(node, value: dict) -> str:
     return "(" + "; ".join(parts) + ")" if parts else "(пустая запись)"
 
 
+def _row_title(node, value: dict) -> str:
+    """What names a row of a list: its kind, name, title or number, as the form shows it."""
+    for key in ("kind", "title", "name", "cadastral_number", "purpose"):
+        child = node.child(key)
+        if child is not None and value.get(key) not in (None, ""):
+            return _show(child, value[key])
+    return "запись"
+
+
 def _walk(path: str, data: dict) -> tuple[str, Any, Any, bool]:
     """(the field's name in words, its spec node, its value in `data`, whether the path adds a row to a list)."""
     node = _spec()
@@ -127,8 +136,11 @@ def _walk(path: str, data: dict) -> tuple[str, Any, Any, bool]:
 def changes_text(case: Case, base: dict, patched: dict) -> list[str]:
     out = []
     for path in case.delete:
-        name, _, _, _ = _walk(path, base)
-        out.append(f"{name}: удалено — в заявке не указано")
+        name, node, value, _ = _walk(path, base)
+        if path.split(".")[-1].isdigit() and node is not None and node.kind == "group" and isinstance(value, dict):
+            out.append(f"из заявки удалено: {_lower(name)} ({_row_title(node, value)})")  # a row of a list: say which
+        else:
+            out.append(f"{name}: удалено — в заявке не указано")
     for path in case.set:
         name, node, value, _ = _walk(path, patched)
         tokens = path.split(".")

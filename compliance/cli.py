@@ -517,7 +517,8 @@ def main() -> None:
             code = EXIT_OK
         elif hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             message = usage_error(exc)
-            err.print(f"[bold red]Ошибка:[/bold red] {message[:1].upper() + message[1:]}", highlight=False, markup=True)
+            from rich.markup import escape
+            err.print(f"[bold red]Ошибка:[/bold red] {escape(message[:1].upper() + message[1:])}", highlight=False)
             err.print(HELP_HINT, highlight=False)
             code = EXIT_INVALID
         elif os.environ.get("COMPLIANCE_DEBUG") == "1":
