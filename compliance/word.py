@@ -1212,7 +1212,7 @@ def _case_rows(catalog: Catalog, req_id: str) -> list[list[Cell]]:
     for i, case in enumerate(own, 1):
         s = case_story(catalog, case, req_id)
         paras: list[Para] = [R(f"«{s.name}»", italic=True),
-                             [R("Данные примера: ", bold=True), R(f"заявка {s.sample}; "
+                             [R("Данные примера: ", bold=True), R(f"за основу взята заявка: {s.sample}; "
                               + ("изменено: " + "; ".join(s.changes) if s.changes else "без изменений")
                               + (f"; оценка на {day(case.as_of)}" if case.as_of else ""))]]
         if s.found:
