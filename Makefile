@@ -9,11 +9,12 @@ FIXTURE := fixtures/ip794-created-gaps.yaml
 
 .PHONY: demo test setup clean coverage serve bench browser pdf-converter doc-pages test-postgres
 
+# pip -qq: errors only — no warnings about this machine's pip configuration (e.g. an unreachable extra index)
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Нужен Python 3.11 или 3.12 (durable-rules 2.0.28 не работает на 3.13+): установите его и повторите."; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e '.[test]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -84,7 +85,7 @@ PG_TESTS := tests/test_api.py tests/test_api_fast_path.py tests/test_api_workers
 	tests/test_refusals.py tests/test_storage_values.py tests/test_races.py tests/test_replay_catalog.py \
 	tests/test_websec.py $(wildcard tests/test_web_*.py)
 $(PG_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	$(BIN)/python -m pip install -qq -e '.[test,postgres]'
 	@touch $(PG_STAMP)
 
 test-postgres: $(PG_STAMP)

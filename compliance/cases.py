@@ -3,6 +3,7 @@ an as-of date, and the expected status of one or more requirements."""
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,3 +72,53 @@ def run_case(catalog: Catalog, case: Case, root: Path = ROOT) -> CaseResult:
     except InputError as exc:  # the case's input is refused: every expectation fails, with the reason
         return CaseResult(case, {rid: f"ошибка входных данных: {exc}" for rid in case.expect})
     return CaseResult(case, {f.requirement_id: f.status for f in report.findings})
+
+
+# --- which requirements a case is written for ------------------------------------------------------------------
+_RANGE = re.compile(r"([A-Z]+)-(\d+)\s*(?:…|\.\.\.|–|—)\s*\1-(\d+)")
+
+
+def _short(rid: str) -> str:
+    """'794-P-1' -> 'P-1', 'G-3.1-4' -> '3.1-4': how a case's name refers to a requirement of its own regime."""
+    return rid.split("-", 1)[1] if "-" in rid else rid
+
+
+def _named(prefix: str, rid: str) -> bool:
+    short = _short(rid)
+    for ref in (rid, short):
+        if re.search(rf"(?<![\w.-]){re.escape(ref)}(?![\w-]|\.\d)", prefix):
+            return True
+    block, _, number = short.rpartition("-")
+    if number.isdigit():
+        for m in _RANGE.finditer(prefix):
+            if m.group(1) == block and int(m.group(2)) <= int(number) <= int(m.group(3)):
+                return True
+    # a bare block name («DOC: полный комплект…») names every requirement of that block
+    return bool(re.search(rf"(?<![\w-]){re.escape(short.split('-')[0])}(?![\w-])", prefix)) and short.count("-") == 1 \
+        and not re.search(rf"(?<![\w-]){re.escape(short.split('-')[0])}-", prefix)
+
+
+def named_targets(case: Case) -> list[str]:
+    """The expected requirements the case's name begins with (the text before its first colon)."""
+    prefix = case.name.split(":", 1)[0] if ":" in case.name else ""
+    return [rid for rid in case.expect if _named(prefix, rid)]
+
+
+def case_targets(case: Case) -> list[str]:
+    """The requirements a case is written for: its `for:` list, or else the IDs its name begins with. The other
+    expectations are side checks: they pin a neighbour's status on the same data, and the expert review document
+    shows the case only under its own requirements."""
+    return list(case.for_) or named_targets(case)
+
+
+def target_problems(catalog: Catalog) -> list[str]:
+    """`compliance catalog --check`: every case says whom it is for, and only requirements it expects."""
+    problems = []
+    for case in catalog.cases.cases if catalog.cases else []:
+        for rid in case.for_:
+            if rid not in case.expect:
+                problems.append(f"тест «{case.name}»: в for указано {rid}, но для него нет ожидания в expect")
+        if not case_targets(case):
+            problems.append(f"тест «{case.name}»: не сказано, для какого требования пример — начните название с его "
+                            "ID («P-1: …») или перечислите ID в поле for")
+    return problems

@@ -269,6 +269,9 @@ class Case(Strict):
     set: dict[str, Any] = {}
     delete: list[str] = []
     expect: dict[str, str]
+    # the requirements the case is written for (a subset of `expect`; the rest are side checks); when absent, the
+    # IDs its name begins with («P-1: …», «T-4, T-6: …», «R-1 … R-5: …») — compliance.cases.case_targets
+    for_: list[str] = Field([], alias="for")
 
 
 class CaseBook(Strict):

@@ -154,7 +154,7 @@ def _check_problems(catalog: Catalog, where: str, c: Check) -> list[str]:
 
 
 def _check_cases(catalog: Catalog, root: Path, run_cases: bool) -> list[str]:
-    from .cases import fixture_path, run_case
+    from .cases import fixture_path, run_case, target_problems
     problems = []
     cases = catalog.cases.cases if catalog.cases else []
     expected: dict[str, set[str]] = {}
@@ -173,6 +173,7 @@ def _check_cases(catalog: Catalog, root: Path, run_cases: bool) -> list[str]:
             for status in ("met", "not_met"):
                 if status not in got:
                     problems.append(f"{rid}: нет тестового примера со статусом {status} (rules/cases/{catalog.regime}.yaml)")
+    problems += target_problems(catalog)
     if run_cases and not problems:
         for case in cases:
             result = run_case(catalog, case, root)

@@ -15,11 +15,13 @@ import typer
 from rich.console import Console
 
 from .catalog import UNCONFIRMED, CONFIDENCE_RU, CatalogError, available_regimes, load_catalog
+from .cli_ru import HELP_HINT, RussianCommand, RussianGroup, install as _install_russian, usage_error
 from .formatting import plural
 from .loading import InputError, Problem, load_application
 from .models import Application, _parse_date, check_as_of
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+_install_russian()  # click's help and usage errors in Russian, whatever the locale (compliance/cli_ru.py)
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, cls=RussianGroup,
                   help="Проверка площадки на соответствие требованиям Минпромторга (отчёт о несоответствиях).")
 err = Console(stderr=True, soft_wrap=True)
 
@@ -28,7 +30,7 @@ EXIT_BY_VERDICT = {"conforms": EXIT_OK, "pending_review": EXIT_PENDING, "does_no
                    "incomplete": EXIT_GAPS}
 EXIT_CODES_HELP = ("Коды завершения: 0 — соответствует; 1 — не соответствует или оценка не завершена; 2 — ошибка во "
                    "входных данных; 3 — все автоматические проверки пройдены, требования ждут оценки эксперта. Код "
-                   "определяют режимы, на которые подана заявка (regimes заявки или режим из --regime КОД), а из "
+                   "определяют режимы, на которые подана заявка (режимы, указанные в заявке, или режим из --regime КОД), а из "
                    "нескольких — худший (1, затем 3, затем 0); --regime all добавляет остальные режимы в матрицу "
                    "для сведения и на код не влияет.")
 
@@ -108,22 +110,22 @@ def _write(text: str | bytes, output: Optional[Path]) -> None:
     err.print(f"Отчёт записан: {output}")
 
 
-@app.command(help="Проверить заявку и вывести отчёт о несоответствиях (или матрицу режимов, или «что если»).\n\n"
+@app.command(cls=RussianCommand, help="Проверить заявку и вывести отчёт о несоответствиях (или матрицу режимов, или «что если»).\n\n"
              + EXIT_CODES_HELP)
 def check(
-    application: Path = typer.Argument(..., help="файл заявки: .json, .yaml, .yml или .xlsx (кластер)"),
-    regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима (ip794, …) или all — матрица по всем подходящим режимам; по умолчанию — режимы из заявки"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="дата оценки (ГГГГ-ММ-ДД); по умолчанию — дата подачи"),
+    application: Path = typer.Argument(..., metavar="ЗАЯВКА", help="файл заявки: .json, .yaml, .yml или .xlsx (кластер)"),
+    regime: Optional[str] = typer.Option(None, "--regime", "-r", metavar="КОД", help="код режима (ip794, …) или all — матрица по всем подходящим режимам; по умолчанию — режимы из заявки"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="ДАТА", help="дата оценки (ГГГГ-ММ-ДД); по умолчанию — дата подачи"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="формат отчёта"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="куда записать отчёт (по умолчанию — на экран)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="ФАЙЛ", help="куда записать отчёт (по умолчанию — на экран)"),
     freshness: bool = typer.Option(False, "--freshness", help="предупреждать об устаревших выписках (ЕГРЮЛ, ЕГРН)"),
-    set_: list[str] = typer.Option([], "--set", help="что если: ПУТЬ=ЗНАЧЕНИЕ, например land_plots.0.area.value=9.5 (можно несколько)"),
-    set_file: Optional[Path] = typer.Option(None, "--set-file", help="что если: файл YAML с разделами set (путь: значение) и delete"),
-    judgements_file: Optional[Path] = typer.Option(None, "--judgements", help="файл оценок эксперта и принятых отклонений (.yaml, .json)"),
+    set_: list[str] = typer.Option([], "--set", metavar="ПУТЬ=ЗНАЧЕНИЕ", help="что если: ПУТЬ=ЗНАЧЕНИЕ, например land_plots.0.area.value=9.5 (можно несколько)"),
+    set_file: Optional[Path] = typer.Option(None, "--set-file", metavar="ФАЙЛ", help="что если: файл YAML с разделами set (путь: значение) и delete"),
+    judgements_file: Optional[Path] = typer.Option(None, "--judgements", metavar="ФАЙЛ", help="файл оценок эксперта и принятых отклонений (.yaml, .json)"),
     force_judgements: bool = typer.Option(False, "--force-judgements", help="применить оценки эксперта, вынесенные по другой заявке или редакции заявки (отчёт скажет об этом на первой странице)"),
-    organisation: Optional[Path] = typer.Option(None, "--organisation", help="для docx: файл реквизитов организации (.yaml, .json) — шапка документа, подписант, префикс исходящего номера; по умолчанию — из настройки COMPLIANCE_ORGANISATION_FILE"),
-    outgoing_number: Optional[str] = typer.Option(None, "--outgoing-number", help="для docx: исходящий номер документа (без него — строка для записи от руки)"),
-    outgoing_date: Optional[str] = typer.Option(None, "--outgoing-date", help="для docx: дата исходящего номера (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)"),
+    organisation: Optional[Path] = typer.Option(None, "--organisation", metavar="ФАЙЛ", help="для docx и pdf: файл реквизитов организации (.yaml, .json) — шапка документа, подписант, префикс исходящего номера; по умолчанию — из настройки COMPLIANCE_ORGANISATION_FILE"),
+    outgoing_number: Optional[str] = typer.Option(None, "--outgoing-number", metavar="НОМЕР", help="для docx и pdf: исходящий номер документа (без него — строка для записи от руки)"),
+    outgoing_date: Optional[str] = typer.Option(None, "--outgoing-date", metavar="ДАТА", help="для docx и pdf: дата исходящего номера (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)"),
 ) -> None:
     from .judgements import for_check, load_judgements
     from .loading import parse_document
@@ -273,15 +275,15 @@ def _regimes(app_model: Application, regime: Optional[str]) -> list[str]:
         _fail(exc.problems)
 
 
-@app.command(help="Проверить много заявок (любые режимы): сводная таблица xlsx и JSON; ошибочный файл не "
+@app.command(cls=RussianCommand, help="Проверить много заявок (любые режимы): сводная таблица xlsx и JSON; ошибочный файл не "
                   "останавливает проверку.\n\nКод завершения — худший по всем заявкам и режимам, на которые они "
                   "поданы (1, затем 3, затем 0): 0 — все соответствуют; 1 — есть несоответствия, незавершённые оценки "
                   "или файлы с ошибками; 3 — все автоматические проверки пройдены, но есть требования, которые ждут "
                   "оценки эксперта; 2 — ошибка в самой команде (нет файлов, неверный --output).")
 def batch(
-    paths: list[Path] = typer.Argument(..., help="файлы заявок и папки с ними (.json, .yaml, .xlsx)"),
-    output: Path = typer.Option(Path("batch-summary.xlsx"), "--output", "-o", help="сводная таблица .xlsx (рядом — .json)"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="дата оценки для всех заявок; по умолчанию — их даты подачи"),
+    paths: list[Path] = typer.Argument(..., metavar="ЗАЯВКИ", help="файлы заявок и папки с ними (.json, .yaml, .xlsx)"),
+    output: Path = typer.Option(Path("batch-summary.xlsx"), "--output", "-o", metavar="ФАЙЛ", help="сводная таблица .xlsx (рядом — .json)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="ДАТА", help="дата оценки для всех заявок; по умолчанию — их даты подачи"),
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -313,13 +315,13 @@ def batch(
     raise typer.Exit(exit_code([row.status for row in summary.rows]))
 
 
-@app.command()
+@app.command(cls=RussianCommand)
 def schema() -> None:
     """Вывести JSON Schema заявки."""
     sys.stdout.write(json.dumps(Application.model_json_schema(), ensure_ascii=False, indent=2) + "\n")
 
 
-@app.command()
+@app.command(cls=RussianCommand)
 def regimes() -> None:
     """Перечислить режимы, для которых есть каталог требований."""
     for code in available_regimes():
@@ -329,11 +331,11 @@ def regimes() -> None:
                          f"требований: {len(d.requirements)}\n")
 
 
-@app.command()
+@app.command(cls=RussianCommand)
 def template(
-    regime: str = typer.Argument(..., help="код режима; шаблон Excel пока есть только для cl779 (промышленные кластеры)"),
-    output: Path = typer.Option(..., "--output", "-o", help="куда записать книгу .xlsx"),
-    from_: Optional[Path] = typer.Option(None, "--from", help="заполнить книгу из заявки (.json, .yaml, .yml или .xlsx)"),
+    regime: str = typer.Argument(..., metavar="КОД", help="код режима; шаблон Excel пока есть только для cl779 (промышленные кластеры)"),
+    output: Path = typer.Option(..., "--output", "-o", metavar="ФАЙЛ", help="куда записать книгу .xlsx"),
+    from_: Optional[Path] = typer.Option(None, "--from", metavar="ЗАЯВКА", help="заполнить книгу из заявки (.json, .yaml, .yml или .xlsx)"),
 ) -> None:
     """Записать шаблон заявки в Excel (.xlsx) для заполнения; с --from — заполненный из готовой заявки."""
     from .excel import REGIME, write_template
@@ -365,12 +367,12 @@ def template(
     err.print(f"Шаблон записан: {output}" + (f" (заполнен из {from_.name})" if from_ else ""), highlight=False)
 
 
-@app.command()
+@app.command(cls=RussianCommand)
 def catalog(
-    regime: Optional[str] = typer.Option(None, "--regime", "-r", help="код режима; по умолчанию — все"),
+    regime: Optional[str] = typer.Option(None, "--regime", "-r", metavar="КОД", help="код режима; по умолчанию — все"),
     check_: bool = typer.Option(False, "--check", help="проверить каталог: ссылки, даты, тестовые примеры"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="text, json, docx или pdf — документ для экспертной сверки каталога (нужны --regime и --output)"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="куда записать (для docx обязательно)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="ФАЙЛ", help="куда записать (для docx и pdf обязательно)"),
 ) -> None:
     """Показать каталог требований (ID, вид, достоверность) или проверить его (--check)."""
     from .catalog_check import check_all
@@ -433,30 +435,11 @@ def catalog(
 
 
 
-def _usage_error_ru(exc: Exception) -> str:
-    """Usage errors of the command-line parser (click, vendored by typer), in Russian."""
-    import re
-
-    kind = type(exc).__name__
-    param = getattr(exc, "param", None)
-    opts = getattr(param, "opts", None) or []
-    name = (opts[0] if opts else None) or getattr(param, "name", None) or ""
-    if kind == "MissingParameter":
-        return f"не указан обязательный аргумент «{name}»"
-    if kind == "NoSuchOption":
-        return f"неизвестный параметр {getattr(exc, 'option_name', '')}"
-    if kind == "BadParameter":
-        m = re.search(r"'([^']*)' is not one of (.+?)\.?$", exc.format_message())
-        detail = f": «{m.group(1)}»; допустимо: {m.group(2).replace(chr(39), '')}" if m else ""
-        return f"недопустимое значение параметра {name}{detail}"
-    return "ошибка в команде: " + exc.format_message()
-
-
-@app.command()
+@app.command(cls=RussianCommand)
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="адрес, на котором слушать"),
-    port: int = typer.Option(8000, "--port", help="порт"),
-    demo_org: str | None = typer.Option(None, "--demo-org", help="выдать при запуске токен этой организации (создаётся, "
+    host: str = typer.Option("127.0.0.1", "--host", metavar="АДРЕС", help="адрес, на котором слушать"),
+    port: int = typer.Option(8000, "--port", metavar="ПОРТ", help="порт"),
+    demo_org: str | None = typer.Option(None, "--demo-org", metavar="ОРГАНИЗАЦИЯ", help="выдать при запуске токен этой организации (создаётся, "
                                                                  "если её нет) и напечатать ссылку для входа"),
 ) -> None:
     """Запустить веб-сервис (FastAPI): страницы для браузера и API; база — COMPLIANCE_DATABASE_URL, по умолчанию файл
@@ -486,13 +469,13 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
-token_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+token_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, cls=RussianGroup,
                         help="Токены доступа к веб-сервису.")
 app.add_typer(token_app, name="token")
 
 
-@token_app.command("create")
-def token_create(org: str = typer.Option(..., "--org", help="название организации (создаётся, если её ещё нет)")) -> None:
+@token_app.command("create", cls=RussianCommand)
+def token_create(org: str = typer.Option(..., "--org", metavar="ОРГАНИЗАЦИЯ", help="название организации (создаётся, если её ещё нет)")) -> None:
     """Создать токен организации и напечатать его (один раз: хранится только его хеш)."""
     from .settings import get_settings
     from .storage import ORG_NAME_MAX, create_token, session_factory
@@ -510,8 +493,8 @@ def token_create(org: str = typer.Option(..., "--org", help="название о
     sys.stdout.write(token + "\n")
 
 
-@token_app.command("list")
-def token_list(org: str = typer.Option(..., "--org", help="название организации")) -> None:
+@token_app.command("list", cls=RussianCommand)
+def token_list(org: str = typer.Option(..., "--org", metavar="ОРГАНИЗАЦИЯ", help="название организации")) -> None:
     """Токены организации: номер, начало токена, когда выдан и отозван ли (сами токены не хранятся)."""
     from sqlalchemy import select
 
@@ -529,8 +512,8 @@ def token_list(org: str = typer.Option(..., "--org", help="название ор
         sys.stdout.write(f"{row.id}\t{row.hint}…\tвыдан {row.created_at:%d.%m.%Y %H:%M} UTC\t{state}\n")
 
 
-@token_app.command("revoke")
-def token_revoke(token_id: int = typer.Argument(..., help="номер токена (compliance token list --org …)")) -> None:
+@token_app.command("revoke", cls=RussianCommand)
+def token_revoke(token_id: int = typer.Argument(..., metavar="НОМЕР", help="номер токена (compliance token list --org …)")) -> None:
     """Отозвать токен: запросы и вход в браузере с ним больше не принимаются; проверки и журнал сохраняются."""
     from .settings import get_settings
     from .storage import ApiToken, audit, session_factory, utcnow
@@ -547,16 +530,16 @@ def token_revoke(token_id: int = typer.Argument(..., help="номер токен
     err.print(f"Токен № {token_id} ({row.hint}…) отозван.", highlight=False)
 
 
-judgements_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+judgements_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, cls=RussianGroup,
                              help="Файлы оценок эксперта.")
 app.add_typer(judgements_app, name="judgements")
 
 
-@judgements_app.command("bind")
+@judgements_app.command("bind", cls=RussianCommand)
 def judgements_bind(
-    application: Path = typer.Argument(..., help="файл заявки, по которой эксперт вынес оценки (.json, .yaml, .xlsx)"),
-    judgements_file: Path = typer.Argument(..., help="файл оценок эксперта (.yaml, .json)"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="куда записать (по умолчанию — в тот же файл)"),
+    application: Path = typer.Argument(..., metavar="ЗАЯВКА", help="файл заявки, по которой эксперт вынес оценки (.json, .yaml, .xlsx)"),
+    judgements_file: Path = typer.Argument(..., metavar="ОЦЕНКИ", help="файл оценок эксперта (.yaml, .json)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="ФАЙЛ", help="куда записать (по умолчанию — в тот же файл)"),
     force: bool = typer.Option(False, "--force", help="привязать оценки, вынесенные по другой площадке или ИНН"),
 ) -> None:
     """Привязать файл оценок к заявке: записать в него ИНН, площадку и хеш заявки — после того как эксперт
@@ -584,7 +567,7 @@ def main() -> None:
 
     command = typer.main.get_command(app)
     try:
-        code = command.main(standalone_mode=False)
+        code = command.main(prog_name="compliance", standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
@@ -595,8 +578,10 @@ def main() -> None:
             sys.stdout.write(exc.format_message() + "\n")
             code = EXIT_OK
         elif hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            err.print(f"[bold red]Ошибка:[/bold red] {_usage_error_ru(exc)}", highlight=False)
-            err.print("Справка: compliance --help или compliance КОМАНДА --help")
+            message = usage_error(exc)
+            from rich.markup import escape
+            err.print(f"[bold red]Ошибка:[/bold red] {escape(message[:1].upper() + message[1:])}", highlight=False)
+            err.print(HELP_HINT, highlight=False)
             code = EXIT_INVALID
         elif os.environ.get("COMPLIANCE_DEBUG") == "1":
             raise

@@ -92,6 +92,9 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
     if t == "bool_type":
         return "", f"ожидается true или false, а передано: {given_type} «{given}»"
     if t == "string_type":
+        key = next((str(x) for x in reversed(err.get("loc", ())) if isinstance(x, str)), "")
+        if key.endswith("inn") and isinstance(given, (int, float)) and not isinstance(given, bool):
+            return "", _inn_hint(key, given)
         return "", f"ожидается строка, а передано: {given_type}"
     if t in ("list_type",):
         return "", "ожидается список"
@@ -130,6 +133,15 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
     return "", "недопустимое значение"
 
 
+def _inn_hint(key: str, given: int | float) -> str:
+    """An ИНН written without quotes: YAML and JSON read it as a number (a leading zero is lost, and YAML reads
+    digits 0–7 after a leading zero as an octal number)."""
+    digits = str(int(given)) if isinstance(given, int) or float(given).is_integer() else str(given)
+    example = digits if len(digits) in (10, 12) else "0123456789"
+    lost = "" if len(digits) in (10, 12) else " (ведущий ноль при этом теряется — впишите ИНН полностью)"
+    return (f'ИНН заключите в кавычки: {key}: "{example}" — без кавычек ИНН читается как число {digits}{lost}')
+
+
 def _bound(x: Any) -> str:
     """A number in a message about a bound: 20000.0 -> '20 000', 1e15 -> '1 000 000 000 000 000'."""
     from .formatting import num
@@ -151,6 +163,49 @@ def problems_from(exc: ValidationError) -> list[Problem]:
     return out
 
 
+# Windows-1251: what Notepad and Excel on a Russian Windows save by default. Read when the text is plausibly
+# Cyrillic: every character beyond ASCII a letter of the Russian (or Ukrainian, Belarusian) alphabet or common
+# typographic sign, no word mixing Latin and Cyrillic letters, and «Р»/«С» not half of the letters — the mark of
+# UTF-8 read as Windows-1251 («РџР°СЂРє»).
+_CP1251_LETTERS = re.compile(r"[А-Яа-яЁёІіЇїЄєҐґЎў]")
+_CP1251_ALLOWED = re.compile(r"[А-Яа-яЁёІіЇїЄєҐґЎў«»—–№…“”„‘’\u00a0•°§]")
+_MIXED_WORD = re.compile(r"[A-Za-z][А-Яа-яЁё]|[А-Яа-яЁё][A-Za-z]")
+HOW_TO_UTF8 = ("сохраните его в кодировке UTF-8: в Блокноте — «Файл → Сохранить как…», в поле «Кодировка» выберите "
+               "UTF-8 и сохраните")
+
+
+def _cp1251_text(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("cp1251")
+    except UnicodeDecodeError:
+        return None
+    beyond = [c for c in text if ord(c) > 127]
+    letters = [c for c in beyond if _CP1251_LETTERS.match(c)]
+    if not letters or any(not _CP1251_ALLOWED.match(c) for c in beyond):
+        return None
+    if sum(c in "РС" for c in letters) * 2 >= len(letters) and len(letters) > 4:
+        return None
+    if _MIXED_WORD.search(text):  # «GrцЯe»: Latin-1 or another code page, not Russian text
+        return None
+    words = re.findall(r"[А-Яа-яЁё]{3,}", text)
+    if sum(w[0].islower() and w[1:].isupper() for w in words) * 2 > len(words):  # «пАРК»: KOI8-R, not 1251
+        return None
+    return text
+
+
+def decode_text(raw: bytes, name: str, source: str = "") -> str:
+    """The text of an uploaded or given file: UTF-8 (with or without a BOM), or Windows-1251 when the bytes are not
+    UTF-8 and read as Cyrillic text; anything else is refused, saying how to convert it."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        text = _cp1251_text(raw)
+        if text is not None:
+            return text
+        raise InputError([Problem(source, f"файл «{name}» не в кодировке UTF-8 (байт {exc.start}) и не русский текст "
+                                          f"в кодировке 1251; {HOW_TO_UTF8}")]) from None
+
+
 def parse_document(raw: bytes, name: str, source: str = "") -> Any:
     """The data of a .json / .yaml file; InputError (its problems under `source`, e.g. "--set-file") when it does not
     read."""
@@ -158,10 +213,7 @@ def parse_document(raw: bytes, name: str, source: str = "") -> Any:
     if suffix not in (".json", ".yaml", ".yml"):
         raise InputError([Problem(source, f"неподдерживаемый формат файла «{suffix or name}»: ожидается .json, "
                                           ".yaml, .yml или .xlsx")])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError([Problem(source, f"файл «{name}» не в кодировке UTF-8 (байт {exc.start}); сохраните его в UTF-8")]) from None
+    text = decode_text(raw, name, source)
     try:
         return load_json(text) if suffix == ".json" else load_yaml(text)
     except (RecursionError, TooDeep):

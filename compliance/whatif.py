@@ -60,6 +60,57 @@ def parse_override_file(data: Any) -> list[Change]:
     return changes
 
 
+# the words the Excel template accepts for «да/нет», and their usual equivalents (case does not matter)
+YES_WORDS = {"да", "истина", "true", "yes", "1"}
+NO_WORDS = {"нет", "ложь", "false", "no", "0"}
+
+
+def _field_type(path: str) -> Any:
+    """The annotation of the application field a dotted path names (list items by number), or None."""
+    import types
+    import typing
+
+    def unwrap(tp: Any) -> Any:
+        while True:
+            origin = typing.get_origin(tp)
+            if origin is typing.Annotated:
+                tp = typing.get_args(tp)[0]
+            elif origin in (typing.Union, types.UnionType):
+                args = [a for a in typing.get_args(tp) if a is not type(None)]
+                if len(args) != 1:
+                    return tp
+                tp = args[0]
+            else:
+                return tp
+
+    tp: Any = Application
+    for token in path.split("."):
+        tp = unwrap(tp)
+        if typing.get_origin(tp) is list:
+            if not token.isdigit():
+                return None
+            tp = typing.get_args(tp)[0]
+            continue
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and token in tp.model_fields:
+            tp = tp.model_fields[token].annotation
+            continue
+        return None
+    return unwrap(tp)
+
+
+def _yes_no(change: Change) -> Change:
+    """A boolean field set to «да»/«нет» (or истина/ложь, true/false) — as the Excel template accepts it; any other
+    text for a boolean field is refused naming the field."""
+    if change.delete or not isinstance(change.value, (str, int)) or isinstance(change.value, bool) \
+            or _field_type(change.path) is not bool:
+        return change
+    word = str(change.value).strip().casefold()
+    if word in YES_WORDS or word in NO_WORDS:
+        return Change(path=change.path, value=word in YES_WORDS)
+    raise InputError([Problem(change.path, f"«{change.value}» — здесь нужно «да» или «нет» (можно также истина/ложь, "
+                                           "true/false) (изменение --set)")])
+
+
 def _path_problem(path: str, exc: Exception) -> Problem:
     """Why a --set / --set-file path does not lead anywhere in the application, in Russian."""
     if isinstance(exc, IndexError):
@@ -76,6 +127,7 @@ def _path_problem(path: str, exc: Exception) -> Problem:
 
 def apply_changes(app: Application, changes: list[Change]) -> Application:
     patched = app.model_dump(mode="json")
+    changes = [_yes_no(c) for c in changes]
     # deletions first, then assignments in order (as apply_patch does), one at a time to name a path that fails
     for c in sorted(changes, key=lambda c: not c.delete):
         try:

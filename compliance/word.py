@@ -1416,15 +1416,43 @@ def special_text(catalog: Catalog, req: Requirement) -> list[str]:
 
 
 def cases_for(catalog: Catalog, req_id: str) -> list[tuple[str, str]]:
-    """(case name, expected status in Russian) for the test cases that pin a requirement."""
+    """(case name, expected status in Russian) for the test cases written for a requirement — not the cases of other
+    requirements that pin its status on the side (compliance.cases.case_targets)."""
+    from .cases import case_targets
     if catalog.cases is None:
         return []
     out = []
     for c in catalog.cases.cases:
-        if req_id in c.expect:
+        if req_id in c.expect and req_id in case_targets(c):
             status = STATUS_RU.get(c.expect[req_id], c.expect[req_id])
             out.append((c.name, status + (f" (дата оценки {day(c.as_of)})" if c.as_of else "")))
     return out
+
+
+def _case_rows(catalog: Catalog, req_id: str) -> list[list[Cell]]:
+    """A row per own test case: the example's input in words, what the program finds, the expected status and why;
+    the expert confirms each case in its own row."""
+    from .case_text import case_story
+    from .cases import case_targets
+    own = [c for c in (catalog.cases.cases if catalog.cases else []) if req_id in c.expect and req_id in case_targets(c)]
+    if not own:
+        return [[R("Тестовые примеры", bold=True), [R("тестовых примеров нет", italic=True)], "", ""]]
+    rows: list[list[Cell]] = []
+    for i, case in enumerate(own, 1):
+        s = case_story(catalog, case, req_id)
+        paras: list[Para] = [R(f"«{s.name}»", italic=True),
+                             [R("Данные примера: ", bold=True), R(f"за основу взята заявка: {s.sample}; "
+                              + ("изменено: " + "; ".join(s.changes) if s.changes else "без изменений")
+                              + (f"; оценка на {day(case.as_of)}" if case.as_of else ""))]]
+        if s.found:
+            paras.append([R("Программа находит: ", bold=True), R("; ".join(s.found))])
+        paras.append([R("Ожидается: ", bold=True), R(s.expected)])
+        if s.why:
+            paras.append([R("Почему: ", bold=True), R(s.why)])
+        if s.actual:
+            paras.append([R("Сейчас программа выдаёт: ", bold=True), R(f"{s.actual} — пример не проходит", italic=True)])
+        rows.append([R(f"Тестовый пример {i}", bold=True), paras, "", ""])
+    return rows
 
 
 def _severity_text(catalog: Catalog, rule: Rule | None) -> str:
@@ -1445,7 +1473,6 @@ REVIEW_WIDTHS = [3.0, 8.3, 3.0, 3.2]
 def _requirement_section(d: _Doc, catalog: Catalog, req: Requirement) -> None:
     rule = catalog.rules.get(req.id)
     d.heading(f"{req.id}. {req.title}", 2)
-    cases = cases_for(catalog, req.id)
     rows: list[list[Cell]] = [
         [R("Пункт акта", bold=True), req.clause, "", ""],
         [R("Наша формулировка", bold=True), req.text, "", ""],
@@ -1459,9 +1486,7 @@ def _requirement_section(d: _Doc, catalog: Catalog, req: Requirement) -> None:
         rows.append([R("Особые режимы", bold=True), special, "", ""])
     if rule is not None and rule.remedy:
         rows.append([R("Что сделать (текст для заявителя)", bold=True), " ".join(rule.remedy.split()), "", ""])
-    rows.append([R("Тестовые примеры", bold=True),
-                 [[R(f"«{name}»"), R(f" — ожидается: {status}", italic=True)] for name, status in cases]
-                 or [R("тестовых примеров нет", italic=True)], "", ""])
+    rows += _case_rows(catalog, req.id)
     d.table(REVIEW_HEADERS, REVIEW_WIDTHS, rows, shade_first_col=True)
 
 

@@ -50,6 +50,7 @@ ALLOWED_WORDS = {"ID", "UTF", *REGIME_CODES,
                  "JSON", "YAML", "Markdown", "Word", "Excel", "PDF", "docx", "xlsx", "http", "https"}  # formats, schemes
 DOCUMENT_WORDS = (ALLOWED_WORDS - REGIME_CODES) | {"IT"}  # «IT-технопарк»: a word of Russian business usage
 SHORT_ID = re.compile(r"(?<![\w-])[A-Z]{1,3}(?:-[A-Z]{1,3})?(?:-\d+(?:\.\d+)*)(?![\w-])")  # UK-4, DOC-1, G-TER-3
+ROMAN = re.compile(r"(?<![\w-])[IVXLC]+(?![\w-])")  # «IV квартал», «III очередь»: numerals, not identifiers
 INTERNAL_SOURCE = re.compile(r"(?<!\w)[Дд]айджест\w*")  # our working digest of the acts: never cited to a person
 
 
@@ -164,7 +165,7 @@ def internal_names(text: str, allowed: Iterable[str] = (), *, document: bool = F
     found: list[str] = INTERNAL_SOURCE.findall(text)
     for s in sorted({a for a in allowed if a}, key=len, reverse=True):
         text = re.sub(rf"(?<!\w){re.escape(s)}(?!\w)", " ", text)
-    for pattern in (URL, HEX_ID, REQUIREMENT_ID) + ((SHORT_ID,) if document else ()):
+    for pattern in (URL, HEX_ID, REQUIREMENT_ID, ROMAN) + ((SHORT_ID,) if document else ()):
         text = pattern.sub(" ", text)
     if not document:
         text = _named_paths(text)

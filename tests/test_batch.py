@@ -23,7 +23,7 @@ def make_folder(tmp_path: Path) -> Path:
     for name in PARKS:
         shutil.copy(FIXTURES / f"{name}.yaml", folder / ("nested" if name.startswith("itp") else "") / f"{name}.yaml")
     (folder / "broken-syntax.json").write_text('{"regimes": [', encoding="utf-8")
-    (folder / "broken-cp1251.yaml").write_bytes("site_name: Парк".encode("cp1251"))
+    (folder / "broken-encoding.yaml").write_bytes("site_name: Größe".encode("latin-1"))  # neither UTF-8 nor Cyrillic
     (folder / "broken-list.json").write_text("[1, 2]", encoding="utf-8")
     (folder / "empty.yaml").write_text("", encoding="utf-8")
     (folder / "notes.txt").write_text("не заявка", encoding="utf-8")
@@ -44,10 +44,10 @@ def test_batch_checks_everything_and_reports_broken_files(tmp_path):
             row = next(r for r in by_file[name] if r.regime == regime)
             assert row.status == evaluate(app, regime).verdict
     assert len(by_file["brownfield-794-1863"]) == 2
-    for name in ("broken-syntax", "broken-cp1251", "broken-list", "empty"):
+    for name in ("broken-syntax", "broken-encoding", "broken-list", "empty"):
         (row,) = by_file[name]
         assert row.status == "invalid" and row.problem
-    assert "UTF-8" in by_file["broken-cp1251"][0].problem
+    assert "UTF-8" in by_file["broken-encoding"][0].problem
     assert sum(summary.counts.values()) == len(summary.rows)
 
 

@@ -167,3 +167,17 @@ def test_a_repeated_key_in_a_catalog_file_is_refused_naming_it_not_last_wins(tre
     message = str(exc.value)
     assert f"ключ «value» повторяется: он уже был в строке {line}" in message and f"в строке {line + 1}" in message
     assert "found" not in message and "expected" not in message  # no English parser text
+
+
+def test_a_case_must_say_which_requirement_it_is_for(tree):
+    """The expert review document shows a case under its own requirements only: a case whose name does not begin
+    with an ID and that has no `for:` list is refused, as is a `for:` naming a requirement the case does not expect."""
+    path = tree / "rules" / "cases" / "ip794.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    first = data["cases"][0]
+    data["cases"].append(dict(first, name="Площадь ровно 8 га"))
+    data["cases"].append(dict(first, name="P-1: то же", **{"for": ["794-P-2"]}))
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    found = problems(tree)
+    assert any("«Площадь ровно 8 га»: не сказано, для какого требования пример" in p for p in found), found
+    assert any("«P-1: то же»: в for указано 794-P-2, но для него нет ожидания в expect" in p for p in found), found

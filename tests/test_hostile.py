@@ -34,10 +34,12 @@ def test_oversized_json_is_refused_before_it_is_read(tmp_path):
     assert "слишком велик" in str(exc.value)
 
 
-def test_non_utf8_text_is_refused():
-    with pytest.raises(InputError) as exc:
-        parse_document("site_name: Технопарк".encode("cp1251"), "app.yaml")
-    assert "UTF-8" in str(exc.value)
+def test_text_neither_utf8_nor_windows_1251_cyrillic_is_refused_saying_how_to_convert():
+    for raw in ("site_name: Größe".encode("latin-1"), "site_name: Технопарк".encode("utf-16"),
+                "site_name: Технопарк".encode("utf-8") + b"\xff", "site_name: Технопарк".encode("koi8-r")):
+        with pytest.raises(InputError) as exc:
+            parse_document(raw, "app.yaml")
+        assert "не в кодировке UTF-8" in str(exc.value) and "«Кодировка» выберите UTF-8" in str(exc.value), raw
 
 
 def _rewrite_member(src: Path, dst: Path, member: str, transform) -> None:

@@ -123,12 +123,18 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+def _write_bytes(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
 BAD_INPUTS = {
     "неверный ИНН": lambda tmp: FIXTURES / "batch" / "broken-bad-inn.json",
     "сторона договора не участник": lambda tmp: FIXTURES / "batch" / "broken-unknown-contract-party.json",
     "число в кавычках": lambda tmp: FIXTURES / "batch" / "broken-number-as-string.json",
     "не заявка": lambda tmp: FIXTURES / "batch" / "broken-not-an-application.json",
-    "не UTF-8": lambda tmp: FIXTURES / "batch" / "broken-cp1251.json",
+    "не UTF-8": lambda tmp: _write_bytes(tmp, "заявка.yaml", "site_name: Größe".encode("latin-1")),
     "нет файла": lambda tmp: tmp / "нет-такого.yaml",
     "пустая заявка": lambda tmp: _write(tmp, "пустая.yaml", "regimes: [ip794]\n"),
     "раздела нет для режима": lambda tmp: FIXTURES / "cl779-conforming.json",

@@ -516,9 +516,85 @@ def test_review_document_explains_794_p_1_in_plain_russian():
     section = full[full.index("794-P-1. Площадь территории"):full.index("794-P-2. ")]
     assert "не менее 8 га" in section
     assert "P-1: создаваемый парк, участки 5,79 + 2,2 га — 7,99 га, меньше 8 га" in section
-    assert "ожидается: не выполнено" in section
+    assert "Ожидается: не выполнено" in section
     assert "с 04.08.2015" in section and "ПП № 794" in section  # effective date and reference
     assert "Упрощённые требования" in section  # the special regime that affects it
+
+
+def _review_case_rows(regime: str) -> list[tuple[str, str, str]]:
+    """(requirement ID of the section, case name, the row's text) for every «Тестовый пример» row of the rendered
+    review document, in document order."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+    document = open_docx(review_docx(regime))
+    current, out = "", []
+    for el in document.element.body.iterchildren():
+        if el.tag == qn("w:p"):
+            p = Paragraph(el, document)
+            if p.style is not None and p.style.name == "Heading 2":
+                current = paragraph_text(el).split(". ", 1)[0]
+        elif el.tag == qn("w:tbl"):
+            for row in Table(el, document).rows:
+                cells = [cell_text(c) for c in row.cells]
+                if cells[0].startswith("Тестовый пример"):
+                    paras = [paragraph_text(p._p) for p in row.cells[1].paragraphs]
+                    out.append((current, paras[0][1:-1], "\n".join(paras)))
+                    assert cells[2] == "" and cells[3] == ""  # the expert's columns stay empty
+    return out
+
+
+def _written_for(case, rid: str) -> bool:
+    """Whom a case is for, read from the YAML as a person reads it: its `for:` list, or the IDs its name begins with
+    (the short ID, e.g. «P-2» of 794-P-2; a range «R-1 … R-5»; a block «DOC»)."""
+    if case.for_:
+        return rid in case.for_
+    prefix = case.name.split(":", 1)[0]
+    short = rid.split("-", 1)[1]
+    if re.search(rf"(?<![\w.-]){re.escape(short)}(?![\w-]|\.\d)", prefix):
+        return True
+    block, _, n = short.rpartition("-")
+    for m in re.finditer(r"([A-Z]+)-(\d+) … \1-(\d+)", prefix):
+        if m.group(1) == block and int(m.group(2)) <= int(n) <= int(m.group(3)):
+            return True
+    return prefix.strip() == block
+
+
+# an internal name in the input of an example: a field key, a snake_case code, a file name, a Latin word
+_INTERNAL = re.compile(r"\b[a-z]+_[a-z_]+\b|\.(ya?ml|json|xlsx)\b|\b[A-Za-z]{3,}\b")
+
+
+@pytest.mark.parametrize("regime", available_regimes())
+def test_review_document_lists_under_each_requirement_only_its_own_examples_in_words(regime):
+    catalog = load_catalog(regime)
+    by_name = {c.name: c for c in catalog.cases.cases}
+    rows = _review_case_rows(regime)
+    assert rows
+    shown: dict[str, int] = {}
+    for rid, name, text in rows:
+        case = by_name[name]
+        assert rid in case.expect and _written_for(case, rid), f"под {rid} пример другого требования: «{name}»"
+        shown[rid] = shown.get(rid, 0) + 1
+        data = next(line for line in text.splitlines() if line.startswith("Данные примера: "))
+        assert not _INTERNAL.search(re.sub(r"https?://\S+", "", data)), (rid, data)  # a site's address is data
+        assert case.base not in text
+        assert f"Ожидается: {STATUS_RU[case.expect[rid]]}" in text
+        assert "Почему: " in text and "Сейчас программа выдаёт" not in text  # every example passes
+    for req in catalog.decree.requirements:
+        own = [c for c in catalog.cases.cases if req.id in c.expect and _written_for(c, req.id)]
+        assert shown.get(req.id, 0) == len(own), (req.id, shown.get(req.id, 0), len(own))
+
+
+def test_review_document_example_input_is_told_in_words():
+    rows = {(rid, name): text for rid, name, text in _review_case_rows("ip794")}
+    p1 = rows[("794-P-1", "P-1: создаваемый парк, участки 5,79 + 2,2 га — 7,99 га, меньше 8 га")]
+    assert "Земельный участок № 1, площадь участка: 5,79 га" in p1
+    assert "Суммарная площадь земельных участков — 7,99 га (норматив: не менее 8 га)" in p1
+    assert "Почему: разрыв: не хватает 0,01 га" in p1
+    # the P-2 case pins P-1 on the side: it is shown under P-2 only
+    assert not any(rid == "794-P-1" and name.startswith("P-2:") for rid, name in rows)
+    assert any(rid == "794-P-2" and name == "P-2: нет схемы зонирования — недостаточно данных" for rid, name in rows)
+    p2 = rows[("794-P-2", "P-2: нет схемы зонирования — недостаточно данных")]
+    assert "Зонирование территории: удалено — в заявке не указано" in p2
 
 
 def test_review_document_variants_documents_each_and_alternatives():
