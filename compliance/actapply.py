@@ -119,10 +119,11 @@ def apply(v: Verification, root: Path, received: date, contradicted_from: date |
         decree_lines.set_key(item, "source", source)
         out.changes.append(f"{r.id} «{r.title}»: пункт — {r.best.clause}; достоверность T")
     rules_lines, rules = _Lines(rules_path), _load(rules_path)
-    citation = catalog.decree.act.citation
+    citation = (act.citation or "акт об изменениях") if act.is_amendment else catalog.decree.act.citation
     for p in v.params:
         values = rules["parameters"][p.name]["values"]
-        if p.outcome == CONFIRMED and p.catalog_from is not None:
+        # an amendment confirming a value the catalog has is no source of that value's earlier basis: untouched
+        if p.outcome == CONFIRMED and p.catalog_from is not None and not act.is_amendment:
             for item in values:
                 if item["from"] == p.catalog_from:
                     rules_lines.set_key(item, "confidence", "T")

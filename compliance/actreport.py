@@ -57,7 +57,7 @@ def render_text(v: Verification, catalog: Catalog, width: int = 160) -> str:
         console.print(line, markup=False)
     if v.requirements:
         t = Table(title="Требования", show_lines=True, title_justify="left")
-        for h, w in (("Требование", 28), ("Итог", 14), ("Пункт акта", 30), ("Текст акта", None)):
+        for h, w in (("Требование", 28), ("Итог", 22), ("Пункт акта", 30), ("Текст акта", None)):
             t.add_column(h, width=w, overflow="fold")
         for r in v.requirements:
             t.add_row(f"{r.id} {r.title}", f"{OUTCOME_MARK[r.outcome]} {OUTCOME_RU[r.outcome]}",
@@ -67,7 +67,7 @@ def render_text(v: Verification, catalog: Catalog, width: int = 160) -> str:
     if v.params:
         t = Table(title="Нормативы" if not v.act.is_amendment else "Нормативы, которые меняет акт",
                   show_lines=True, title_justify="left")
-        for h, w in (("Норматив", 30), ("В каталоге", 18), ("В тексте", 16), ("Итог", 14), ("Пункт и текст", None)):
+        for h, w in (("Норматив", 30), ("В каталоге", 18), ("В тексте", 16), ("Итог", 24), ("Пункт и текст", None)):
             t.add_column(h, width=w, overflow="fold")
         for p in v.params:
             where = f"{p.clause}: «{p.sentence}»" if p.clause else "\n".join(

@@ -105,6 +105,16 @@ class ActText:
     effective: date | None = None  # an amendment act: «вступает в силу с …»
 
     @property
+    def citation(self) -> str | None:
+        """«постановление Правительства Российской Федерации от 20.01.2027 № 55», as the heading says."""
+        if not (self.act_date and self.act_number):
+            return None
+        head = self.heading.upper()
+        kind = next((k for k in ("ПОСТАНОВЛЕНИЕ", "ПРИКАЗ", "РАСПОРЯЖЕНИЕ", "УКАЗ") if k in head), "акт").lower()
+        issuer = " Правительства Российской Федерации" if "ПРАВИТЕЛЬСТВО РОССИЙСКОЙ ФЕДЕРАЦИИ" in head else ""
+        return f"{kind}{issuer} от {self.act_date.strftime('%d.%m.%Y')} № {self.act_number}"
+
+    @property
     def edition(self) -> date | None:
         return max((d for d, _ in self.editions), default=None)
 
