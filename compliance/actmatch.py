@@ -224,14 +224,12 @@ class Verification:
         return out
 
 
-def sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.;:])\s+(?=[А-ЯЁA-Z«(])|\s+(?=[А-ЯЁ][а-яё]+ [|])|(?<=[а-яё]) (?=[А-ЯЁ][а-яё]+(?: [а-яё]+)* [|])",
-                     text)
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _points_text(point: Point) -> str:
-    return point.text
+def sentences(point: Point) -> list[str]:
+    """The sentences of a point: each paragraph (an indent, a table row) split after «.», «;», «:»."""
+    out = []
+    for para in point.paragraphs:
+        out += [s.strip() for s in re.split(r"(?<=[.;:])\s+(?=[А-ЯЁA-Z«(])", para) if s.strip()]
+    return out
 
 
 class _Index:
@@ -254,11 +252,13 @@ class _Index:
         return sorted(scored, key=lambda x: -x[0])
 
 
-def _best_sentence(point: Point, query: set[str], param: Parameter | None = None) -> tuple[str, Quantity | None]:
+def _best_sentence(point: Point, query: set[str], param: Parameter | None = None,
+                   idf: dict[str, float] | None = None) -> tuple[str, Quantity | None]:
+    """The sentence of the point that states the parameter's value, else the one sharing the rarest words."""
     best, best_score, best_q = point.text, -1.0, None
-    for s in sentences(point.text):
+    for s in sentences(point):
         qs = [q for q in quantities(s) if param is not None and _unit_matches(param, q)]
-        score = len(query & set(lemmas(s))) + (100 if qs else 0)
+        score = sum((idf or {}).get(w, 1.0) for w in query & set(lemmas(s))) + (1000 if qs else 0)
         if score > best_score:
             best, best_score, best_q = s, score, (qs[0] if qs else None)
     return best, best_q
@@ -314,7 +314,7 @@ def _edition_date(catalog: Catalog, act: ActText, edition: date | None) -> tuple
 
 
 def _check_param(catalog: Catalog, name: str, on: date | None, cands: list[tuple[float, Point]],
-                 query: set[str], rid: str) -> ParamOutcome:
+                 query: set[str], rid: str, idf: dict[str, float]) -> ParamOutcome:
     param = catalog.rulebook.parameters[name]
     pv = param.at(on) if on else (param.values[-1] if param.values else None)
     expected = _numeric(pv)
@@ -322,7 +322,7 @@ def _check_param(catalog: Catalog, name: str, on: date | None, cands: list[tuple
                        requirement=rid)
     hits = []
     for score, point in cands:
-        sentence, q = _best_sentence(point, query, param)
+        sentence, q = _best_sentence(point, query, param, idf)
         if q is not None:
             hits.append(Candidate(point, score, sentence, q))
     if not hits or expected is None:
@@ -354,13 +354,13 @@ def verify(catalog: Catalog, act: ActText, edition: date | None = None) -> Verif
         ranked = [(s, p) for s, p in index.rank(query) if s >= LOCATE_THRESHOLD]
         top = [(s, p) for s, p in ranked if s >= ranked[0][0] * AMBIGUITY_RATIO] if ranked else []
         names = _rule_params(catalog, rid)
-        params = [_check_param(catalog, n, on, top, query, rid) for n in names
+        params = [_check_param(catalog, n, on, top, query, rid, index.idf) for n in names
                   if _numeric(catalog.rulebook.parameters[n].values[-1]) is not None]
         # a candidate stating the parameter's value settles which of the rivals is the clause
         with_value = [c for p in params for c in ([p] if p.clause else [])]
         if len(top) > 1 and with_value and all(p.outcome in (CONFIRMED, CONTRADICTED) for p in params):
             top = [(s, pt) for s, pt in top if pt.label == with_value[0].clause]
-        cands = [Candidate(p, s, _best_sentence(p, query)[0]) for s, p in top]
+        cands = [Candidate(p, s, _best_sentence(p, query, idf=index.idf)[0]) for s, p in top]
         if not cands:
             outcome = NOT_LOCATED
         elif len(cands) > 1 or any(p.outcome == AMBIGUOUS for p in params):
