@@ -56,6 +56,8 @@ class _Lines:
         return end
 
     def set_key(self, mapping, key: str, value: str) -> None:
+        if mapping.fa.flow_style():  # «{from: …, value: …}» on one line: not rewritten by lines
+            raise CatalogError(f"{self.path.name}: запись в одну строку ({{…}}) — внесите изменение вручную")
         if key in mapping:
             line, col = mapping.lc.key(key)
             self.edits.append((line, self.extent(line, col), [" " * col + f"{key}: {_q(value)}"]))

@@ -216,6 +216,7 @@ class Verification:
     requirements: list[ReqOutcome]
     params: list[ParamOutcome]
     warnings: list[str] = field(default_factory=list)
+    other_act: str | None = None  # the text is not the catalog's act nor an amendment of it: nothing is applied
 
     def counts(self) -> dict[str, int]:
         out = {k: 0 for k in OUTCOME_RU}
@@ -340,8 +341,9 @@ def _check_param(catalog: Catalog, name: str, on: date | None, cands: list[tuple
 def verify(catalog: Catalog, act: ActText, edition: date | None = None) -> Verification:
     on, how = _edition_date(catalog, act, edition)
     warnings: list[str] = []
-    if act.act_number and act.act_number != catalog.decree.act.number and not act.is_amendment:
-        warnings.append(f"в тексте акт № {act.act_number}, а каталог составлен по акту № {catalog.decree.act.number}")
+    mismatch = _other_act(catalog, act)
+    if mismatch:
+        warnings.append(mismatch)
     if on is None:
         warnings.append("дата редакции не найдена в тексте: значения сравниваются с последними значениями каталога; "
                         "укажите дату редакции (--edition)")
@@ -378,7 +380,20 @@ def verify(catalog: Catalog, act: ActText, edition: date | None = None) -> Verif
             note = "пункт найден, но значение норматива в нём не найдено — сверьте его вручную"
         reqs.append(ReqOutcome(rid, req.title, _norm_text(catalog, rid, on), outcome, cands, params, note))
     params = _merge_params(reqs)
-    return Verification(catalog.regime, act, on, how, reqs, params, warnings)
+    return Verification(catalog.regime, act, on, how, reqs, params, warnings, mismatch)
+
+
+def _other_act(catalog: Catalog, act: ActText) -> str | None:
+    """Why the text is not the catalog's act (or an amendment of it), or None."""
+    number = catalog.decree.act.number
+    if act.is_amendment:
+        target = " ".join(p.title for p in act.parts if p.title.lower().startswith("изменения"))
+        if not re.search(rf"№\s*{re.escape(number)}(?!\d)", target):
+            return f"изменения вносятся не в акт № {number}, по которому составлен каталог: «{target}»"
+        return None
+    if act.act_number and act.act_number != number:
+        return f"в тексте акт № {act.act_number}, а каталог составлен по акту № {number}"
+    return None
 
 
 def _merge_params(reqs: list[ReqOutcome]) -> list[ParamOutcome]:
@@ -425,7 +440,7 @@ def _verify_amendment(catalog: Catalog, act: ActText, on: date | None, how: str,
         out.append(po)
     if on is None:
         warnings.append("в акте об изменениях не найдена дата вступления в силу: укажите её (--edition)")
-    return Verification(catalog.regime, act, on, how, [], out, warnings)
+    return Verification(catalog.regime, act, on, how, [], out, warnings, _other_act(catalog, act))
 
 
 def _new_wording(text: str) -> str | None:

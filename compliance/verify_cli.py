@@ -88,6 +88,8 @@ def verify_command(
         _write(render_text(result, catalog), output)
     if not apply_:
         raise typer.Exit(EXIT_OK)
+    if result.other_act:
+        _fail([f"{result.other_act}. Сверьте каталог с текстом его акта."], "Каталог не изменён")
     from .actapply import apply
 
     received = datetime.fromtimestamp(text.stat().st_mtime).date()

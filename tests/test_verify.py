@@ -225,3 +225,14 @@ def test_apply_reports_the_cases_that_now_disagree(catalog_copy):
     assert (area[-1].start, area[-1].value) == (date(2020, 1, 1), 5)
     assert area[-1].reference.startswith("постановление Правительства Российской Федерации от 20.01.2027 № 55, ")
     assert area[0].confidence == "S"  # the value the amendment replaces keeps its own basis
+
+
+def test_the_text_of_another_act_is_reported_and_never_applied(catalog_copy):
+    before = _digest(catalog_copy / "decrees" / "itp1863.yaml", catalog_copy / "rules" / "itp1863.yaml")
+    result = run("catalog", "verify", "-r", "itp1863", "-t", str(DECREE), "--apply", "--catalog", str(catalog_copy))
+    assert result.exit_code == 2
+    assert "в тексте акт № 794, а каталог составлен по акту № 1863" in result.output
+    assert "Каталог не изменён" in result.output
+    assert _digest(catalog_copy / "decrees" / "itp1863.yaml", catalog_copy / "rules" / "itp1863.yaml") == before
+    result = run("catalog", "verify", "-r", "cl779", "-t", str(AMENDMENT))
+    assert result.exit_code == 0 and "изменения вносятся не в акт № 779" in result.output
