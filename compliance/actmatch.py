@@ -25,6 +25,7 @@ CONFIRMED, CONTRADICTED, AMBIGUOUS, NOT_LOCATED = "confirmed", "contradicted", "
 OUTCOME_RU = {CONFIRMED: "подтверждено", CONTRADICTED: "расходится с текстом", AMBIGUOUS: "неоднозначно",
               NOT_LOCATED: "не найдено в тексте"}
 LOCATE_THRESHOLD = 0.34  # share of the requirement's (weighted) words a clause must have
+VALUE_BONUS = 0.15  # added to the score of a clause stating a number in the unit of the requirement's parameter
 SURE_THRESHOLD = 0.5  # below it a clause is only confirmed by the parameter's value it states
 AMBIGUITY_RATIO = 0.85  # a second clause scoring this close to the best is a rival candidate
 
@@ -37,7 +38,7 @@ ABBREVIATIONS = {
 UNIT_WORDS = {"гектар": "ha", "процент": "%", "%": "%", "мегаватт": "MW", "километр": "km", "метр": "m",
               "год": "years", "день": "days", "месяц": "months"}
 SKIP_POS = {"PREP", "CONJ", "PRCL", "NPRO", "INTJ", "PRED"}
-UNIT_QUERY = {"ha": "гектар", "%": "процент", "MW/ha": "мегаватт гектар", "km": "километр", "years": "год"}
+UNIT_QUERY = {"m2": "квадратный метр", "ha": "гектар", "%": "процент", "MW/ha": "мегаватт гектар", "km": "километр", "years": "год"}
 FRACTIONS = {"половина": 50.0, "треть": 100 / 3, "четверть": 25.0}
 
 
@@ -98,7 +99,7 @@ class Quantity:
         return f"{v} {UNIT_RU.get(self.unit, '') if self.unit else ''}".strip()
 
 
-UNIT_RU = {"ha": "га", "%": "%", "MW/ha": "МВт на 1 га", "MW": "МВт", "km": "км", "m": "м", "years": "лет",
+UNIT_RU = {"m2": "кв. м", "ha": "га", "%": "%", "MW/ha": "МВт на 1 га", "MW": "МВт", "km": "км", "m": "м", "years": "лет",
            "days": "дней", "months": "месяцев", "pcs": "шт."}
 
 
@@ -126,10 +127,16 @@ def quantities(text: str) -> list[Quantity]:
         else:
             i += 1
             continue
+        if i < len(toks) and lem[i] in ("тысяча", "тыс"):  # «5 тыс. кв. метров», «пяти тысяч»
+            value *= 1000
+            i += 1
         j = i
         if j < len(toks) and lem[j] in ("рабочий", "календарный"):
             j += 1
-        unit = UNIT_WORDS.get(lem[j]) if j < len(toks) else None
+        square = j + 1 < len(toks) and lem[j] in ("квадратный", "кв") and lem[j + 1] in ("метр", "м")
+        if square:
+            j += 1
+        unit = ("m2" if square else UNIT_WORDS.get(lem[j])) if j < len(toks) else None
         if unit == "MW" and j + 2 < len(toks) and lem[j + 1] == "на" and \
                 (toks[j + 2] == "1" or lem[j + 2] == "один") and j + 3 < len(toks) and lem[j + 3] == "гектар":
             unit, j = "MW/ha", j + 3
@@ -150,7 +157,7 @@ def _is_reference(toks: list[str], lem: list[str], i: int) -> bool:
 
 def _unit_matches(param: Parameter, q: Quantity) -> bool:
     unit = param.unit
-    if unit in ("ha", "%", "MW/ha", "km", "years"):
+    if unit in ("ha", "%", "MW/ha", "km", "years", "m2"):
         return q.unit == unit
     if unit == "pcs":
         return q.unit is None
@@ -353,9 +360,10 @@ def verify(catalog: Catalog, act: ActText, edition: date | None = None) -> Verif
     reqs: list[ReqOutcome] = []
     for rid, req in catalog.requirements.items():
         query = _query(catalog, rid)
-        ranked = [(s, p) for s, p in index.rank(query) if s >= LOCATE_THRESHOLD]
-        top = [(s, p) for s, p in ranked if s >= ranked[0][0] * AMBIGUITY_RATIO] if ranked else []
         names = _rule_params(catalog, rid)
+        ranked = sorted(((s + _value_bonus(catalog, names, p), p) for s, p in index.rank(query)), key=lambda x: -x[0])
+        ranked = [(s, p) for s, p in ranked if s >= LOCATE_THRESHOLD]
+        top = [(s, p) for s, p in ranked if s >= ranked[0][0] * AMBIGUITY_RATIO] if ranked else []
         params = [_check_param(catalog, n, on, top, query, rid, index.idf) for n in names
                   if _numeric(catalog.rulebook.parameters[n].values[-1]) is not None]
         # a candidate stating the parameter's value settles which of the rivals is the clause
@@ -381,6 +389,16 @@ def verify(catalog: Catalog, act: ActText, edition: date | None = None) -> Verif
         reqs.append(ReqOutcome(rid, req.title, _norm_text(catalog, rid, on), outcome, cands, params, note))
     params = _merge_params(reqs)
     return Verification(catalog.regime, act, on, how, reqs, params, warnings, mismatch)
+
+
+def _value_bonus(catalog: Catalog, names: list[str], point: Point) -> float:
+    """A clause stating a number in the unit of one of the requirement's parameters is likelier its clause."""
+    params = [catalog.rulebook.parameters[n] for n in names]
+    params = [p for p in params if p.unit in UNIT_QUERY]
+    if not params:
+        return 0.0
+    found = quantities(point.text)
+    return VALUE_BONUS if any(_unit_matches(p, q) for p in params for q in found) else 0.0
 
 
 def _other_act(catalog: Catalog, act: ActText) -> str | None:

@@ -236,3 +236,18 @@ def test_the_text_of_another_act_is_reported_and_never_applied(catalog_copy):
     assert _digest(catalog_copy / "decrees" / "itp1863.yaml", catalog_copy / "rules" / "itp1863.yaml") == before
     result = run("catalog", "verify", "-r", "cl779", "-t", str(AMENDMENT))
     assert result.exit_code == 0 and "изменения вносятся не в акт № 779" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".docx", ".html", ".rtf", ".pdf"])
+def test_technopark_text_numbers_in_words_thousands_and_square_metres(suffix):
+    v = verify(load_catalog("itp1863"), parse(ACTS / f"technopark-decree{suffix}"))
+    assert v.on == date(2021, 9, 9)  # «(в ред. … от 28.08.2021 № 1435)», in force from the catalog's date
+    params = {p.name: (p.outcome, p.found.value if p.found else None, p.catalog_value) for p in v.params}
+    assert params["min_buildings_area_m2"] == (CONFIRMED, 5000, 5000)  # «не менее пяти тысяч квадратных метров»
+    assert params["min_tech_object_types"] == (CONFIRMED, 2, 2)  # «не менее двух разных видов»
+    assert params["min_producing_residents"] == (CONFIRMED, 3, 3)  # «не менее трех резидентов»
+    assert params["min_resident_useful_share_pct"] == (CONTRADICTED, 60, 50)
+    assert params["min_occupancy_pct"] == (CONFIRMED, 50, 50)
+    reqs = {r.id: r for r in v.requirements}
+    assert reqs["1863-T-3"].best.clause.endswith("подпункт 2 пункта 1")  # «Пункт 1.» numbering, «2)» subpoints
+    assert reqs["1863-T-5"].outcome == CONTRADICTED
