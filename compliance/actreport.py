@@ -160,7 +160,7 @@ def render_docx(v: Verification, catalog: Catalog) -> bytes:
     d.new_section(landscape=True)
     if v.requirements:
         d.heading("Требования", 1)
-        widths = [3.0, 5.2, 4.2, 6.4, 2.4, 2.6, 2.4]
+        widths = [3.3, 4.6, 3.9, 5.7, 2.8, 3.1, 3.0]
         scale = WIDE_WIDTH_CM / sum(widths)
         rows = []
         for r in v.requirements:
@@ -173,7 +173,7 @@ def render_docx(v: Verification, catalog: Catalog) -> bytes:
                  "Подтверждение эксперта", "Комментарий"], [w * scale for w in widths], rows)
     if v.params:
         d.heading("Нормативы" if not v.act.is_amendment else "Нормативы, которые меняет акт", 1)
-        widths = [4.6, 3.0, 2.8, 7.6, 2.4, 2.6, 2.4]
+        widths = [4.4, 2.8, 2.6, 6.5, 2.8, 3.1, 3.0]
         scale = WIDE_WIDTH_CM / sum(widths)
         rows = []
         for p in v.params:
