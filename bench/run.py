@@ -259,9 +259,32 @@ def bench_soak() -> dict:
             "live_sessions_now": engine.live_sessions}
 
 
+def bench_verify() -> dict:
+    """`compliance catalog verify`: a whole act (the made-up decree of fixtures/acts) read, matched and reported, per
+    format; the first run includes loading the Russian dictionaries (target: under 2 s each)."""
+    from compliance.acttext import parse
+    from compliance.actmatch import verify
+    from compliance.actreport import render_text
+
+    catalog = load_catalog("ip794")
+    out: dict = {}
+    t = time.perf_counter()
+    verify(catalog, parse(ROOT / "fixtures" / "acts" / "park-decree.txt"))
+    out["first_run_s"] = time.perf_counter() - t
+    for fmt in ("txt", "docx", "html", "rtf", "pdf"):
+        times = []
+        for _ in range(max(1, n(5))):
+            t = time.perf_counter()
+            result = verify(catalog, parse(ROOT / "fixtures" / "acts" / f"park-decree.{fmt}"))
+            render_text(result, catalog)
+            times.append(time.perf_counter() - t)
+        out[f"{fmt}_median_s"] = statistics.median(times)
+    return out
+
+
 def main() -> int:
     results = {"generated_at": datetime.now(timezone.utc).isoformat(), "machine": machine(), "scale": SCALE}
-    steps = [("regimes", bench_regimes), ("docx", bench_docx), ("batch", bench_batch),
+    steps = [("regimes", bench_regimes), ("docx", bench_docx), ("verify", bench_verify), ("batch", bench_batch),
              ("differential", bench_differential), ("soak", bench_soak)]
     try:
         from bench.api import bench_api
@@ -297,6 +320,11 @@ def print_table(r: dict) -> None:
     else:
         print(f"Word, отчёт на {d['findings']} находок: {d['docx_median_ms']:.1f} мс (цель ≤ 150 мс), JSON: "
               f"{d['json_median_ms']:.2f} мс, в {d['docx_to_json_ratio']:.0f} раз медленнее")
+    v = r.get("verify")
+    if v:
+        print("Сверка каталога с текстом акта, с: первый запуск (со словарями) "
+              f"{v['first_run_s']:.2f}; " + ", ".join(f"{f} {v[f'{f}_median_s']:.2f}" for f in
+                                                  ("txt", "docx", "html", "rtf", "pdf")) + " (цель < 2 с)")
     b = r["batch"]
     print(f"Пакет: {b['clusters']} кластеров × {b['participants_each']} участников — {b['seconds']:.1f} с (цель ≤ 30 с), "
           f"{b['per_second_one_core']:.1f} заявок/с на ядро")

@@ -367,8 +367,13 @@ def template(
     err.print(f"Шаблон записан: {output}" + (f" (заполнен из {from_.name})" if from_ else ""), highlight=False)
 
 
-@app.command(cls=RussianCommand)
+catalog_app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=None, cls=RussianGroup)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.callback(invoke_without_command=True)
 def catalog(
+    ctx: typer.Context,
     regime: Optional[str] = typer.Option(None, "--regime", "-r", metavar="КОД", help="код режима; по умолчанию — все"),
     check_: bool = typer.Option(False, "--check", help="проверить каталог: ссылки, даты, тестовые примеры"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="text, json, docx или pdf — документ для экспертной сверки каталога (нужны --regime и --output)"),
@@ -376,6 +381,9 @@ def catalog(
 ) -> None:
     """Показать каталог требований (ID, вид, достоверность) или проверить его (--check)."""
     from .catalog_check import check_all
+
+    if ctx.invoked_subcommand is not None:  # `compliance catalog verify …`
+        return
 
     if fmt in (Fmt.docx, Fmt.pdf) and not check_:
         if output is None:
@@ -559,6 +567,9 @@ def judgements_bind(
                      f"— {output or judgements_file}\n")
     for c in report.judgement_contradictions:
         sys.stdout.write(f"  ⚠ {c.text}\n")
+
+
+from . import verify_cli  # noqa: E402,F401 - registers `compliance catalog verify`
 
 
 def main() -> None:
