@@ -18,7 +18,8 @@ COMMANDS = [[], ["check"], ["batch"], ["schema"], ["regimes"], ["template"], ["c
 # variable and file, the batch's default file), and proper names
 HELP_ALLOWED = {"compliance", "help", "json", "yaml", "yml", "xlsx", "docx", "md", "text", "all", "JSON", "YAML",
                 "Excel", "FastAPI", "API", "SQLite", "Schema", "ID", "set", "delete", "land_plots.0.area.value",
-                "COMPLIANCE_DATABASE_URL", "COMPLIANCE_ORGANISATION_FILE", "compliance.db", "pdf", "batch-summary", "ip794"}
+                "COMPLIANCE_DATABASE_URL", "COMPLIANCE_ORGANISATION_FILE", "compliance.db", "pdf", "rtf", "html", "txt",
+                "decrees", "rules", "batch-summary", "ip794", "T"}  # decrees, rules: the folders of a catalog copy (verify)
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_]+)*")
 
 
