@@ -19,7 +19,7 @@ from datetime import date
 from functools import lru_cache
 
 from .acttext import ActText, Point
-from .catalog import Catalog, Parameter, ParamValue
+from .catalog import Catalog, Parameter, ParamValue, cited_params
 
 CONFIRMED, CONTRADICTED, AMBIGUOUS, NOT_LOCATED = "confirmed", "contradicted", "ambiguous", "not_located"
 OUTCOME_RU = {CONFIRMED: "подтверждено", CONTRADICTED: "расходится с текстом", AMBIGUOUS: "неоднозначно",
@@ -274,16 +274,7 @@ def _best_sentence(point: Point, query: set[str], param: Parameter | None = None
 
 def _rule_params(catalog: Catalog, rid: str) -> list[str]:
     rule = catalog.rules.get(rid)
-    if rule is None:
-        return []
-    names: list[str] = []
-    for v in rule.variants:
-        names += [c.param for c in v.checks if c.param]
-        names += re.findall(r"\{param:(\w+)\}", v.norm_text or "")
-    names += re.findall(r"\{param:(\w+)\}", rule.message or "")
-    if rule.deadline_years_param:
-        names.append(rule.deadline_years_param)
-    return [n for n in dict.fromkeys(names) if n in catalog.rulebook.parameters]
+    return [n for n in cited_params(rule) if n in catalog.rulebook.parameters] if rule is not None else []
 
 
 def _query(catalog: Catalog, rid: str) -> set[str]:

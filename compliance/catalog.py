@@ -450,3 +450,15 @@ def load_catalog(regime: str, root: Path | None = None,
         dependencies.append((cases_path, cases_path.read_bytes()))
     _CACHE[key] = (catalog, dependencies)
     return catalog
+
+
+def cited_params(rule: "Rule") -> list[str]:
+    """The parameters a rule cites: in its checks, its norm texts and its message ({param:NAME}), its deadline."""
+    names: list[str] = []
+    for v in rule.variants:
+        names += [c.param for c in v.checks if c.param]
+        names += re.findall(r"\{param:(\w+)\}", v.norm_text or "")
+    names += re.findall(r"\{param:(\w+)\}", rule.message or "")
+    if rule.deadline_years_param:
+        names.append(rule.deadline_years_param)
+    return list(dict.fromkeys(names))

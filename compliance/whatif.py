@@ -65,23 +65,27 @@ YES_WORDS = {"да", "истина", "true", "yes", "1"}
 NO_WORDS = {"нет", "ложь", "false", "no", "0"}
 
 
-def _field_type(path: str) -> Any:
-    """The annotation of the application field a dotted path names (list items by number), or None."""
+def unwrap(tp: Any) -> Any:
+    """The type inside Optional[...] / Annotated[...] (a union of one type and None); any other type as it is."""
     import types
     import typing
 
-    def unwrap(tp: Any) -> Any:
-        while True:
-            origin = typing.get_origin(tp)
-            if origin is typing.Annotated:
-                tp = typing.get_args(tp)[0]
-            elif origin in (typing.Union, types.UnionType):
-                args = [a for a in typing.get_args(tp) if a is not type(None)]
-                if len(args) != 1:
-                    return tp
-                tp = args[0]
-            else:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
                 return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _field_type(path: str) -> Any:
+    """The annotation of the application field a dotted path names (list items by number), or None."""
+    import typing
 
     tp: Any = Application
     for token in path.split("."):

@@ -29,7 +29,8 @@ from docx.oxml.simpletypes import ST_HpsMeasure
 from docx.shared import Cm, Pt, RGBColor
 from lxml.etree import SubElement
 
-from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, load_catalog
+from .catalog import (CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, Check, Requirement, Rule, Variant, cited_params,
+                      load_catalog)
 from .formatting import OP_RU, day, day_long, field_label, norm_phrase, num, plural, value as fmt_value
 from .labels import regime_name
 from .render import CONTRADICTIONS_TITLE, STATUS_ORDER, blocking_findings, fact_lines, findings_by_block, waiver_state
@@ -1357,22 +1358,11 @@ def what_it_checks(catalog: Catalog, req: Requirement) -> list[str]:
     return out
 
 
-def _cited_params(rule: Rule) -> list[str]:
-    names: list[str] = []
-    for v in rule.variants:
-        names += [c.param for c in v.checks if c.param]
-        names += re.findall(r"\{param:(\w+)\}", v.norm_text or "")
-    names += re.findall(r"\{param:(\w+)\}", rule.message or "")
-    if rule.deadline_years_param:
-        names.append(rule.deadline_years_param)
-    return list(dict.fromkeys(names))
-
-
 def norms_text(catalog: Catalog, req: Requirement) -> list[Para]:
     """Every norm value the requirement depends on: dates, confidence, reference, source."""
     rule = catalog.rules.get(req.id)
     out: list[Para] = []
-    for name in _cited_params(rule) if rule else []:
+    for name in cited_params(rule) if rule else []:
         param = catalog.rulebook.parameters.get(name)
         if param is None:
             continue
@@ -1495,7 +1485,7 @@ def _worst_confidence_text(catalog: Catalog, req: Requirement) -> str:
     order = "TSAMU"
     rule = catalog.rules.get(req.id)
     params = catalog.rulebook.parameters
-    codes = [v.confidence for name in (_cited_params(rule) if rule else []) if name in params for v in params[name].values]
+    codes = [v.confidence for name in (cited_params(rule) if rule else []) if name in params for v in params[name].values]
     worst = max([req.confidence] + codes, key=order.index)
     text = worst + (" (нормативы)" if worst != req.confidence and order.index(worst) > order.index(req.confidence) else "")
     return text + (", требует сверки" if worst in UNCONFIRMED else "")
@@ -1507,7 +1497,7 @@ def _needs_confirmation(catalog: Catalog, req: Requirement) -> bool:
         return True
     rule = catalog.rules.get(req.id)
     params = catalog.rulebook.parameters
-    return rule is not None and any(v.confidence in UNCONFIRMED for name in _cited_params(rule) if name in params
+    return rule is not None and any(v.confidence in UNCONFIRMED for name in cited_params(rule) if name in params
                                     for v in params[name].values)
 
 

@@ -20,6 +20,7 @@ from compliance.cases import apply_patch
 from compliance.evaluate import evaluate
 from compliance.loading import InputError, validate
 from compliance.models import UTILITY_DIMENSIONS, Application, Quantity
+from compliance.whatif import unwrap
 from tests.conftest import FIXTURES, raw_fixture
 from tests.oracle import oracle
 
@@ -39,19 +40,7 @@ BASES = {name: _raw(name) for name in PARKS + CLUSTERS}
 
 
 # --- every numeric field of the model -----------------------------------------------------------------------------
-def _unwrap(tp: Any) -> Any:
-    """The type inside Optional[...] / Annotated[...] (a union of one type and None)."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp
-            tp = args[0]
-        else:
-            return tp
+_unwrap = unwrap  # the type inside Optional[...] / Annotated[...]
 
 
 def numeric_fields(model: type[BaseModel] = Application, prefix: str = "") -> list[tuple[str, str]]:

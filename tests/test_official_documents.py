@@ -26,7 +26,7 @@ from compliance.loading import InputError, load_application
 from compliance.report import STATUS_RU
 from compliance.settings import get_settings
 from tests.conftest import FIXTURES
-from tests.docxtext import body_text, cell_text, paragraph_text
+from tests.docxtext import body_text, cell_text, paragraph_text, rows_under
 
 runner = CliRunner()
 ORG_FILE = FIXTURES / "organisation" / "upa-sever.yaml"
@@ -49,14 +49,6 @@ def cli_docx(tmp_path: Path, *args: str, name: str = "doc.docx", env: dict | Non
     result = runner.invoke(cli_app, ["check", *args, "-f", "docx", "-o", str(out)], env=env)
     assert result.exit_code in (0, 1, 3), result.output
     return docx.Document(str(out))
-
-
-def rows_under(document, header: list[str]) -> list[list[str]]:
-    rows = []
-    for table in document.tables:
-        if table.rows and [cell_text(c) for c in table.rows[0].cells] == header:
-            rows += [[cell_text(c) for c in row.cells] for row in table.rows[1:]]
-    return rows
 
 
 def body_paragraphs(document) -> list[str]:

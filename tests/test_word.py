@@ -24,7 +24,7 @@ from compliance.loading import load_application
 from compliance.report import STATUS_RU, count_statuses
 from compliance.word import catalog_docx, check_text, report_docx, status_count_text
 from tests.conftest import FIXTURES
-from tests.docxtext import paragraph_text
+from tests.docxtext import cell_text, paragraph_text, rows_under
 
 FONT = "Times New Roman"
 runner = CliRunner()
@@ -39,10 +39,6 @@ def open_docx(data: bytes):
 def all_text(document) -> str:
     """Every paragraph of the body, tables included, one per line."""
     return "\n".join(paragraph_text(p) for p in document.element.body.iter(qn("w:p")))
-
-
-def cell_text(cell) -> str:
-    return "\n".join(p.text.replace("\u00a0", " ") for p in cell.paragraphs)
 
 
 def table_rows(document, first_header: str) -> list[list[str]]:
@@ -62,15 +58,6 @@ UNCONFIRMED = ["ID", "Требование", "Норматив", "Достове
 WAIVERS = ["ID", "Критерий", "Обоснование", "Действует до", "Утвердил", "Состояние"]
 SUMMARY = ["Результат проверки", "Требований"]
 BLOCKING = ["ID", "Требование", "Чего не хватает"]
-
-
-def rows_under(document, header: list[str]) -> list[list[str]]:
-    """Data rows of every table whose header row is exactly ``header``."""
-    rows = []
-    for table in document.tables:
-        if table.rows and [cell_text(c) for c in table.rows[0].cells] == header:
-            rows += [[cell_text(c) for c in row.cells] for row in table.rows[1:]]
-    return rows
 
 
 def headers_of(document) -> list[list[str]]:
