@@ -20,6 +20,7 @@ from .catalog import Catalog
 from .facts import first_specialized_organization
 from .fingerprint import input_hash
 from .formatting import day, norm_phrase, round_half_up, value as fmt_value
+from .labels import regime_name
 from .loading import InputError, Problem, parse_document, problems_from
 from .models import Application, Day
 from .report import (STATUS_RU, AssessmentResult, BlockScore, Contradiction, Finding, JudgementRecord, WaiverRecord)
@@ -296,27 +297,27 @@ def choose_regime(app: Application, regime: str | None, jf: JudgementsFile | Bou
         chosen, skipped = regimes_for(app)
         if code not in chosen:
             reason = next((s.reason for s in skipped if s.regime == code), "")
-            raise InputError([Problem(judgements_path, f"оценки эксперта составлены для режима «{decree.title}» "
-                                                       f"({code}), а он в матрицу не входит: {reason}")])
+            raise InputError([Problem(judgements_path, f"оценки эксперта составлены для режима «{regime_name(code)}», "
+                                                       f"а он в матрицу не входит: {reason}")])
         return regime, None
     if regime is not None:
         if regime != code:
-            raise InputError([Problem(judgements_path, f"файл оценок составлен для режима «{code}», а проверяется "
-                                                       f"«{regime}»")])
+            raise InputError([Problem(judgements_path, f"файл оценок составлен для режима «{regime_name(code)}», а "
+                                                       f"проверяется «{regime_name(regime)}»")])
         return regime, None
     own = list(app.regimes)
     if code in own:
         return None, None
     natural = [r for r in own if r in decree.accompanies]
     if natural and code in regimes_for(app, [code])[0]:
-        titles = ", ".join(f"«{load_catalog(r).decree.title}» ({r})" for r in natural if r in available_regimes())
-        return code, (f"Режим «{decree.title}» выбран по файлу оценок эксперта: в заявке указан режим {titles}, и "
+        titles = ", ".join(f"«{regime_name(r)}»" for r in natural if r in available_regimes())
+        return code, (f"Режим «{regime_name(code)}» выбран по файлу оценок эксперта: в заявке указан режим {titles}, и "
                       "для такой площадки эта оценка проводится по её же данным.")
-    listed = ", ".join(own) or "не указаны"
-    raise InputError([Problem(judgements_path, f"файл оценок составлен для режима «{decree.title}» ({code}), а в заявке "
+    listed = ", ".join(f"«{regime_name(r)}»" for r in own) or "не указаны"
+    raise InputError([Problem(judgements_path, f"файл оценок составлен для режима «{regime_name(code)}», а в заявке "
                                                f"указаны режимы: {listed}. Такая оценка для этой заявки не "
-                                               f"подразумевается; чтобы проверить её по режиму {code}, укажите его "
-                                               f"явно: {regime_option} {code}")])
+                                               f"подразумевается; чтобы всё же проверить заявку по этому режиму, "
+                                               f"укажите его явно: {regime_option} {code}")])
 
 
 def apply(findings: list[Finding], jf: JudgementsFile, catalog: Catalog, as_of: date) -> tuple[list[Finding], list[str]]:
@@ -325,8 +326,8 @@ def apply(findings: list[Finding], jf: JudgementsFile, catalog: Catalog, as_of: 
     problems: list[Problem] = []
     notes: list[str] = []
     if jf.regime != catalog.regime:
-        raise InputError([Problem("judgements:regime", f"файл оценок составлен для режима «{jf.regime}», а проверяется "
-                                                       f"«{catalog.regime}»")])
+        raise InputError([Problem("judgements:regime", f"файл оценок составлен для режима «{regime_name(jf.regime)}», а "
+                                                       f"проверяется «{regime_name(catalog.regime)}»")])
     by_id = {f.requirement_id: f for f in findings}
     outdated = jf.catalog_version != catalog.decree.catalog_version
     if outdated:

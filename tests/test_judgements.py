@@ -104,7 +104,7 @@ def test_without_judgements_the_assessment_is_not_finished_when_mandatory_criter
     (lambda d: d["judgements"].append(dict(d["judgements"][0])), "judgements:judgements[5].requirement_id", "уже есть оценка"),
     (lambda d: d["judgements"].append({"requirement_id": "G-TER-2", "verdict": "not_met", "comment": "мало"}),
      "judgements:judgements[5].verdict", "проверяется автоматически"),
-    (lambda d: d.__setitem__("regime", "itp1863"), "--judgements", "составлен для режима «itp1863»"),
+    (lambda d: d.__setitem__("regime", "itp1863"), "--judgements", "составлен для режима «Промышленный технопарк (ПП № 1863)», а проверяется «Технопарк по ГОСТ Р 56425»"),
     (lambda d: d["judgements"].append({"requirement_id": "G-UK-1", "verdict": "maybe", "comment": "?"}),
      "judgements:judgements[5].verdict", "недопустимое значение «maybe»"),
 ])

@@ -73,7 +73,8 @@ def test_another_parks_judgements_are_refused_with_what_differs():
     assert f"площадка: в оценках — «{other.site_name}», в заявке — «{own.site_name}»" in out
     assert "compliance judgements bind" in out and "--force-judgements" in out
     # the regime is not switched silently either: GOST is not an assessment an industrial park's application implies
-    assert "составлен для режима «Технопарки: соответствие ГОСТ Р 56425» (gost56425)" in out and "ip794" in out
+    assert "составлен для режима «Технопарк по ГОСТ Р 56425», а в заявке указаны режимы: «Индустриальный парк (ПП № 794)»" in out
+    assert "--regime gost56425" in out  # the code only in the command the user types
     assert "ОТЧЁТ" not in result.output and "Traceback" not in result.output
 
 
@@ -183,8 +184,8 @@ def test_the_file_chooses_gost_for_a_technopark_application_and_says_so():
     assert result.exit_code == 1, result.output
     head = " ".join(first_page(result.output).split())
     assert "Режим: Технопарки: соответствие ГОСТ Р 56425" in head
-    assert "Режим «Технопарки: соответствие ГОСТ Р 56425» выбран по файлу оценок эксперта: в заявке указан режим " \
-           "«Промышленные технопарки» (itp1863)" in head
+    assert "Режим «Технопарк по ГОСТ Р 56425» выбран по файлу оценок эксперта: в заявке указан режим " \
+           "«Промышленный технопарк (ПП № 1863)»" in head
     assert "itp1863" in load_catalog("gost56425").decree.accompanies
 
 
@@ -193,11 +194,12 @@ def test_the_file_does_not_switch_an_industrial_parks_regime_but_a_named_regime_
     assert runner.invoke(cli, ["judgements", "bind", str(GAPS), str(judgements), "--force"]).exit_code == 0
     refused = check(GAPS, "--judgements", judgements)
     assert refused.exit_code == 2
-    assert "указаны режимы: ip794" in " ".join(refused.output.split()) and "--regime gost56425" in refused.output
+    assert "указаны режимы: «Индустриальный парк (ПП № 794)»" in " ".join(refused.output.split())
+    assert "--regime gost56425" in refused.output
     named = check(GAPS, "--regime", "gost56425", "--judgements", judgements)
     assert named.exit_code in (0, 1) and "выбран по файлу оценок" not in named.output
     other = check(GAPS, "--regime", "ip794", "--judgements", judgements)
-    assert other.exit_code == 2 and "составлен для режима «gost56425», а проверяется «ip794»" in other.output
+    assert other.exit_code == 2 and "составлен для режима «Технопарк по ГОСТ Р 56425», а проверяется «Индустриальный парк (ПП № 794)»" in other.output
 
 
 # --- verdicts contradicting a computed fact ---------------------------------------------------------------------------
