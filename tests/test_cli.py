@@ -119,7 +119,7 @@ def test_schema_regimes_and_catalog_commands():
     assert schema["title"] == "Application" and "land_plots" in schema["properties"]
     assert "ip794" in run("regimes").output
     rows = json.loads(run("catalog", "--regime", "ip794", "--format", "json").output)
-    assert len(rows) == 41 and {r["kind"] for r in rows} == {"automated", "manual", "informational", "document"}
+    assert len(rows) == 42 and {r["kind"] for r in rows} == {"automated", "manual", "informational", "document"}
 
 
 def test_console_script_runs_without_traceback():

@@ -40,8 +40,10 @@ def edited_catalog(tmp_path: Path) -> Path:
     assert edited != text
     rules.write_text(edited, encoding="utf-8")
     decree = root / "decrees" / "ip794.yaml"
-    decree.write_text(decree.read_text(encoding="utf-8").replace('catalog_version: "2026.11.1"',
-                                                                 'catalog_version: "2099.1.0"'), encoding="utf-8")
+    text = decree.read_text(encoding="utf-8")
+    edited = re.sub(r'^catalog_version: "[^"]+"$', 'catalog_version: "2099.1.0"', text, count=1, flags=re.M)
+    assert edited != text
+    decree.write_text(edited, encoding="utf-8")
     return root
 
 
@@ -173,6 +175,7 @@ def test_a_snapshot_crosses_into_the_worker_process(tmp_path, monkeypatch):
 
 
 def test_the_check_page_replays_under_both_catalogs_and_shows_both(tmp_path, monkeypatch):
+    version = load_catalog("ip794").decree.catalog_version  # the catalog on disk, before the edit
     web = web_client(tmp_path)
     app_id = web.upload(FIXTURE)
     r = web.post(f"/applications/{app_id}/check", {"regime": "", "as_of": ""})
@@ -187,7 +190,8 @@ def test_the_check_page_replays_under_both_catalogs_and_shows_both(tmp_path, mon
     page = web.client.get(f"/checks/{check_id}").text
     rows = dict(re.findall(r'<tr data-replay="(\w+)">(.*?)</tr>', page, re.S))
     assert set(rows) == {"stored", "current"}
-    assert "тот же результат: находки совпадают" in rows["stored"] and "версия 2026.11.1" in rows["stored"]
+    assert "тот же результат: находки совпадают" in rows["stored"]
+    assert f"версия {version}" in rows["stored"] and version != "2099.1.0"
     assert "находки изменились" in rows["current"] and "версия 2099.1.0" in rows["current"]
     after = re.search(r'/checks/compare\?before=\w+&amp;after=(\w+)', rows["current"]).group(1)
     compare = web.client.get(f"/checks/compare?before={check_id}&after={after}").text
