@@ -192,3 +192,22 @@ def test_the_file_is_read_in_a_worker_process(tmp_path):
         assert r.status_code == 422 and "не похож на текст нормативного акта" in html.unescape(r.text)
         assert web.app.state.evaluation_pool._pool is not None  # the pool ran it
     assert load_catalog("ip794")  # the catalog still loads
+
+
+def test_the_api_gives_the_clis_json(web):
+    """POST /api/v1/regimes/{code}/verify (multipart): the CLI's JSON; a non-act 422 with the problem; a token
+    required."""
+    auth = {"Authorization": f"Bearer {web.token}"}
+    path = ACTS / "park-decree.html"
+    r = web.client.post("/api/v1/regimes/ip794/verify", files={"file": (path.name, path.read_bytes())}, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json() == _cli_json(path)
+    letter = ACTS / "letter-not-an-act.txt"
+    r = web.client.post("/api/v1/regimes/ip794/verify", files={"file": (letter.name, letter.read_bytes())},
+                        headers=auth)
+    assert r.status_code == 422
+    assert "не похож на текст нормативного акта" in r.json()["problems"][0]["message"]
+    r = type(web.client)(web.app).post("/api/v1/regimes/ip794/verify", files={"file": (path.name, path.read_bytes())})
+    assert r.status_code == 401
+    r = web.client.post("/api/v1/regimes/nope/verify", files={"file": (path.name, path.read_bytes())}, headers=auth)
+    assert r.status_code == 404
