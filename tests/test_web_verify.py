@@ -89,6 +89,14 @@ def test_upload_shows_the_same_counts_and_outcomes_as_the_cli(web, name):
         assert req["outcome_text"] in row
         for cand in req["candidates"]:
             assert f'{cand["clause"]}: «{cand["sentence"]}»' in re.sub(r"</?strong>", "", row)
+        for par in req["parameters"]:  # the catalog's value beside the value found (or «не найдено»)
+            assert f'{par["title"]}: в каталоге ' in row
+            if par["outcome"] == "not_located":
+                assert f'{par["title"]}: в каталоге {par["catalog_value"] is None and "не действует" or ""}' in row
+                assert "в тексте — не найдено" in row
+            else:
+                assert f'— {"✓✗?"["confirmed contradicted ambiguous".split().index(par["outcome"])]} ' \
+                       f'{par["outcome_text"]}' in row
     p6 = html.unescape(page[page.index('<tr id="v-794-P-6"'):])
     p6 = p6[:p6.index("</tr>")].replace("\u00a0", " ")
     par = next(r for r in cli["requirements"] if r["id"] == "794-P-6")["parameters"][0]
@@ -132,13 +140,14 @@ def test_a_file_that_is_not_an_act_is_refused_next_to_the_field_and_nothing_is_s
     assert r.status_code == 422
     error = r.text[r.text.index('<p class="error" id="act-file-error"'):]
     error = html.unescape(error[:error.index("</p>")])
-    assert "«letter-not-an-act.txt» не похож на текст нормативного акта" in error
+    assert "Файл «letter-not-an-act.txt» не похож на текст нормативного акта" in error
+    assert "--text ФАЙЛ --apply" in r.text and "--text letter-not-an-act.txt" not in r.text
     assert 'aria-invalid="true"' in r.text and "Ничего не сохранено" in r.text
     assert 'id="verify-result"' not in r.text and "Traceback" not in r.text
     r = web.post("/catalog/ip794/verify", {}, files={"file": ("акт.pdf", b"%PDF-1.4 not really")})
     assert r.status_code == 422 and "повреждён или это не файл PDF" in html.unescape(r.text)
     r = web.post("/catalog/ip794/verify", {})
-    assert r.status_code == 422 and "выберите файл с текстом акта" in r.text
+    assert r.status_code == 422 and "Выберите файл с текстом акта" in r.text
     assert _stored(web) == before and _catalog_digest() == digest
 
 

@@ -102,8 +102,8 @@ ACT_SUFFIXES = ".docx,.rtf,.html,.htm,.txt,.pdf"
 def _verify_page(request: Request, code: str, status: int = 200, problems: list[Problem] | None = None,
                  filename: str | None = None, result: dict[str, Any] | None = None) -> Response:
     cat = _catalog(code)
-    name = (result or {}).get("view", {}).get("file") or filename or "ФАЙЛ"
-    command = f"compliance catalog verify --regime {code} --text {shlex.quote(name)} --apply"
+    name = shlex.quote(result["view"]["file"]) if result is not None else "ФАЙЛ"  # a refused file is not the act
+    command = f"compliance catalog verify --regime {code} --text {name} --apply"
     docx = None
     if result is not None:
         docx = "data:" + DOCX + ";base64," + base64.b64encode(result["docx"]).decode("ascii")
