@@ -37,6 +37,7 @@ SEVERITY_RU = {"blocking": "критичное", "major": "существенн�
 AppBody = Annotated[dict[str, Any], Body(description="заявка в JSON (поля — GET /api/v1/schema/application)",
                                          json_schema_extra=openapi.APPLICATION_BODY)]
 AppFile = Annotated[UploadFile, File(description="файл заявки: .json, .yaml, .yml или .xlsx (кластер)")]
+ActFile = Annotated[UploadFile, File(description="текст акта: .docx, .rtf, .html, .txt или .pdf")]
 ID = Annotated[str, PathParam(min_length=1, max_length=64, description="идентификатор")]
 BaseVersion = Annotated[int | None, Query(ge=1, le=10**6, description="версия, которую вы меняли: если заявку уже "
                                                                      "изменили, ответ 409 с текущей версией")]
@@ -159,6 +160,19 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     @r.get("/schema/application", tags=["каталог"], summary="JSON Schema заявки (все поля, типы, допустимые значения)")
     def application_schema() -> dict[str, Any]:
         return Application.model_json_schema()
+
+    @r.post("/regimes/{code}/verify", tags=["каталог"], response_model=dict[str, Any],
+            summary="Сверить каталог режима с текстом акта (.docx, .rtf, .html, .txt, .pdf)",
+            description="То же, что `compliance catalog verify --format json`: по каждому требованию и нормативу — "
+                        "подтверждено, расходится с текстом, неоднозначно или не найдено, с пунктом акта и цитатой. "
+                        "Ничего не сохраняется, каталог не меняется (внесение — команда с --apply, которую выполняет "
+                        "и проверяет человек). Файл, который не похож на текст акта, — 422.")
+    async def verify_catalog(who: Auth, code: Annotated[str, PathParam(max_length=40, description="код режима")],
+                             file: ActFile) -> Response:
+        if code not in available_regimes():
+            raise ApiError(404, f"режим «{code}» не найден; доступны: {', '.join(available_regimes())}")
+        out = await service.verify_act(await read_upload(file, limit), file.filename or "акт.txt", code)
+        return Response(out["json"].encode("utf-8"), media_type="application/json")
 
     # -- applications ----------------------------------------------------------------------------------------
     create, update, in_thread = service.create, service.update, service.in_thread

@@ -272,6 +272,23 @@ class Service:
             out = await anyio.to_thread.run_sync(workers.parse_json, raw, name)
         return await anyio.to_thread.run_sync(store, workers.parsed_of(out))
 
+    async def verify_act(self, raw: bytes, name: str, regime: str) -> dict[str, Any]:
+        """An uploaded act text checked against the regime's catalog (`workers.verify_act`), off the event loop: in a
+        worker process under `upload_memory_mb` (mode "process"), or in a thread (mode "thread"). Nothing is stored.
+        A file that is not an act → InputError (422); one whose reading blows up → InputTooLarge (413)."""
+        if self.in_process:
+            async with self.limiter:
+                try:
+                    out = await self.pool.verify_act(raw, name, regime, self.settings.upload_memory_mb)
+                except workers.WorkerCrashed as exc:
+                    raise InputTooLarge([Problem("file", str(exc))]) from None
+        else:
+            out = await anyio.to_thread.run_sync(workers.verify_act, raw, name, regime)
+        if "problems" in out:
+            raise (InputTooLarge if out["too_large"] else InputError)([Problem(p["path"], p["message"])
+                                                                      for p in out["problems"]])
+        return out
+
     # -- checks ----------------------------------------------------------------------------------------------
     async def evaluated(self, body: dict[str, Any], regime: str | None, as_of: date | None,
                         judgements: dict[str, Any] | None, judgements_override: bool = False,

@@ -201,6 +201,45 @@ def parse_json(raw: bytes, name: str, memory_mb: int | None = None) -> dict[str,
     return out
 
 
+ACT_TIMEOUT_MESSAGE = ("файл отклонён: его разбор не уложился в отведённое время ({seconds:g} с) — текст акта такой не "
+                       "бывает; проверьте файл")
+
+
+def act_timeout_message(seconds: float) -> str:
+    return ACT_TIMEOUT_MESSAGE.format(seconds=seconds)
+
+
+def verify_act(raw: bytes, name: str, regime: str, memory_mb: int | None = None) -> dict[str, Any]:
+    """The text of an act (an uploaded file) checked against the regime's catalog, as `compliance catalog verify`
+    does: {"json": the CLI's JSON, "docx": the review document, "view": what the page shows}, or {"problems": […],
+    "too_large": bool} when the file is not an act (or its reading runs out of `memory_mb`)."""
+    from pathlib import Path
+
+    from compliance.acttext import ActTextError, parse
+    from compliance.actmatch import verify
+    from compliance.actreport import render_docx, render_json, verify_view
+
+    previous = _address_space_limit(memory_mb)
+    out: dict[str, Any] | None = None
+    try:
+        catalog = load_catalog(regime)
+        result = verify(catalog, parse(Path(Path(name).name or "файл"), raw))
+        out = {"json": render_json(result), "docx": render_docx(result, catalog), "view": verify_view(result)}
+    except ActTextError as exc:
+        out = {"problems": [{"path": "file", "message": str(exc)}], "too_large": False}
+    except MemoryError:
+        pass
+    finally:
+        if previous is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, previous)
+    if out is None:
+        out = {"problems": [{"path": "file", "message": PARSE_MEMORY_MESSAGE.format(limit=memory_mb)}],
+               "too_large": True}
+    return out
+
+
 def parsed_of(out: dict[str, Any]) -> Application:
     """The application of a `parse_json` result, or its problems raised again (InputTooLarge → 413, else 422)."""
     if "body" not in out:
@@ -256,6 +295,11 @@ class EvaluationPool:
         """Run `parse_json` in a worker process, under a memory limit: a file that blows up when read costs the
         worker's memory, not the web process's. Raises WorkerCrashed (PARSE_CRASH_MESSAGE) if the worker died."""
         return await self._run(PARSE_CRASH_MESSAGE, parse_json, raw, name, memory_mb, timed_out=parse_timeout_message)
+
+    async def verify_act(self, raw: bytes, name: str, regime: str, memory_mb: int | None) -> dict[str, Any]:
+        """Run `verify_act` in a worker process, under a memory limit (an act file is untrusted input too)."""
+        return await self._run(PARSE_CRASH_MESSAGE, verify_act, raw, name, regime, memory_mb,
+                               timed_out=act_timeout_message)
 
     async def _run(self, crash_message: str, fn: Any, *args: Any, timed_out: Any = timeout_message) -> Any:
         """`fn(*args)` in a worker process; WorkerCrashed(crash_message) if the worker died, WorkerTimedOut(

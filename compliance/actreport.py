@@ -193,3 +193,23 @@ def outcome_counts_text(v: Verification) -> str:
     c = v.counts()
     return ", ".join(plural(c[k], "требование", "требования", "требований") + f" — {OUTCOME_RU[k]}"
                      for k in OUTCOME_RU if c[k])
+
+
+def verify_view(v: Verification) -> dict:
+    """What the service's page shows of a verification: plain data (it crosses a process boundary), in Russian."""
+    def param(p: ParamOutcome) -> dict:
+        where = [{"clause": p.clause, "sentence": p.sentence}] if p.clause else [
+            {"clause": c.clause, "sentence": c.sentence} for c in p.candidates]
+        return {"title": p.title, "catalog": _catalog_value(p), "found": _found(p), "outcome": p.outcome,
+                "outcome_text": _param_outcome(v, p), "mark": OUTCOME_MARK[p.outcome], "where": where}
+
+    return {
+        "file": v.act.source, "amendment": v.act.is_amendment, "summary": summary(v),
+        "counts": [{"outcome": k, "text": OUTCOME_RU[k], "n": n} for k, n in v.counts().items()]
+        if not v.act.is_amendment else [],
+        "requirements": [{"id": r.id, "title": r.title, "outcome": r.outcome, "outcome_text": OUTCOME_RU[r.outcome],
+                          "mark": OUTCOME_MARK[r.outcome], "note": r.note,
+                          "where": [{"clause": c.clause, "sentence": c.sentence} for c in r.candidates],
+                          "params": [param(p) for p in r.params]} for r in v.requirements],
+        "params": [param(p) for p in v.params] if v.act.is_amendment else [],
+    }

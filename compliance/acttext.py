@@ -191,14 +191,14 @@ def _pdf_lines(data: bytes) -> list[str]:
     return lines
 
 
-def read_lines(path: Path) -> tuple[str, list[str]]:
-    """The format and the raw lines of a file."""
+def read_lines(path: Path, data: bytes | None = None) -> tuple[str, list[str]]:
+    """The format and the raw lines of a file (of `data`, when given: an upload named `path`)."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ActTextError(f"файл «{path.name}»: формат не поддерживается — сохраните текст акта как .docx, .rtf, "
                            ".html, .txt или .pdf")
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except FileNotFoundError:
         raise ActTextError(f"файл «{path}» не найден") from None
     except OSError as exc:
@@ -310,8 +310,9 @@ def _title_case(text: str) -> str:
 
 
 # --- splitting -------------------------------------------------------------------------------------------------
-def parse(path: Path) -> ActText:
-    fmt, lines = read_lines(path)
+def parse(path: Path, data: bytes | None = None) -> ActText:
+    """The act in the file `path` (or in `data`, an upload named `path`)."""
+    fmt, lines = read_lines(path, data)
     paras = paragraphs(lines)
     notes: list[tuple[date, str]] = []
     footnotes: list[str] = []

@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
-from .catalog import Catalog, available_regimes, load_catalog
+from .catalog import UNCONFIRMED, Catalog, available_regimes, cited_params, load_catalog
 from .dating import on_date
 from .documents import assess
 from .engine import RulesEngine, get_engine
@@ -17,8 +17,21 @@ from .formatting import value as fmt_value
 from .judgements import Bound, JudgementsFile, bind, contradictions, score
 from .labels import regime_name
 from .judgements import apply as apply_judgements
-from .report import (STATUS_RU, Applicant, AssessedBy, Calculation, DocumentChecklist, DocumentItem, Finding, Report,
-                     count_statuses, overall_verdict, verdict_text)
+from .report import (STATUS_RU, Applicant, AssessedBy, Calculation, DocumentChecklist, DocumentItem, Finding, NormShares,
+                     Report, count_statuses, overall_verdict, verdict_text)
+
+def norm_shares(catalog: Catalog, as_of: date) -> NormShares:
+    """The regime's norms on `as_of` by how they are confirmed (see NormShares): the values in force of the catalog's
+    dated parameters, and the wording of every requirement whose rule cites no parameter in force."""
+    in_force = {name: v for name, v in catalog.params_at(as_of).items() if v is not None}
+    codes = [v.confidence for v in in_force.values()]
+    for req in catalog.decree.requirements:
+        rule = catalog.rules.get(req.id)
+        if rule is None or not any(name in in_force for name in cited_params(rule)):
+            codes.append(req.confidence)
+    return NormShares(total=len(codes), text=codes.count("T"), secondary=codes.count("S"),
+                      unconfirmed=sum(1 for c in codes if c in UNCONFIRMED))
+
 
 FactOrder = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
@@ -124,7 +137,7 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking"
                        and f.status not in ("met", "not_applicable", "informational", "waived")],
         unconfirmed_norms=[f.requirement_id for f in findings if f.needs_confirmation and f.status in ("met", "not_met")],
-        findings=findings, assessment=assessment, judgements_by=assessor, assessed_by=assessed_by,
+        norm_shares=norm_shares(catalog, as_of), findings=findings, assessment=assessment, judgements_by=assessor, assessed_by=assessed_by,
         calculations=calculations(catalog, facts, findings),
         documents=checklist(findings, docs), engine_error=result.exception,
         judgements_mismatch=bound.mismatch if bound else None,

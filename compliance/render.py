@@ -49,6 +49,8 @@ def _summary_lines(r: Report) -> list[str]:
     if r.unconfirmed_norms:
         lines.append(f"{plural(len(r.unconfirmed_norms), 'вердикт основан', 'вердикта основаны', 'вердиктов основаны')} "
                      f"на нормативах, которые требуют сверки с официальным текстом: {', '.join(r.unconfirmed_norms)}.")
+    if r.norm_shares:
+        lines.append(r.norm_shares.sentence() + ".")
     if r.engine_error:
         lines.append("Внимание: при проверке произошла ошибка движка правил; затронутые требования помечены «ошибка проверки».")
     return lines

@@ -224,6 +224,29 @@ class AssessedBy(BaseModel):
     version: int | None = None
 
 
+class NormShares(BaseModel):
+    """How the regime's norms are confirmed on the report's date: every dated parameter of the catalog with a value in
+    force on that date counts with that value's confidence; a requirement whose rule cites no parameter in force (or
+    that has no rule) counts with the confidence of its own wording. T — the text of the act, S — a secondary source,
+    A/M/U — not confirmed."""
+    total: int = Field(description="нормативов режима на дату оценки")
+    text: int = Field(description="подтверждены текстом акта (T)")
+    secondary: int = Field(description="подтверждены вторичными источниками (S)")
+    unconfirmed: int = Field(description="не подтверждены (A, M, U)")
+
+    @staticmethod
+    def pct(part: int, total: int) -> int:
+        return int(part * 100 / total + 0.5) if total else 0
+
+    def sentence(self) -> str:
+        """«Нормативы режима: по тексту акта — 0 из 14 (0 %), по вторичным источникам — 5 (36 %), не подтверждены —
+        9 (64 %)»."""
+        n = self.total
+        return (f"Нормативы режима: по тексту акта — {self.text} из {n} ({self.pct(self.text, n)} %), "
+                f"по вторичным источникам — {self.secondary} ({self.pct(self.secondary, n)} %), "
+                f"не подтверждены — {self.unconfirmed} ({self.pct(self.unconfirmed, n)} %)")
+
+
 class Report(BaseModel):
     regime: str
     regime_title: str
@@ -244,6 +267,9 @@ class Report(BaseModel):
     counts: dict[str, int]
     blocking_gaps: list[str]
     unconfirmed_norms: list[str]
+    norm_shares: NormShares | None = Field(None, description="нормативы режима на дату оценки: сколько подтверждено "
+                                                             "текстом акта, вторичными источниками и сколько не "
+                                                             "подтверждено")
     findings: list[Finding]
     assessment: AssessmentResult | None = None
     judgements_by: str | None = None

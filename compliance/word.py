@@ -601,6 +601,8 @@ def _title_block(d: _Doc, r: Report, extra: Sequence[tuple[str, Cell]] = (), ann
         ("Каталог критериев" if r.assessment else "Каталог требований", f"версия {r.catalog_version}, контрольная сумма {r.catalog_hash[:12]}"),
         ("Сверка нормативов", confirmation),
     ]
+    if r.norm_shares:
+        rows.append(("Нормативы режима", r.norm_shares.sentence().removeprefix("Нормативы режима: ")))
     if r.special_regimes:
         rows.append(("Особый режим", "; ".join(r.special_regimes)))
     if r.judgements_mismatch:

@@ -47,7 +47,8 @@ FILE_NAME = re.compile(r"[\w./-]+\.(?:ya?ml|md|py|json|xlsx|docx|csv|txt)\b", re
 LATIN_WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z0-9]*(?![\w])")
 REGIME_CODES = {"ip794", "itp1863", "htp1381", "cl779", "gost56425"}
 ALLOWED_WORDS = {"ID", "UTF", *REGIME_CODES,
-                 "JSON", "YAML", "Markdown", "Word", "Excel", "PDF", "docx", "xlsx", "http", "https"}  # formats, schemes
+                 "JSON", "YAML", "Markdown", "Word", "Excel", "PDF", "docx", "xlsx", "http", "https",
+                 "RTF", "HTML"}  # formats (RTF, HTML: the texts of acts a user uploads), schemes
 DOCUMENT_WORDS = (ALLOWED_WORDS - REGIME_CODES) | {"IT"}  # «IT-технопарк»: a word of Russian business usage
 SHORT_ID = re.compile(r"(?<![\w-])[A-Z]{1,3}(?:-[A-Z]{1,3})?(?:-\d+(?:\.\d+)*)(?![\w-])")  # UK-4, DOC-1, G-TER-3
 ROMAN = re.compile(r"(?<![\w-])[IVXLC]+(?![\w-])")  # «IV квартал», «III очередь»: numerals, not identifiers

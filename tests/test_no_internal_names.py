@@ -233,18 +233,24 @@ def test_catalog_texts_that_reach_a_person_name_nothing_internal(regime):
 
 
 class _VisibleText(HTMLParser):
-    """The text a person sees on a page (not scripts, styles or attributes)."""
+    """The text a person sees on a page (not scripts, styles or attributes). A command to type (<code class="command">,
+    e.g. «compliance catalog verify --regime ip794 …») is not read: the code there is what the user types."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.hidden = 0
+        self.command = False
         self.lines: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         self.hidden += tag in ("script", "style")
+        if tag == "code" and ("class", "command") in attrs:
+            self.hidden, self.command = self.hidden + 1, True
 
     def handle_endtag(self, tag):
         self.hidden -= tag in ("script", "style")
+        if tag == "code" and self.command:
+            self.hidden, self.command = self.hidden - 1, False
 
     def handle_data(self, data):
         if not self.hidden and data.strip():
