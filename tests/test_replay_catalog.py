@@ -214,15 +214,11 @@ def test_the_check_page_replays_under_both_catalogs_and_shows_both(tmp_path, mon
 
 def test_migration_0002_upgrades_a_database_with_checks_and_downgrades(tmp_path):
     from alembic import command
-    from alembic.config import Config
     from sqlalchemy import create_engine, inspect, text
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "0001")
+    from tests.testdb import old_sqlite
+
+    url, cfg = old_sqlite(tmp_path, "0001")
     engine = create_engine(url)
     with engine.begin() as con:
         con.execute(text("INSERT INTO organisations (id, name, created_at) VALUES (1, 'УК', '2026-12-01')"))

@@ -129,15 +129,11 @@ def test_the_page_needs_sign_in_and_csrf(tmp_path):
 
 def test_migration_0003_adds_the_details_to_a_database_with_an_organisation(tmp_path):
     from alembic import command
-    from alembic.config import Config
     from sqlalchemy import create_engine, inspect, text
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "0002_catalog_snapshots")
+    from tests.testdb import old_sqlite
+
+    url, cfg = old_sqlite(tmp_path, "0002_catalog_snapshots")
     engine = create_engine(url)
     with engine.begin() as con:
         con.execute(text("INSERT INTO organisations (id, name, created_at) VALUES (1, 'УК', '2026-12-01')"))

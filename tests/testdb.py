@@ -44,3 +44,19 @@ def drop(since: int = 0) -> None:
         for db in created[since:]:
             con.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
     del created[since:]
+
+
+def old_sqlite(tmp_path: Path, revision: str):
+    """A SQLite database in `tmp_path` migrated up to `revision` (a test of the migration after it): its URL and the
+    Alembic configuration to upgrade or downgrade it further."""
+    from alembic import command
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent.parent
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = Config(str(root / "alembic.ini"))
+    cfg.set_main_option("script_location", str(root / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, revision)
+    return url, cfg
