@@ -177,12 +177,6 @@ def field_labels(paths: list[str]) -> list[str]:
     return list(dict.fromkeys(field_label(p) for p in paths))
 
 
-def field_and_path(path: str) -> str:
-    """How a field of the application is named to a person: 'здания (buildings)' — the Russian name, then the path
-    that finds it in the file."""
-    return f"{field_label(path)} ({path})"
-
-
 def field_label(path: str) -> str:
     """'land_plots[1].adjacency' -> 'земельные участки № 2 → расположение относительно основного участка'."""
     import re

@@ -13,7 +13,7 @@ import yaml
 
 from compliance.storage import Organisation
 from tests.docxtext import body_text, cell_text
-from webclient import FIXTURES, ROOT, second_org, web_client
+from webclient import FIXTURES, second_org, web_client
 
 ORG_FILE = FIXTURES / "organisation" / "upa-sever.yaml"
 
