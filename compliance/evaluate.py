@@ -15,14 +15,27 @@ from .findings import FindingBuilder
 from .models import Application, check_as_of
 from .formatting import value as fmt_value
 from .judgements import Bound, JudgementsFile, bind, contradictions, score
-from .labels import regime_name
 from .judgements import apply as apply_judgements
+from .labels import regime_name
 from .report import (STATUS_RU, Applicant, AssessedBy, Calculation, DocumentChecklist, DocumentItem, Finding, NormShares,
                      Report, count_statuses, overall_verdict, verdict_text)
 
+_SHARES: dict[tuple[str, str, date], NormShares] = {}  # (regime, catalog hash, date): the same for every application
+
+
 def norm_shares(catalog: Catalog, as_of: date) -> NormShares:
     """The regime's norms on `as_of` by how they are confirmed (see NormShares): the values in force of the catalog's
-    dated parameters, and the wording of every requirement whose rule cites no parameter in force."""
+    dated parameters, and the wording of every requirement whose rule cites no parameter in force. It depends on the
+    catalog and the date only, so it is computed once per both (not on every application of a batch)."""
+    key = (catalog.regime, catalog.content_hash, as_of)
+    if key not in _SHARES:
+        if len(_SHARES) > 4096:  # a long-running service that saw many dates: start again rather than grow
+            _SHARES.clear()
+        _SHARES[key] = _count_shares(catalog, as_of)
+    return _SHARES[key]
+
+
+def _count_shares(catalog: Catalog, as_of: date) -> NormShares:
     in_force = {name: v for name, v in catalog.params_at(as_of).items() if v is not None}
     codes = [v.confidence for v in in_force.values()]
     for req in catalog.decree.requirements:
@@ -137,7 +150,8 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         blocking_gaps=[f.requirement_id for f in findings if f.severity == "blocking"
                        and f.status not in ("met", "not_applicable", "informational", "waived")],
         unconfirmed_norms=[f.requirement_id for f in findings if f.needs_confirmation and f.status in ("met", "not_met")],
-        norm_shares=norm_shares(catalog, as_of), findings=findings, assessment=assessment, judgements_by=assessor, assessed_by=assessed_by,
+        norm_shares=norm_shares(catalog, as_of), findings=findings, assessment=assessment, judgements_by=assessor,
+        assessed_by=assessed_by,
         calculations=calculations(catalog, facts, findings),
         documents=checklist(findings, docs), engine_error=result.exception,
         judgements_mismatch=bound.mismatch if bound else None,
