@@ -133,13 +133,13 @@ class ActText:
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8, or Windows-1251 when the bytes read as Russian text: the same rule as for applications."""
+    from .loading import InputError, decode_text
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1251")  # the other encoding of Russian texts saved on Windows
+        return decode_text(data, name)
+    except InputError as exc:
+        raise ActTextError(exc.problems[0].message) from None
 
 
 def _docx_lines(data: bytes) -> list[str]:
@@ -206,7 +206,7 @@ def read_lines(path: Path, data: bytes | None = None) -> tuple[str, list[str]]:
     fmt = "html" if suffix == ".htm" else suffix[1:]
     try:
         if fmt == "txt":
-            return fmt, _decode(data).splitlines()
+            return fmt, _decode(data, path.name).splitlines()
         if fmt == "docx":
             return fmt, _docx_lines(data)
         if fmt == "html":

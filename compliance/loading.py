@@ -168,7 +168,7 @@ def problems_from(exc: ValidationError) -> list[Problem]:
 # typographic sign, no word mixing Latin and Cyrillic letters, and «Р»/«С» not half of the letters — the mark of
 # UTF-8 read as Windows-1251 («РџР°СЂРє»).
 _CP1251_LETTERS = re.compile(r"[А-Яа-яЁёІіЇїЄєҐґЎў]")
-_CP1251_ALLOWED = re.compile(r"[А-Яа-яЁёІіЇїЄєҐґЎў«»—–№…“”„‘’\u00a0•°§]")
+_CP1251_ALLOWED = re.compile(r"[А-Яа-яЁёІіЇїЄєҐґЎў«»—–№…“”„‘’\u00a0•°§±·‰©®™€]")
 _MIXED_WORD = re.compile(r"[A-Za-z][А-Яа-яЁё]|[А-Яа-яЁё][A-Za-z]")
 HOW_TO_UTF8 = ("сохраните его в кодировке UTF-8: в Блокноте — «Файл → Сохранить как…», в поле «Кодировка» выберите "
                "UTF-8 и сохраните")

@@ -15,7 +15,7 @@ import pytest
 from docx import Document
 from typer.testing import CliRunner
 
-from compliance.acttext import ActTextError, parse
+from compliance.acttext import ActTextError, parse, read_lines
 from compliance.actmatch import AMBIGUOUS, CONFIRMED, CONTRADICTED, NOT_LOCATED, verify
 from compliance.catalog import load_catalog
 from compliance.cli import app
@@ -137,6 +137,18 @@ def test_damaged_and_unsupported_files_get_a_russian_message(tmp_path):
         parse(broken)
     result = run("catalog", "verify", "-r", "ip794", "-t", str(ROOT / "README.md"))
     assert result.exit_code == 2 and "формат не поддерживается" in result.output
+
+
+def test_a_text_in_neither_utf8_nor_russian_1251_is_refused_not_read_as_gibberish(tmp_path):
+    """The act's text file follows the rule of application files: Windows-1251 only when it reads as Russian text."""
+    german = tmp_path / "akt.txt"
+    german.write_bytes("Größe der Grundstücke: mindestens 8 Hektar".encode("latin-1"))
+    with pytest.raises(ActTextError, match="не в кодировке UTF-8") as caught:
+        parse(german)
+    assert "akt.txt" in str(caught.value)
+    signs = tmp_path / "акт.txt"
+    signs.write_bytes("1. Площадь участка — не менее 8 га (±0,5 %), № 794.".encode("cp1251"))
+    assert read_lines(signs)[1] == ["1. Площадь участка — не менее 8 га (±0,5 %), № 794."]
 
 
 def test_text_json_and_docx_reports(tmp_path):
