@@ -378,12 +378,19 @@ def catalog(
     check_: bool = typer.Option(False, "--check", help="проверить каталог: ссылки, даты, тестовые примеры"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="text, json, docx или pdf — документ для экспертной сверки каталога (нужны --regime и --output)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="ФАЙЛ", help="куда записать (для docx и pdf обязательно)"),
+    scenario: Optional[Path] = typer.Option(None, "--scenario", metavar="ФАЙЛ", help="с --check: проверить файл сценария (проекта изменений) так же, как каталог"),
 ) -> None:
     """Показать каталог требований (ID, вид, достоверность) или проверить его (--check)."""
     from .catalog_check import check_all
 
     if ctx.invoked_subcommand is not None:  # `compliance catalog verify …`
         return
+    if scenario is not None:
+        if not check_:
+            _fail([Problem("--scenario", "сценарий проверяется вместе с --check: compliance catalog --check "
+                                         "--scenario ФАЙЛ")])
+        from .impact_cli import check_scenario_command
+        check_scenario_command(scenario)
 
     if fmt in (Fmt.docx, Fmt.pdf) and not check_:
         if output is None:
@@ -570,6 +577,7 @@ def judgements_bind(
 
 
 from . import verify_cli  # noqa: E402,F401 - registers `compliance catalog verify`
+from . import impact_cli  # noqa: E402,F401 - registers `compliance impact`
 
 
 def main() -> None:
