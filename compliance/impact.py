@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from .catalog import CatalogError, load_catalog
 from .evaluate import evaluate
+from .formatting import plural
 from .labels import regime_name
 from .loading import InputError, load_application
 from .models import Application
@@ -283,7 +284,8 @@ def summarise(sites: list[ImpactSite], scenario: Scenario, as_of: date | None = 
         notes.append(f"Дата оценки {when:%d.%m.%Y} раньше предполагаемой даты вступления проекта в силу "
                      f"({scenario.effective:%d.%m.%Y}): нормативы проекта на эту дату ещё не действуют.")
     if stopped:
-        notes.append(f"Оценка прервана: оценено {len(sites) + len(errors)} заявок; итоги — только по ним.")
+        done = plural(len(sites) + len(errors), "заявка", "заявки", "заявок")
+        notes.append(f"Оценка прервана: обработано {done}; итоги — только по ним.")
     return ImpactResult(
         scenario=scenario_info(scenario), as_of=when, generated_at=datetime.now(timezone.utc), totals=totals,
         transitions=sorted(transitions.values(), key=lambda t: (t.regime, -t.sites, t.before, t.after)),
@@ -439,7 +441,6 @@ def impact_docx(result: ImpactResult, organisation=None) -> bytes:
     """The Word brief for a policy letter: the draft, the totals, the verdict transitions, the requirements whose
     status changes, the sites whose verdict changes grouped by region; `organisation` — the issuer
     (compliance.organisation.Issuer) for the letterhead and the signature."""
-    from .formatting import plural
     from .word import R, TEXT_WIDTH_CM, SMALL_PT, _Doc, _letterhead, _prepared_by
 
     s = result.scenario

@@ -90,7 +90,7 @@ def _print_summary(result) -> None:
 @app.command(cls=RussianCommand, help="Оценить последствия проекта изменений: каждая заявка проверяется по действующему "
              "каталогу и по каталогу с проектом (сценарием) на одну дату; сводка — какие итоги меняются, у каких "
              "требований меняется статус, какие недостатки появляются или исчезают. Пишет таблицу .xlsx и рядом "
-             ".json, по желанию — справку Word для письма.\n\nКод завершения — как у batch, по итогам заявок по "
+             ".json, по желанию — справку для письма (.docx).\n\nКод завершения — как у batch, по итогам заявок по "
              "проекту (1, затем 3, затем 0): 0 — по проекту все соответствуют; 1 — есть несоответствия, "
              "незавершённые оценки или файлы с ошибками; 3 — ждут оценки эксперта; 2 — ошибка в самой команде "
              "(нет файлов, ошибка в файле сценария, неверный --output).")
@@ -99,8 +99,8 @@ def impact(
     scenario_path: Path = typer.Option(..., "--scenario", "-s", metavar="ФАЙЛ", help="файл сценария (проекта изменений) .yaml"),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="ДАТА", help="дата оценки для всех заявок; по умолчанию — предполагаемая дата вступления проекта в силу"),
     output: Path = typer.Option(Path("impact.xlsx"), "--output", "-o", metavar="ФАЙЛ", help="сводка: .xlsx (рядом — .json с тем же именем) или только .json"),
-    brief: Optional[Path] = typer.Option(None, "--brief", metavar="ФАЙЛ", help="справка Word (.docx) для письма: итоги, таблицы, площадки по регионам"),
-    organisation: Optional[Path] = typer.Option(None, "--organisation", metavar="ФАЙЛ", help="для справки Word: файл реквизитов организации (.yaml, .json); по умолчанию — из настройки COMPLIANCE_ORGANISATION_FILE"),
+    brief: Optional[Path] = typer.Option(None, "--brief", metavar="ФАЙЛ", help="справка для письма (.docx): итоги, таблицы, площадки по регионам"),
+    organisation: Optional[Path] = typer.Option(None, "--organisation", metavar="ФАЙЛ", help="для справки: файл реквизитов организации (.yaml, .json); по умолчанию — из настройки COMPLIANCE_ORGANISATION_FILE"),
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
