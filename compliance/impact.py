@@ -475,8 +475,12 @@ def impact_docx(result: ImpactResult, organisation=None) -> bytes:
         d.para("Статус ни одного требования не меняется.")
     d.heading("4. Площадки по регионам", 1)
     changed = [(site, r) for site, r in _site_regime_rows(result) if r.changes or r.direction != "same"]
+    unchanged = sum(1 for _ in _site_regime_rows(result)) - len(changed)
     if not changed:
         d.para("Ни у одной площадки ничего не меняется.")
+    elif unchanged:
+        d.para(f"Ниже — площадки, у которых меняется итог или статус требований; у остальных ("
+               f"{plural(unchanged, 'площадка', 'площадки', 'площадок')}) по проекту ничего не меняется.")
     by_region: dict[str, list] = {}
     for site, r in changed:
         by_region.setdefault(site.region, []).append((site, r))
