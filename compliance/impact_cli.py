@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .cli import (EXIT_INVALID, EXIT_OK, _as_of, _fail, _issuer, app, err, exit_code)
+from .cli import EXIT_INVALID, EXIT_OK, _as_of, _fail, _issuer, app, application_files, err, exit_code
 from .cli_ru import RussianCommand
 from .formatting import plural
 from .labels import regime_name
@@ -104,7 +104,6 @@ def impact(
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .batch import collect
     from .impact import impact_docx, impact_json, impact_xlsx, run_impact
 
     when = _as_of(as_of)
@@ -114,12 +113,7 @@ def impact(
         _fail([Problem("--brief", f"справка пишется в файл Word .docx, а указан «{brief.name}»")])
     issuer = _issuer(organisation, None, None) if brief is not None else None
     scenario = _scenario(scenario_path)
-    files, missing = collect(paths)
-    files = [f for f in files if f.resolve() != scenario_path.resolve()]  # the scenario in the same folder
-    if missing:
-        _fail([Problem("", f"не найден: {m}") for m in missing])
-    if not files:
-        _fail([Problem("", "не найдено ни одного файла заявки (.json, .yaml, .yml, .xlsx)")])
+    files = application_files(paths, skip=scenario_path)  # the scenario may lie among the applications
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True) as progress:
         task = progress.add_task("Оценка последствий проекта", total=len(files))

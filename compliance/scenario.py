@@ -230,12 +230,7 @@ def _apply(base: Catalog, spec: ScenarioFile, changes: RegimeChanges, raw: dict,
         "summary": (spec.description or spec.title) + f" Источник: {spec.source}. Дата вступления в силу — "
                                                       "предполагаемая.",
         "confidence": spec.confidence})
-    index = {r["id"]: i for i, r in enumerate(decree.get("requirements") or [])}
-    for item in raw.get("requirements") or []:
-        if item["id"] in index:
-            decree["requirements"][index[item["id"]]] = item
-        else:
-            decree["requirements"].append(item)
+    _replace_or_add(decree.setdefault("requirements", []), raw.get("requirements") or [], "id")
     params = rules.setdefault("parameters", {}) or {}
     rules["parameters"] = params
     for pname, p in changes.parameters.items():
@@ -254,12 +249,7 @@ def _apply(base: Catalog, spec: ScenarioFile, changes: RegimeChanges, raw: dict,
                                 f"«{pname}»: укажите title — название норматива")
                 continue
             params[pname] = {k: x for k, x in raw_p.items() if k != "values"} | {"values": values}
-    index = {r["requirement"]: i for i, r in enumerate(rules.get("rules") or [])}
-    for item in raw.get("rules") or []:
-        if item["requirement"] in index:
-            rules["rules"][index[item["requirement"]]] = item
-        else:
-            rules["rules"].append(item)
+    _replace_or_add(rules.setdefault("rules", []), raw.get("rules") or [], "requirement")
     if problems:
         return problems
     files = {rel: data for rel, data in base.files}
@@ -278,6 +268,16 @@ def _apply(base: Catalog, spec: ScenarioFile, changes: RegimeChanges, raw: dict,
     base_cases = list(base.cases.cases) if base.cases else []
     catalog.cases = CaseBook(regime=base.regime, cases=base_cases + list(changes.cases))
     return catalog
+
+
+def _replace_or_add(items: list[dict], changes: list[dict], key: str) -> None:
+    """Each changed item replaces the item with the same `key` value, or is added at the end."""
+    index = {item[key]: i for i, item in enumerate(items)}
+    for item in changes:
+        if item[key] in index:
+            items[index[item[key]]] = item
+        else:
+            items.append(item)
 
 
 def _dump(data: Any) -> bytes:
