@@ -24,6 +24,7 @@ Nothing here names a regime.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -337,6 +338,6 @@ def _locate(scenario: Scenario, regime: str, problem: str) -> str:
     for key, line in scenario.lines.items():
         code, _, rest = key.partition("/")
         what = rest.partition("/")[2]
-        if code == regime and what and (problem.startswith(what) or f"«{what}»" in problem or f" {what}" in problem):
+        if code == regime and what and re.search(rf"(?<![\w-]){re.escape(what)}(?![\w-])", problem):
             best = line if best is None else min(best, line)
     return f"{_where(scenario.name, best)}: {problem}"
