@@ -156,6 +156,45 @@ def bench_batch() -> dict:
             "counts": summary.counts}
 
 
+def synthetic_park(base: dict, rnd: random.Random, i: int) -> dict:
+    """An operating industrial park from the 794 fixture: its third plot contiguous or 1–15 km away, 0–7 producing
+    residents, one of five regions — so the 2025 draft flips verdicts both ways."""
+    data = json.loads(json.dumps(base, default=str))
+    data["site_name"] = f"Индустриальный парк № {i}"
+    data["region"] = rnd.choice(["Калужская область", "Тульская область", "Липецкая область", "Республика Татарстан",
+                                 "Свердловская область"])
+    if rnd.random() < 0.5:
+        data["land_plots"][2].update(adjacency="separate", distance_to_main_km=round(rnd.uniform(1, 15), 1))
+    producing = rnd.randint(0, len(data["residents"]))
+    for k, resident in enumerate(data["residents"]):
+        resident["producing"] = k < producing
+    return data
+
+
+def bench_impact() -> dict:
+    """The 2025 draft for 794 (fixtures/scenarios) over 1,000 synthetic parks, each evaluated under the current
+    catalog and under the draft, files read included, on one core."""
+    import yaml
+
+    from compliance.impact import load_scenario, run_impact
+    rnd = random.Random(7)
+    count = n(1000)
+    base = yaml.safe_load((ROOT / "fixtures" / "ip794-operating-conforming.yaml").read_text(encoding="utf-8"))
+    scenario = load_scenario(ROOT / "fixtures" / "scenarios" / "ip794-draft-2025.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        items = []
+        for i in range(count):
+            path = Path(tmp) / f"park-{i:04d}.json"
+            path.write_text(json.dumps(synthetic_park(base, rnd, i), ensure_ascii=False), encoding="utf-8")
+            items.append((path.name, path))
+        t = time.perf_counter()
+        result = run_impact(items, scenario)
+        elapsed = time.perf_counter() - t
+    totals = result.totals
+    return {"applications": count, "catalogs": 2, "seconds": elapsed, "per_second_one_core": count / elapsed,
+            "worse": totals.worse, "better": totals.better, "same": totals.same, "errors": totals.errors}
+
+
 def _differential_chunk(args) -> dict:
     seed, count = args
     from tests.test_oracle import compare
@@ -285,6 +324,7 @@ def bench_verify() -> dict:
 def main() -> int:
     results = {"generated_at": datetime.now(timezone.utc).isoformat(), "machine": machine(), "scale": SCALE}
     steps = [("regimes", bench_regimes), ("docx", bench_docx), ("verify", bench_verify), ("batch", bench_batch),
+             ("impact", bench_impact),
              ("differential", bench_differential), ("soak", bench_soak)]
     try:
         from bench.api import bench_api
@@ -328,6 +368,11 @@ def print_table(r: dict) -> None:
     b = r["batch"]
     print(f"Пакет: {b['clusters']} кластеров × {b['participants_each']} участников — {b['seconds']:.1f} с (цель ≤ 30 с), "
           f"{b['per_second_one_core']:.1f} заявок/с на ядро")
+    i = r.get("impact")
+    if i:
+        print(f"Последствия проекта: {i['applications']} заявок × {i['catalogs']} каталога — {i['seconds']:.1f} с "
+              f"(цель ≤ 15 с), {i['per_second_one_core']:.1f} заявок/с на ядро; итог хуже у {i['worse']}, лучше у "
+              f"{i['better']}")
     a = r.get("api", {})
     if "skipped" in a:
         print(f"API: пропущено — {a['skipped']}")

@@ -275,6 +275,21 @@ def _regimes(app_model: Application, regime: Optional[str]) -> list[str]:
         _fail(exc.problems)
 
 
+def application_files(paths: list[Path], skip: Optional[Path] = None) -> list[Path]:
+    """The application files under the given files and folders (compliance.batch.collect), without `skip`; exit 2
+    when a path does not exist or there is no file at all."""
+    from .batch import collect
+
+    files, missing = collect(paths)
+    if skip is not None:
+        files = [f for f in files if f.resolve() != skip.resolve()]
+    if missing:
+        _fail([Problem("", f"не найден: {m}") for m in missing])
+    if not files:
+        _fail([Problem("", "не найдено ни одного файла заявки (.json, .yaml, .yml, .xlsx)")])
+    return files
+
+
 @app.command(cls=RussianCommand, help="Проверить много заявок (любые режимы): сводная таблица xlsx и JSON; ошибочный файл не "
                   "останавливает проверку.\n\nКод завершения — худший по всем заявкам и режимам, на которые они "
                   "поданы (1, затем 3, затем 0): 0 — все соответствуют; 1 — есть несоответствия, незавершённые оценки "
@@ -287,16 +302,12 @@ def batch(
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .batch import STATUS_SHORT, collect, run_batch, write_summary
+    from .batch import STATUS_SHORT, run_batch, write_summary
 
     when = _as_of(as_of)
     if output.suffix.lower() != ".xlsx":
         _fail([Problem("--output", "сводка пишется в файл .xlsx (JSON — рядом, с тем же именем)")])
-    files, missing = collect(paths)
-    if missing:
-        _fail([Problem("", f"не найден: {m}") for m in missing])
-    if not files:
-        _fail([Problem("", "не найдено ни одного файла заявки (.json, .yaml, .yml, .xlsx)")])
+    files = application_files(paths)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True) as progress:
         task = progress.add_task("Проверка заявок", total=len(files))
@@ -378,12 +389,19 @@ def catalog(
     check_: bool = typer.Option(False, "--check", help="проверить каталог: ссылки, даты, тестовые примеры"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", "-f", help="text, json, docx или pdf — документ для экспертной сверки каталога (нужны --regime и --output)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="ФАЙЛ", help="куда записать (для docx и pdf обязательно)"),
+    scenario: Optional[Path] = typer.Option(None, "--scenario", metavar="ФАЙЛ", help="с --check: проверить файл сценария (проекта изменений) так же, как каталог"),
 ) -> None:
     """Показать каталог требований (ID, вид, достоверность) или проверить его (--check)."""
     from .catalog_check import check_all
 
     if ctx.invoked_subcommand is not None:  # `compliance catalog verify …`
         return
+    if scenario is not None:
+        if not check_:
+            _fail([Problem("--scenario", "сценарий проверяется вместе с --check: compliance catalog --check "
+                                         "--scenario ФАЙЛ")])
+        from .impact_cli import check_scenario_command
+        check_scenario_command(scenario)
 
     if fmt in (Fmt.docx, Fmt.pdf) and not check_:
         if output is None:
@@ -570,6 +588,7 @@ def judgements_bind(
 
 
 from . import verify_cli  # noqa: E402,F401 - registers `compliance catalog verify`
+from . import impact_cli  # noqa: E402,F401 - registers `compliance impact`
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from compliance import cli
 from compliance.catalog import available_regimes
 
 COMMANDS = [[], ["check"], ["batch"], ["schema"], ["regimes"], ["template"], ["catalog"], ["catalog", "verify"], ["serve"], ["token"],
-            ["token", "create"], ["token", "list"], ["token", "revoke"], ["judgements"], ["judgements", "bind"]]
+            ["token", "create"], ["token", "list"], ["token", "revoke"], ["judgements"], ["judgements", "bind"], ["impact"]]
 # words a help screen may show besides option and command names: codes and names the user types or sets (formats,
 # file extensions, regime codes, the --set path syntax and the sections of a --set-file, the service's database
 # variable and file, the batch's default file), and proper names

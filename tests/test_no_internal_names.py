@@ -403,3 +403,19 @@ def test_a_section_the_regime_requires_is_asked_for_by_the_regimes_name():
     out = " ".join(result.output.split())
     assert "категория): для режима «Индустриальный парк (ПП № 794)» этот раздел заявки обязателен" in out
     assert "(ip794)" not in out
+
+
+def test_word_impact_brief_of_the_2025_draft_shows_no_internal_name():
+    """The Word brief of `compliance impact` (the 2025 draft for 794 over the fixtures and the scenario's example
+    sites): no parameter ids, field keys, regime codes or file names."""
+    from compliance.batch import collect
+    from compliance.impact import impact_docx, load_scenario, run_impact
+
+    scenario = load_scenario(FIXTURES / "scenarios" / "ip794-draft-2025.yaml")
+    files, _ = collect([FIXTURES / "scenarios" / "sites", *APPLICATIONS])
+    result = run_impact([(str(f), f) for f in files], scenario)
+    assert result.totals.worse and result.totals.better  # the brief has flips both ways to show
+    allowed = [s for f in files for s in _loaded(f)[1]]
+    hits: dict[str, list[str]] = {}
+    _scan_document("справка о последствиях проекта (Word)", impact_docx(result), allowed, hits)
+    assert not hits, "\n" + explain(hits)
