@@ -202,6 +202,9 @@ class Rule(Strict):
     what_to_check: str | None = None  # manual items: what a person must look at
     message: str | None = None  # informational items: may use {param:NAME}, {deadline}
     deadline_years_param: str | None = None  # informational: as_of + N years, shown as {deadline}
+    # a notice the management company must send after a change, due within this parameter's days (the deadline
+    # watch, compliance.watch); a parameter with no value says the deadline is unknown
+    notice_days_param: str | None = None
     show: list[str] = []  # facts shown with manual/informational findings
     # manual items: assessor's verdicts that contradict a computed fact, flagged in the conclusion
     consistency: list[Consistency] = []

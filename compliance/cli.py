@@ -570,6 +570,7 @@ def judgements_bind(
 
 
 from . import verify_cli  # noqa: E402,F401 - registers `compliance catalog verify`
+from . import watch_cli  # noqa: E402,F401 - registers `compliance watch`
 
 
 def main() -> None:
