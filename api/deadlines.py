@@ -1,6 +1,7 @@
 """The deadline watch over an organisation's stored applications (the latest version of each): the JSON route
 GET /api/v1/deadlines and, through `organisation_deadlines`, the «Сроки» page and its calendar download."""
-from __future__ import annotations
+# (no `from __future__ import annotations`: the route below is built in a function, and FastAPI must see its
+# dependencies as objects, not as names it cannot resolve)
 
 from datetime import date
 from typing import Annotated, Any
@@ -58,7 +59,7 @@ def organisation_deadlines(s: Session, org_id: int, as_of: date, days: int | Non
         select(StoredApplication, ApplicationVersion.body)
         .join(ApplicationVersion, ApplicationVersion.application_id == StoredApplication.id)
         .where(StoredApplication.organisation_id == org_id,
-               ApplicationVersion.version == StoredApplication.current_version)).tuples())
+               ApplicationVersion.version == StoredApplication.current_version)))
     judgements = _waivers(s, org_id, [r.id for r, _ in rows])
     items: list[Deadline] = []
     unreadable: list[str] = []

@@ -15,6 +15,9 @@ from .loading import InputError, Problem, load_application
 from .settings import today
 
 
+MAX_WITHIN = 36500  # a hundred years
+
+
 class WatchFmt(str, Enum):
     text = "text"
     json = "json"
@@ -53,8 +56,9 @@ def _of(app_model, judgements: list):  # noqa: ANN001, ANN202
                   "прочитать не удалось (они перечислены, по остальным сроки выведены); 2 — ошибка в самой команде.")
 def watch(
     paths: list[Path] = typer.Argument(..., metavar="ЗАЯВКИ", help="файлы заявок и папки с ними (.json, .yaml, .xlsx)"),
-    within: int = typer.Option(90, "--within", metavar="ДНЕЙ", min=0, max=36500,
-                               help="показать сроки, наступающие не позже чем через столько дней (просроченные — всегда)"),
+    within: int = typer.Option(90, "--within", metavar="ДНЕЙ",
+                               help="показать сроки, наступающие не позже чем через столько дней, от 0 до 36 500 "
+                                    "(просроченные — всегда)"),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="ДАТА", help="на какую дату считать (ГГГГ-ММ-ДД); по умолчанию — сегодня"),
     fmt: WatchFmt = typer.Option(WatchFmt.text, "--format", "-f", help="формат: таблица, JSON или календарь .ics"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="ФАЙЛ", help="куда записать (по умолчанию — на экран)"),
@@ -66,6 +70,8 @@ def watch(
     from .watch import deadlines, order, render_text, to_ics
     from .watch import within as within_days
 
+    if not 0 <= within <= MAX_WITHIN:
+        _fail([Problem("--within", f"число дней от 0 до {MAX_WITHIN}, а указано {within}")])
     when = _as_of(as_of) or today()
     files, missing = collect(paths)
     if missing:
