@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.judgements import JudgementsFile
-from compliance.loading import InputError, validate
+from compliance.models import Application
 from compliance.settings import today
 from compliance.storage import ApplicationVersion, StoredApplication, StoredCheck, audit
 from compliance.watch import Deadline, deadlines, order, to_ics, within
@@ -63,14 +63,15 @@ def organisation_deadlines(s: Session, org_id: int, as_of: date, days: int | Non
     judgements = _waivers(s, org_id, [r.id for r, _ in rows])
     items: list[Deadline] = []
     unreadable: list[str] = []
+    cache: dict = {}
     for row, body in rows:
-        try:
-            model = validate(body)
-        except InputError:
+        try:  # a stored body was validated when stored: the model alone (no NUL scan, no Russian problems)
+            model = Application.model_validate(body)
+        except ValidationError:
             unreadable.append(row.id)
             continue
         label = f"заявка № {row.id}" + (f", версия {row.current_version}" if row.current_version > 1 else "")
-        items += deadlines(model, as_of, label, judgements.get(row.id))
+        items += deadlines(model, as_of, label, judgements.get(row.id), cache)
     return within(order(items), as_of, days), len(rows), sorted(unreadable)
 
 

@@ -156,6 +156,49 @@ def bench_batch() -> dict:
             "counts": summary.counts}
 
 
+def bench_watch() -> dict:
+    """The deadline watch over 1,000 synthetic applications (the typical fixtures of the four regimes with random
+    conformity decisions and leases): validation of the stored JSON and the watch, as the «Сроки» page does (goal ≤ 1 s)."""
+    from datetime import date, timedelta
+
+    from compliance.watch import deadlines, order, within
+
+    rnd = random.Random(7)
+    count = n(1000)
+    bases = {regime: load_application(ROOT / "fixtures" / name).model_dump(mode="json")
+             for regime, name in TYPICAL.items() if regime != "gost56425"}
+    bodies = []
+    for i in range(count):
+        regime = list(bases)[i % len(bases)]
+        body = json.loads(json.dumps(bases[regime]))
+        decided = date(2016, 1, 1) + timedelta(days=rnd.randrange(3650))
+        body["conformity_decisions"] = [{"regime": regime, "date": decided.isoformat(), "in_register": rnd.random() < .8}]
+        for plot in body["land_plots"]:
+            if rnd.random() < .5:
+                plot.update(right="lease", lease_end=(date(2026, 1, 1) + timedelta(days=rnd.randrange(2000))).isoformat())
+        body["site_name"] = f"{body['site_name']} {i}"
+        bodies.append(body)
+    as_of = date(2026, 12, 6)
+    from compliance.models import Application
+
+    deadlines(validate(bodies[0]), as_of)  # catalogs loaded once, as in a running service
+    runs = []
+    for _ in range(3):  # the median of three runs: the machine is shared
+        t = time.perf_counter()
+        apps = [Application.model_validate(b) for b in bodies]  # as the page reads stored applications
+        t_valid = time.perf_counter() - t
+        t = time.perf_counter()
+        items, cache = [], {}
+        for i, app in enumerate(apps):
+            items += deadlines(app, as_of, f"заявка {i}", cache=cache)
+        shown = within(order(items), as_of, 90)
+        t_watch = time.perf_counter() - t
+        runs.append((t_valid + t_watch, t_valid, t_watch))
+    total, t_valid, t_watch = sorted(runs)[1]
+    return {"applications": count, "deadlines": len(items), "within_90": len(shown), "validate_seconds": t_valid,
+            "watch_seconds": t_watch, "seconds": total}
+
+
 def _differential_chunk(args) -> dict:
     seed, count = args
     from tests.test_oracle import compare
@@ -285,7 +328,7 @@ def bench_verify() -> dict:
 def main() -> int:
     results = {"generated_at": datetime.now(timezone.utc).isoformat(), "machine": machine(), "scale": SCALE}
     steps = [("regimes", bench_regimes), ("docx", bench_docx), ("verify", bench_verify), ("batch", bench_batch),
-             ("differential", bench_differential), ("soak", bench_soak)]
+             ("watch", bench_watch), ("differential", bench_differential), ("soak", bench_soak)]
     try:
         from bench.api import bench_api
         steps.insert(3, ("api", bench_api))
@@ -328,6 +371,11 @@ def print_table(r: dict) -> None:
     b = r["batch"]
     print(f"Пакет: {b['clusters']} кластеров × {b['participants_each']} участников — {b['seconds']:.1f} с (цель ≤ 30 с), "
           f"{b['per_second_one_core']:.1f} заявок/с на ядро")
+    w = r.get("watch")
+    if w:
+        print(f"Сроки: {w['applications']} заявок — {w['seconds']:.2f} с (цель ≤ 1 с; из них проверка данных заявок "
+              f"{w['validate_seconds']:.2f} с, расчёт сроков {w['watch_seconds']:.2f} с), сроков {w['deadlines']}, "
+              f"на 90 дней вперёд {w['within_90']}")
     a = r.get("api", {})
     if "skipped" in a:
         print(f"API: пропущено — {a['skipped']}")

@@ -96,12 +96,17 @@ def _ids(found: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-@lru_cache(maxsize=256)
-def _working_days_back(end: date, n: int) -> date:
-    """The date n working days (by the Russian production calendar of the holidays library) before `end`."""
+@lru_cache(maxsize=1)
+def _calendar():  # noqa: ANN202
     import holidays
 
-    return holidays.country_holidays("RU").get_nth_working_day(end, -n)
+    return holidays.country_holidays("RU")
+
+
+@lru_cache(maxsize=4096)
+def _working_days_back(end: date, n: int) -> date:
+    """The date n working days (by the Russian production calendar of the holidays library) before `end`."""
+    return _calendar().get_nth_working_day(end, -n)
 
 
 @dataclass
@@ -118,12 +123,17 @@ class _Regime:
 
 
 _REGIMES: dict[str, _Regime] = {}
+Cache = dict[str, _Regime]  # the catalogs of one run over many applications: each read from disk once
 
 
-def _regime(code: str) -> _Regime:
+def _regime(code: str, cache: Cache | None = None) -> _Regime:
+    if cache is not None and code in cache:
+        return cache[code]
     catalog = load_catalog(code)
     cached = _REGIMES.get(code)
     if cached is not None and cached.catalog is catalog:
+        if cache is not None:
+            cache[code] = cached
         return cached
     validity = next(((r.requirement, r.deadline_years_param) for r in catalog.rulebook.rules
                      if r.deadline_years_param), None)
@@ -140,39 +150,45 @@ def _regime(code: str) -> _Regime:
                     by_document.setdefault(kind, []).append(rule.requirement)
     out = _Regime(catalog, validity, notice, review, catalog.facts_used_by, by_collection, by_document)
     _REGIMES[code] = out
+    if cache is not None:
+        cache[code] = out
     return out
 
 
 class _Builder:
-    def __init__(self, app: Application, label: str, as_of: date):
-        self.app, self.label, self.as_of = app, label, as_of
+    def __init__(self, app: Application, label: str, as_of: date, cache: Cache | None):
+        self.app, self.label, self.as_of, self.cache = app, label, as_of, cache
         self.regimes: dict[str, _Regime] = {}
         for code in app.regimes:
             try:
-                self.regimes[code] = _regime(code)
+                self.regimes[code] = _regime(code, cache)
             except CatalogError:
                 continue
         self.out: list[Deadline] = []
+        self._affected: dict[str, list[str]] = {}
 
     def add(self, due: date | None, kind: Kind, title: str, rule: str, element: str, requirements: list[str],
             regime: str | None = None) -> None:
-        self.out.append(Deadline(
+        self.out.append(Deadline.model_construct(  # built from validated data: no second validation
             due=due, kind=kind, kind_text=KIND_RU[kind], title=title, site_name=self.app.site_name, label=self.label,
             regime=regime_name(regime) if regime else None, requirements=_ids(requirements), rule=rule,
             element=element, days_left=(due - self.as_of).days if due else None))
 
     def affected(self, element: str) -> list[str]:
-        facts = ELEMENT_FACTS.get(element, ())
-        coll = ELEMENT_COLLECTIONS.get(element)
-        return [rid for r in self.regimes.values() for f in facts for rid in r.by_fact.get(f, [])] + \
-               [rid for r in self.regimes.values() if coll for rid in r.by_collection.get(coll, [])]
+        if element not in self._affected:
+            facts = ELEMENT_FACTS.get(element, ())
+            coll = ELEMENT_COLLECTIONS.get(element)
+            self._affected[element] = _ids(
+                [rid for r in self.regimes.values() for f in facts for rid in r.by_fact.get(f, [])] +
+                [rid for r in self.regimes.values() if coll for rid in r.by_collection.get(coll, [])])
+        return self._affected[element]
 
     # -- decisions ------------------------------------------------------------------------------------------------
     def decision(self, i: int, d: ConformityDecision) -> None:
         element = f"решение о соответствии от {day(d.date)}" + (f" № {d.number}" if d.number else "")
         where = f"{element} ({regime_name(d.regime)})"
         try:
-            reg = self.regimes.get(d.regime) or _regime(d.regime)
+            reg = self.regimes.get(d.regime) or _regime(d.regime, self.cache)
         except CatalogError:
             self.add(None, "decision_expires", "срок действия решения не определён", "каталога требований по этому "
                      "постановлению нет", where, [], None)
@@ -216,7 +232,7 @@ class _Builder:
             if d.in_register is False:
                 continue
             try:
-                reg = self.regimes.get(d.regime) or _regime(d.regime)
+                reg = self.regimes.get(d.regime) or _regime(d.regime, self.cache)
             except CatalogError:
                 continue
             if reg.notice is None:
@@ -254,8 +270,13 @@ class _Builder:
                          "аренды из заявки)", f"здания: {name}", self.affected("building"))
 
     def documents(self) -> None:
+        regs = list(self.regimes.values())
         for doc in self.app.documents:
-            regs = list(self.regimes.values())
+            limits = sorted({(r.catalog.rulebook.document_kinds[doc.kind].freshness_days, code)
+                             for code, r in self.regimes.items() if doc.kind in r.catalog.rulebook.document_kinds
+                             and r.catalog.rulebook.document_kinds[doc.kind].freshness_days}) if doc.date else []
+            if not doc.valid_until and not limits:
+                continue
             title = kind_title(regs[0].catalog, doc.kind) if regs else doc.title or doc.kind
             text = describe(doc, title)
             rids = [rid for r in regs for rid in r.by_document.get(doc.kind, [])]
@@ -263,9 +284,6 @@ class _Builder:
                 self.add(doc.valid_until, "document_expires", f"истекает срок действия: {text}",
                          f"документ действует до {day(doc.valid_until)}; после этой даты он не учитывается в проверке",
                          f"документы: {text}", rids)
-            limits = sorted({(r.catalog.rulebook.document_kinds[doc.kind].freshness_days, code)
-                             for code, r in self.regimes.items() if doc.kind in r.catalog.rulebook.document_kinds
-                             and r.catalog.rulebook.document_kinds[doc.kind].freshness_days})
             if doc.date and limits:
                 days = limits[0][0]
                 self.add(doc.date + timedelta(days=days), "document_stale", f"получить свежий документ: {text}",
@@ -304,10 +322,11 @@ class _Builder:
                      "отклонения", [w.requirement_id], judgements.regime)
 
 
-def deadlines(app: Application, as_of: date, label: str = "", judgements: JudgementsFile | None = None
-              ) -> list[Deadline]:
-    """Every dated obligation of one application, soonest first (those without a date last)."""
-    b = _Builder(app, label or app.site_name, as_of)
+def deadlines(app: Application, as_of: date, label: str = "", judgements: JudgementsFile | None = None,
+              cache: Cache | None = None) -> list[Deadline]:
+    """Every dated obligation of one application, soonest first (those without a date last). `cache`: one dict for
+    a run over many applications, so that each catalog is read once."""
+    b = _Builder(app, label or app.site_name, as_of, cache)
     for i, d in enumerate(app.conformity_decisions):
         b.decision(i, d)
     b.notices()

@@ -79,7 +79,7 @@ def watch(
     if not files:
         _fail([Problem("", "не найдено ни одного файла заявки (.json, .yaml, .yml, .xlsx)")])
     judgements = _judgements(judgements_files)
-    items, unreadable = [], []
+    items, unreadable, cache = [], [], {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True) as progress:
         task = progress.add_task("Сроки по заявкам", total=len(files))
@@ -89,7 +89,7 @@ def watch(
             except InputError as exc:
                 unreadable.append((path, "; ".join(map(str, exc.problems))))
             else:
-                items += deadlines(model, when, str(path), _of(model, judgements))
+                items += deadlines(model, when, str(path), _of(model, judgements), cache)
             progress.advance(task)
     shown = within_days(order(items), when, within)
     for path, problem in unreadable:
