@@ -242,12 +242,9 @@ class _Builder:
             pv = param.at(self.as_of)
             element = f"решение о соответствии от {day(d.date)} ({regime_name(d.regime)})"
             if pv is None or not isinstance(pv.value, int):
-                last = param.values[-1] if param.values else None
-                how = f"; {CONFIDENCE_RU[last.confidence]}" if last else ""
                 self.add(None, "notice_due", "уведомить Минпромторг об изменении параметров",
                          f"после каждого изменения параметров УК уведомляет Минпромторг ({rid}); срок уведомления "
-                         f"в каталоге не установлен{how} — уточните его по официальному тексту", element, [rid],
-                         d.regime)
+                         "в каталоге не установлен — уточните его по официальному тексту", element, [rid], d.regime)
             else:
                 self.add(None, "notice_due", "уведомить Минпромторг об изменении параметров",
                          f"уведомление — в течение {plural(pv.value, 'дня', 'дней', 'дней')} после изменения "
@@ -271,10 +268,13 @@ class _Builder:
 
     def documents(self) -> None:
         regs = list(self.regimes.values())
+        # freshness counts for a filing: once a decision is taken on the application, its extracts have served, and
+        # the re-confirmation deadline says when new ones are needed
+        fresh = not self.app.conformity_decisions
         for doc in self.app.documents:
             limits = sorted({(r.catalog.rulebook.document_kinds[doc.kind].freshness_days, code)
                              for code, r in self.regimes.items() if doc.kind in r.catalog.rulebook.document_kinds
-                             and r.catalog.rulebook.document_kinds[doc.kind].freshness_days}) if doc.date else []
+                             and r.catalog.rulebook.document_kinds[doc.kind].freshness_days}) if doc.date and fresh else []
             if not doc.valid_until and not limits:
                 continue
             title = kind_title(regs[0].catalog, doc.kind) if regs else doc.title or doc.kind

@@ -130,6 +130,10 @@ def test_document_freshness_and_validity_come_from_the_catalog_and_the_document(
     assert stale.due == date(2025, 3, 1) + timedelta(days=days) and stale.overdue
     (ends,) = of_kind(items, "document_expires")
     assert ends.due == date(2027, 1, 10) and ends.days_left == 35 and "электроснабжение" in ends.title
+    decided = app_with(documents=app.model_dump(mode="json")["documents"],
+                       conformity_decisions=[{"regime": "ip794", "date": "2025-06-01"}])
+    kinds = [d.kind for d in deadlines(decided, AS_OF)]  # the filing's extracts have served once decided
+    assert "document_stale" not in kinds and "document_expires" in kinds
 
 
 def test_waiver_and_contract_ends():
