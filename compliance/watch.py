@@ -292,18 +292,16 @@ class _Builder:
                          f"документы: {text}", rids, limits[0][1])
 
     def contracts(self) -> None:
-        for r in self.app.residents or []:
-            if r.contract_end:
-                what = f"договор с резидентом «{r.name}»" + (f" № {r.contract_number}" if r.contract_number else "")
-                self.add(r.contract_end, "contract_ends", f"окончание: {what}",
-                         "после окончания договора организация не считается резидентом (дата из заявки)",
-                         f"резиденты: {r.name}", self.affected("resident"))
-        for p in self.app.partnerships or []:
-            if p.agreement_end:
-                what = f"соглашение с «{p.organisation}»" + (f" № {p.agreement_number}" if p.agreement_number else "")
-                self.add(p.agreement_end, "agreement_ends", f"окончание: {what}",
-                         "после окончания соглашения партнёрство не учитывается (дата из заявки)",
-                         f"партнёрства: {p.organisation}", self.affected("partnership"))
+        parties = [(r.contract_end, "contract_ends", f"договор с резидентом «{r.name}»", r.contract_number,
+                    "после окончания договора организация не считается резидентом", f"резиденты: {r.name}", "resident")
+                   for r in self.app.residents or []]
+        parties += [(p.agreement_end, "agreement_ends", f"соглашение с «{p.organisation}»", p.agreement_number,
+                     "после окончания соглашения партнёрство не учитывается", f"партнёрства: {p.organisation}",
+                     "partnership") for p in self.app.partnerships or []]
+        for end, kind, what, number, rule, element, feeds in parties:
+            if end:
+                what += f" № {number}" if number else ""
+                self.add(end, kind, f"окончание: {what}", rule + " (дата из заявки)", element, self.affected(feeds))
         cluster = self.app.cluster
         names = {x.inn: x.name for x in (cluster.participants or [])} if cluster else {}
         for c in (cluster.contracts or []) if cluster else []:

@@ -3,7 +3,6 @@ the periods read from the catalog as of the decision's date, ordering, the calen
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 import yaml
 from icalendar import Calendar
 
-from compliance import cli
 from compliance.catalog import load_catalog
 from compliance.evaluate import evaluate
 from compliance.findings import add_years
@@ -20,6 +18,7 @@ from compliance.fingerprint import input_hash
 from compliance.judgements import JudgementsFile
 from compliance.loading import validate
 from compliance.watch import deadlines, order, render_text, to_ics, uid, within
+from tests.test_cli_russian import run  # the console entry point in this process, with a non-Russian locale
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "fixtures" / "ip794-operating-conforming.yaml"
@@ -186,15 +185,6 @@ def test_ics_round_trip_with_stable_uids():
 
 
 # --- the command line ---------------------------------------------------------------------------------------------
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setattr(sys, "argv", ["compliance", *args])
-    with pytest.raises(SystemExit) as stop:
-        cli.main()
-    out = capsys.readouterr()
-    return stop.value.code, out.out, out.err
-
-
 def _write_app(path: Path, **changes) -> Path:
     data = yaml.safe_load(BASE.read_text(encoding="utf-8")) | changes
     path.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")

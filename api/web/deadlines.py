@@ -1,9 +1,8 @@
 """The «Сроки» page: what falls due for the organisation's stored applications, soonest first, and its calendar."""
 from __future__ import annotations
 
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from compliance.settings import today
