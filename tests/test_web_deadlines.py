@@ -64,3 +64,24 @@ def test_api_deadlines_and_sign_in(tmp_path):
     assert web.client.get("/api/v1/deadlines?within=-1", headers=auth).status_code == 422
     fresh = type(web.client)(web.app)
     assert fresh.get("/deadlines", follow_redirects=False).status_code == 303
+
+
+def test_waivers_of_the_latest_check_with_judgements(tmp_path):
+    """A waiver accepted in a stored check (the expert's judgements) expires: the watch lists it."""
+    web = web_client(tmp_path)
+    auth = {"Authorization": f"Bearer {web.token}"}
+    body = json.loads(json.dumps(yaml.safe_load((FIXTURES / "htp1381-operating.yaml").read_text(encoding="utf-8")),
+                                 default=str))
+    r = web.client.post("/api/v1/applications", json=body, headers=auth)
+    app_id = r.json()["id"]
+    judgements = json.loads(json.dumps(yaml.safe_load(
+        (FIXTURES / "gost-judgements-htp1381.yaml").read_text(encoding="utf-8")), default=str))
+    r = web.client.post(f"/api/v1/applications/{app_id}/checks", json={"regime": "gost56425", "judgements": judgements},
+                        headers=auth)
+    assert r.status_code in (200, 201), r.text[:2000]
+    out = web.client.get("/api/v1/deadlines?as_of=2025-12-01&within=30", headers=auth).json()
+    waivers = [d for d in out["deadlines"] if d["kind"] == "waiver_expires"]
+    expected = [w["expires"] for w in judgements["waivers"] if w["expires"] <= "2025-12-31"]
+    assert [d["due"] for d in waivers] == sorted(expected) and expected
+    assert waivers[0]["requirements"] == [judgements["waivers"][0]["requirement_id"]]
+    assert waivers[0]["days_left"] == (date.fromisoformat(waivers[0]["due"]) - date(2025, 12, 1)).days

@@ -1,7 +1,6 @@
 """The «Сроки» page: what falls due for the organisation's stored applications, soonest first, and its calendar."""
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
