@@ -456,7 +456,7 @@ def load_catalog(regime: str, root: Path | None = None,
 
 
 def cited_params(rule: "Rule") -> list[str]:
-    """The parameters a rule cites: in its checks, its norm texts and its message ({param:NAME}), its deadline."""
+    """The parameters a rule cites: in its checks, its norm texts and its message ({param:NAME}), its deadlines."""
     names: list[str] = []
     for v in rule.variants:
         names += [c.param for c in v.checks if c.param]
@@ -464,4 +464,6 @@ def cited_params(rule: "Rule") -> list[str]:
     names += re.findall(r"\{param:(\w+)\}", rule.message or "")
     if rule.deadline_years_param:
         names.append(rule.deadline_years_param)
+    if rule.notice_days_param:
+        names.append(rule.notice_days_param)
     return list(dict.fromkeys(names))
