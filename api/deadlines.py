@@ -71,7 +71,7 @@ def organisation_deadlines(s: Session, org_id: int, as_of: date, days: int | Non
             unreadable.append(row.id)
             continue
         label = f"заявка № {row.id}" + (f", версия {row.current_version}" if row.current_version > 1 else "")
-        items += deadlines(model, as_of, label, judgements.get(row.id), cache)
+        items += deadlines(model, as_of, label, judgements.get(row.id), cache, row.id)
     return within(order(items), as_of, days), len(rows), sorted(unreadable)
 
 

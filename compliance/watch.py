@@ -64,6 +64,7 @@ class Deadline(BaseModel):
     title: str = Field(description="что наступает, по-русски")
     site_name: str = Field(description="площадка (кластер)")
     label: str = Field(description="заявка: файл или номер в сервисе")
+    application_id: str | None = Field(None, description="номер заявки в сервисе")
     regime: str | None = Field(None, description="постановление словами")
     requirements: list[str] = Field([], description="ID требований, на которые влияет срок")
     rule: str = Field(description="правило, по которому получена дата, со ссылкой и степенью уверенности")
@@ -156,8 +157,9 @@ def _regime(code: str, cache: Cache | None = None) -> _Regime:
 
 
 class _Builder:
-    def __init__(self, app: Application, label: str, as_of: date, cache: Cache | None):
+    def __init__(self, app: Application, label: str, as_of: date, cache: Cache | None, application_id: str | None):
         self.app, self.label, self.as_of, self.cache = app, label, as_of, cache
+        self.application_id = application_id
         self.regimes: dict[str, _Regime] = {}
         for code in app.regimes:
             try:
@@ -171,6 +173,7 @@ class _Builder:
             regime: str | None = None) -> None:
         self.out.append(Deadline.model_construct(  # built from validated data: no second validation
             due=due, kind=kind, kind_text=KIND_RU[kind], title=title, site_name=self.app.site_name, label=self.label,
+            application_id=self.application_id,
             regime=regime_name(regime) if regime else None, requirements=_ids(requirements), rule=rule,
             element=element, days_left=(due - self.as_of).days if due else None))
 
@@ -321,10 +324,10 @@ class _Builder:
 
 
 def deadlines(app: Application, as_of: date, label: str = "", judgements: JudgementsFile | None = None,
-              cache: Cache | None = None) -> list[Deadline]:
+              cache: Cache | None = None, application_id: str | None = None) -> list[Deadline]:
     """Every dated obligation of one application, soonest first (those without a date last). `cache`: one dict for
-    a run over many applications, so that each catalog is read once."""
-    b = _Builder(app, label or app.site_name, as_of, cache)
+    a run over many applications, so that each catalog is read once; `application_id`: its number in the service."""
+    b = _Builder(app, label or app.site_name, as_of, cache, application_id)
     for i, d in enumerate(app.conformity_decisions):
         b.decision(i, d)
     b.notices()
@@ -353,7 +356,8 @@ def uid(d: Deadline) -> str:
     then updates the event instead of adding a copy)."""
     import hashlib
 
-    key = "\0".join([d.label, d.kind, d.element, d.title, ",".join(d.requirements)])
+    # the application by its number in the service (not the label, which names the version), else by its file
+    key = "\0".join([d.application_id or d.label, d.kind, d.element, d.title, ",".join(d.requirements)])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + "@compliance-watch"
 
 

@@ -35,6 +35,7 @@ def test_page_lists_the_organisations_deadlines_soonest_first(tmp_path, monkeypa
                     land_plots=[dict(plot, right="lease", lease_end=lease)])
     html = web.client.get("/deadlines?within=30").text
     assert "<h1>Сроки</h1>" in html and f"заявка № {app_id}" in html
+    assert f'<a href="/applications/{app_id}">Индустриальный парк «Угорский»</a>' in html
     rows = _dates(html)
     dated = [date(int(d[6:]), int(d[3:5]), int(d[:2])) for d in rows if d != "—"]
     assert dated == sorted(dated) and date(2026, 12, 16) in dated and date(2026, 12, 20) in dated
@@ -85,3 +86,18 @@ def test_waivers_of_the_latest_check_with_judgements(tmp_path):
     assert [d["due"] for d in waivers] == sorted(expected) and expected
     assert waivers[0]["requirements"] == [judgements["waivers"][0]["requirement_id"]]
     assert waivers[0]["days_left"] == (date.fromisoformat(waivers[0]["due"]) - date(2025, 12, 1)).days
+
+
+def test_calendar_events_keep_their_ids_when_a_new_version_is_saved(tmp_path, monkeypatch):
+    monkeypatch.setattr(page, "today", lambda: AS_OF)
+    web = web_client(tmp_path)
+    decision = [{"regime": "ip794", "date": "2021-12-20", "in_register": True}]
+    app_id = _store(web, conformity_decisions=decision)
+    first = {str(e["uid"]) for e in Calendar.from_ical(web.client.get("/deadlines.ics").content).walk("VEVENT")}
+    body = json.loads(json.dumps(yaml.safe_load((FIXTURES / "ip794-operating-conforming.yaml").read_text(
+        encoding="utf-8")) | {"conformity_decisions": decision, "address": "другой адрес"}, default=str))
+    r = web.client.put(f"/api/v1/applications/{app_id}", json=body, headers={"Authorization": f"Bearer {web.token}"})
+    assert r.status_code == 200, r.text[:1000]
+    assert "версия 2" in web.client.get("/deadlines").text
+    again = {str(e["uid"]) for e in Calendar.from_ical(web.client.get("/deadlines.ics").content).walk("VEVENT")}
+    assert again == first and len(first) == 2  # the decision's end and the re-confirmation package
