@@ -342,6 +342,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                          object_id=e.object_id, detail=e.detail) for e in rows]
 
     app.include_router(r)
+    from .deadlines import api_router as deadlines_api
+
+    app.include_router(deadlines_api(caller, db))
     from .web import install_web
 
     install_web(app)

@@ -193,6 +193,47 @@ def bench_impact() -> dict:
     totals = result.totals
     return {"applications": count, "catalogs": 2, "seconds": elapsed, "per_second_one_core": count / elapsed,
             "worse": totals.worse, "better": totals.better, "same": totals.same, "errors": totals.errors}
+def bench_watch() -> dict:
+    """The deadline watch over 1,000 synthetic applications (the typical fixtures of the four regimes with random
+    conformity decisions and leases): validation of the stored JSON and the watch, as the «Сроки» page does (goal ≤ 1 s)."""
+    from datetime import date, timedelta
+
+    from compliance.watch import deadlines, order, within
+
+    rnd = random.Random(7)
+    count = n(1000)
+    bases = {regime: load_application(ROOT / "fixtures" / name).model_dump(mode="json")
+             for regime, name in TYPICAL.items() if regime != "gost56425"}
+    bodies = []
+    for i in range(count):
+        regime = list(bases)[i % len(bases)]
+        body = json.loads(json.dumps(bases[regime]))
+        decided = date(2016, 1, 1) + timedelta(days=rnd.randrange(3650))
+        body["conformity_decisions"] = [{"regime": regime, "date": decided.isoformat(), "in_register": rnd.random() < .8}]
+        for plot in body["land_plots"]:
+            if rnd.random() < .5:
+                plot.update(right="lease", lease_end=(date(2026, 1, 1) + timedelta(days=rnd.randrange(2000))).isoformat())
+        body["site_name"] = f"{body['site_name']} {i}"
+        bodies.append(body)
+    as_of = date(2026, 12, 6)
+    from compliance.models import Application
+
+    deadlines(validate(bodies[0]), as_of)  # catalogs loaded once, as in a running service
+    runs = []
+    for _ in range(3):  # the median of three runs: the machine is shared
+        t = time.perf_counter()
+        apps = [Application.model_validate(b) for b in bodies]  # as the page reads stored applications
+        t_valid = time.perf_counter() - t
+        t = time.perf_counter()
+        items, cache = [], {}
+        for i, app in enumerate(apps):
+            items += deadlines(app, as_of, f"заявка {i}", cache=cache)
+        shown = within(order(items), as_of, 90)
+        t_watch = time.perf_counter() - t
+        runs.append((t_valid + t_watch, t_valid, t_watch))
+    total, t_valid, t_watch = sorted(runs)[1]
+    return {"applications": count, "deadlines": len(items), "within_90": len(shown), "validate_seconds": t_valid,
+            "watch_seconds": t_watch, "seconds": total}
 
 
 def _differential_chunk(args) -> dict:
@@ -324,8 +365,8 @@ def bench_verify() -> dict:
 def main() -> int:
     results = {"generated_at": datetime.now(timezone.utc).isoformat(), "machine": machine(), "scale": SCALE}
     steps = [("regimes", bench_regimes), ("docx", bench_docx), ("verify", bench_verify), ("batch", bench_batch),
-             ("impact", bench_impact),
-             ("differential", bench_differential), ("soak", bench_soak)]
+             ("impact", bench_impact), ("watch", bench_watch), ("differential", bench_differential),
+             ("soak", bench_soak)]
     try:
         from bench.api import bench_api
         steps.insert(3, ("api", bench_api))
@@ -373,6 +414,11 @@ def print_table(r: dict) -> None:
         print(f"Последствия проекта: {i['applications']} заявок × {i['catalogs']} каталога — {i['seconds']:.1f} с "
               f"(цель ≤ 15 с), {i['per_second_one_core']:.1f} заявок/с на ядро; итог хуже у {i['worse']}, лучше у "
               f"{i['better']}")
+    w = r.get("watch")
+    if w:
+        print(f"Сроки: {w['applications']} заявок — {w['seconds']:.2f} с (цель ≤ 1 с; из них проверка данных заявок "
+              f"{w['validate_seconds']:.2f} с, расчёт сроков {w['watch_seconds']:.2f} с), сроков {w['deadlines']}, "
+              f"на 90 дней вперёд {w['within_90']}")
     a = r.get("api", {})
     if "skipped" in a:
         print(f"API: пропущено — {a['skipped']}")

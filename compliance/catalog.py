@@ -202,6 +202,9 @@ class Rule(Strict):
     what_to_check: str | None = None  # manual items: what a person must look at
     message: str | None = None  # informational items: may use {param:NAME}, {deadline}
     deadline_years_param: str | None = None  # informational: as_of + N years, shown as {deadline}
+    # a notice the management company must send after a change, due within this parameter's days (the deadline
+    # watch, compliance.watch); a parameter with no value says the deadline is unknown
+    notice_days_param: str | None = None
     show: list[str] = []  # facts shown with manual/informational findings
     # manual items: assessor's verdicts that contradict a computed fact, flagged in the conclusion
     consistency: list[Consistency] = []
@@ -453,7 +456,7 @@ def load_catalog(regime: str, root: Path | None = None,
 
 
 def cited_params(rule: "Rule") -> list[str]:
-    """The parameters a rule cites: in its checks, its norm texts and its message ({param:NAME}), its deadline."""
+    """The parameters a rule cites: in its checks, its norm texts and its message ({param:NAME}), its deadlines."""
     names: list[str] = []
     for v in rule.variants:
         names += [c.param for c in v.checks if c.param]
@@ -461,4 +464,6 @@ def cited_params(rule: "Rule") -> list[str]:
     names += re.findall(r"\{param:(\w+)\}", rule.message or "")
     if rule.deadline_years_param:
         names.append(rule.deadline_years_param)
+    if rule.notice_days_param:
+        names.append(rule.notice_days_param)
     return list(dict.fromkeys(names))

@@ -80,6 +80,8 @@ def check_catalog(catalog: Catalog, root: Path = ROOT, run_cases: bool = True) -
                 problems.append(f"{rid}: remedy_insufficient_data — текст для заявителя по-русски, без подстановок {{...}}")
         if rule.deadline_years_param and rule.deadline_years_param not in rb.parameters:
             problems.append(f"{rid}: неизвестный параметр срока «{rule.deadline_years_param}»")
+        if rule.notice_days_param and rule.notice_days_param not in rb.parameters:
+            problems.append(f"{rid}: неизвестный параметр срока уведомления «{rule.notice_days_param}»")
     for name, p in rb.parameters.items():
         starts = [v.start for v in p.values]
         if len(starts) != len(set(starts)):

@@ -589,6 +589,7 @@ def judgements_bind(
 
 from . import verify_cli  # noqa: E402,F401 - registers `compliance catalog verify`
 from . import impact_cli  # noqa: E402,F401 - registers `compliance impact`
+from . import watch_cli  # noqa: E402,F401 - registers `compliance watch`
 
 
 def main() -> None:

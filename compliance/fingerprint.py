@@ -12,9 +12,16 @@ from typing import Any
 from .models import Application
 
 
+LATER_SECTIONS = ("conformity_decisions",)
+
+
 def input_hash(application: Application | dict[str, Any]) -> str:
     """The hash of a validated application, or of its JSON body as the service stores it (``model_dump(mode="json")``
     of the validated model — the same value for the same application)."""
     body = application.model_dump(mode="json") if isinstance(application, Application) else application
+    # sections added after hashes were first given out count only when filled: an application without them keeps
+    # the hash it always had (a bound judgements file still matches it)
+    if any(not body.get(name, True) for name in LATER_SECTIONS):
+        body = {k: v for k, v in body.items() if not (k in LATER_SECTIONS and not v)}
     canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -131,6 +131,8 @@ FIELD_LABELS = {
     "regimes": "режимы", "category": "категория", "subtype": "подтип", "region": "субъект РФ", "value": "значение",
     "unit": "единица измерения", "date": "дата документа", "valid_until": "срок действия", "kind": "вид",
     "okved": "ОКВЭД", "site_name": "название площадки (кластера)", "name": "наименование",
+    "conformity_decisions": "принятые решения о соответствии", "in_register": "внесена в реестр",
+    "register_date": "дата внесения в реестр",
     "cluster": "кластер", "participants": "участники", "contracts": "договоры", "purchases": "закупки",
     "specialized_organizations": "специализированная организация", "party_a_inn": "ИНН стороны 1",
     "party_b_inn": "ИНН стороны 2", "participant_inn": "ИНН участника", "total_inputs_rub": "все закупки, руб.",

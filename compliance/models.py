@@ -533,6 +533,17 @@ class Cluster(Model):
         return self
 
 
+class ConformityDecision(Model):
+    """Уже принятое решение Минпромторга о соответствии площадки (кластера) требованиям. По нему считаются сроки:
+    окончание действия решения и повторное подтверждение (страница «Сроки»); на проверку требований не влияет."""
+
+    regime: RegimeCode = Field(description="по какому постановлению принято решение")
+    date: Day = Field(description="дата решения (приказа) о соответствии; от неё отсчитывается срок его действия")
+    number: str | None = Field(None, description="номер решения (приказа)")
+    in_register: bool | None = Field(None, description="площадка (кластер) внесена в реестр по этому решению")
+    register_date: Day | None = Field(None, description="дата внесения в реестр")
+
+
 class Application(Model):
     """Заявка: данные о площадке (парк, технопарк) или о кластере, об УК или специализированной организации,
     резидентах (участниках) и документах. Какие разделы нужны режиму — decrees/<режим>.yaml, requires_inputs."""
@@ -574,6 +585,9 @@ class Application(Model):
     documents: list[Document] = Field(
         [], description="прилагаемые документы; документа, которого нет в списке, нет в заявке (пустой список — "
                         "документы не приложены)")
+    conformity_decisions: list[ConformityDecision] = Field(
+        [], description="уже принятые решения о соответствии (по одному на постановление): по ним считаются сроки "
+                        "действия и повторного подтверждения; на проверку требований не влияют")
 
     @model_validator(mode="after")
     def _dates_not_after_filing(self):

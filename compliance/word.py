@@ -1207,7 +1207,9 @@ def _param_values_text(catalog: Catalog, name: str, unit: str | None = None) -> 
     parts = []
     for v in sorted(param.values, key=lambda v: v.start):
         mark = ", требует сверки" if v.confidence in UNCONFIRMED else ""
-        if v.value is None:
+        if v.value is None and v.confidence == "U":  # a norm known to exist, its value not (e.g. a notice period)
+            parts.append(f"значение неизвестно (с {day(v.start)}; U{mark})")
+        elif v.value is None:
             parts.append(f"норматив отменён с {day(v.start)}")
         else:
             parts.append(f"{_value_text(v.value, unit)} (с {day(v.start)}; {v.confidence}{mark})")
@@ -1371,7 +1373,8 @@ def norms_text(catalog: Catalog, req: Requirement) -> list[Para]:
         out.append(R(param.title, bold=True))
         unit = param.unit
         for v in sorted(param.values, key=lambda v: v.start):
-            shown = "отменён (null)" if v.value is None else _value_text(v.value, unit)
+            shown = _value_text(v.value, unit) if v.value is not None else \
+                "значение не установлено" if v.confidence == "U" else "отменён (null)"
             runs = [R(f"с {day(v.start)}: {shown}; достоверность {v.confidence} ({CONFIDENCE_RU[v.confidence]})")]
             if v.confidence in UNCONFIRMED:
                 runs.append(R(" — требует сверки", bold=True))

@@ -22,6 +22,7 @@ from compliance.eligibility import eligibility, regimes_for
 from compliance.evaluate import evaluate
 from compliance.judgements import load_judgements
 from compliance.loading import load_application
+from compliance.models import ConformityDecision
 from compliance.render import render_markdown, render_matrix_markdown, render_matrix_text, render_text
 from leaks import applicant_strings, document_names, explain, human_fields, internal_names
 from tests.conftest import FIXTURES
@@ -418,4 +419,28 @@ def test_word_impact_brief_of_the_2025_draft_shows_no_internal_name():
     allowed = [s for f in files for s in _loaded(f)[1]]
     hits: dict[str, list[str]] = {}
     _scan_document("справка о последствиях проекта (Word)", impact_docx(result), allowed, hits)
+@pytest.mark.parametrize("path", APPLICATIONS + [FIXTURES / "watch" / "ip794-registered.yaml"], ids=lambda p: p.name)
+def test_deadline_texts_and_calendar_name_nothing_internal(path):
+    """The deadline watch (`compliance watch`, the «Сроки» page, the .ics calendar): with a decision under each of the
+    application's regimes, every text a person reads and the calendar's events."""
+    from datetime import date
+
+    from icalendar import Calendar
+
+    from compliance.watch import deadlines, render_text, to_ics
+
+    app, allowed = _loaded(path)
+    app = app.model_copy(update={"conformity_decisions": [
+        ConformityDecision(regime=r, date=date(2022, 3, 1), in_register=True) for r in app.regimes]})
+    items = deadlines(app, date(2026, 12, 6), "заявка")
+    hits = {}
+    for d in items:
+        for name in ("kind_text", "title", "regime", "rule", "element"):
+            if found := document_names(getattr(d, name) or "", allowed):
+                hits[f"{path.name} {d.kind}.{name}"] = found
+    for where, text in [("таблица", render_text(items, date(2026, 12, 6), 90))] + [
+            (f"календарь {e['uid']}", f"{e['summary']}\n{e['description']}")
+            for e in Calendar.from_ical(to_ics(items, date(2026, 12, 6))).walk("VEVENT")]:
+        if found := document_names(text, allowed):
+            hits[f"{path.name} {where}"] = found
     assert not hits, "\n" + explain(hits)

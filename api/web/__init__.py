@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import assessment, batch, catalog, common, editor, organisation, pages, results
+from . import assessment, batch, catalog, common, deadlines, editor, organisation, pages, results
 
 
 def install_web(app: FastAPI) -> None:
@@ -19,5 +19,5 @@ def install_web(app: FastAPI) -> None:
     common.install(app)
     # editor first: its GET /applications/new must be matched before pages' GET /applications/{app_id}; batch
     # before results: its GET /checks/batch must be matched before GET /checks/{check_id}
-    for module in (editor, pages, batch, results, assessment, catalog, organisation):
+    for module in (editor, pages, batch, results, assessment, catalog, organisation, deadlines):
         app.include_router(module.router)

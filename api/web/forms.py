@@ -154,6 +154,11 @@ LABELS = {
     "Cluster.contracts": "Договоры между участниками",
     "Cluster.purchases": "Закупки участников — производителей конечной продукции",
     "Cluster.programme": "Программа развития кластера",
+    "ConformityDecision.regime": "Постановление",
+    "ConformityDecision.date": "Дата решения (приказа)",
+    "ConformityDecision.number": "Номер решения (приказа)",
+    "ConformityDecision.in_register": "Внесена в реестр",
+    "ConformityDecision.register_date": "Дата внесения в реестр",
     "Quantity.value": "Значение",
     "Quantity.unit": "Единица измерения",
 }
@@ -186,6 +191,7 @@ HELP = {
 
 OPTIONS: dict[str, dict[str, str]] = {
     "Application.regimes": REGIME_SHORT,
+    "ConformityDecision.regime": REGIME_SHORT,
     "Application.category": {"created": "создаваемый", "operating": "действующий"} | CATEGORY_RU,
     "Application.subtype": {"general": "общий (без специализации)", "agro": "агропромышленный парк",
                             "eco": "экопромышленный парк", "agrobiotech": "агробиотехнопарк"},
@@ -238,6 +244,7 @@ ROWS = {
     "contracts": ("Договор", "Добавить договор"),
     "purchases": ("Закупки участника", "Добавить закупки участника"),
     "documents": ("Документ", "Добавить документ"),
+    "conformity_decisions": ("Решение о соответствии", "Добавить решение о соответствии"),
 }
 
 SECTION_TITLES = {
@@ -246,7 +253,7 @@ SECTION_TITLES = {
     "service_objects": "Объекты сервисной инфраструктуры", "residents": "Резиденты",
     "infrastructure_users": "Пользователи инфраструктуры", "tech_infrastructure": "Технологическая инфраструктура",
     "partnerships": "Партнёрства с вузами и научными организациями", "cluster": "Промышленный кластер",
-    "documents": "Документы",
+    "documents": "Документы", "conformity_decisions": "Принятые решения о соответствии",
 }
 GENERAL_TITLE = "Общие сведения"
 # Sections shown open for a regime even when still empty.
