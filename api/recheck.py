@@ -116,7 +116,8 @@ def process(ctx: JobContext, s: Session, app_id: str) -> dict[str, Any]:
         current = load_catalog(code)
         if current.content_hash == used["hash"]:
             keep_snapshot(kept, current)
-    stored = store_check(s, Caller(org_id=row.organisation_id, token_id=ctx.token_id), row, ver, regime,
+    who = Caller.model_construct(org_id=row.organisation_id, token_id=ctx.token_id, admin=False)  # token: None from the CLI
+    stored = store_check(s, who, row, ver, regime,
                          judgements, out)
     after = {"check_id": stored.id, "verdicts": stored.verdicts, "catalogs": stored.catalogs}
     if prev is None:
@@ -132,12 +133,14 @@ def process(ctx: JobContext, s: Session, app_id: str) -> dict[str, Any]:
 def finish(ctx: JobContext, s: Session, results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     items = [r for _, r in results]
     changed = [r for r in items if r.get("verdict_changed")]
+    catalog_changed = any(r.get("before") and r["before"]["catalogs"] != r["after"]["catalogs"]
+                          for r in items if "error" not in r)
+    message = changed_message(len(changed)) if catalog_changed else \
+        f"каталог с предыдущих проверок не менялся; изменили итог: {plural(len(changed), 'заявка', 'заявки', 'заявок')}"
     return {"catalogs": ctx.parameters.get("catalogs", {}), "total": len(items),
             "changed_count": len(changed), "error_count": sum(1 for r in items if "error" in r),
             "first_checks": sum(1 for r in items if "error" not in r and r.get("before") is None),
-            "catalog_changed": any(r.get("before") and r["before"]["catalogs"] != r["after"]["catalogs"]
-                                   for r in items if "error" not in r),
-            "message": changed_message(len(changed)), "items": items}
+            "catalog_changed": catalog_changed, "message": message, "items": items}
 
 
 register(JobKind(name=KIND, title=TITLE, process=process, finish=finish))
