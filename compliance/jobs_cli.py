@@ -83,8 +83,8 @@ def recheck(
 
 @app.command(cls=RussianCommand)
 def worker(
-    workers: int = typer.Option(1, "--workers", min=1, max=64, metavar="ЧИСЛО", help="сколько заданий выполнять "
-                                "одновременно (отдельными процессами)"),
+    workers: int = typer.Option(1, "--workers", metavar="ЧИСЛО", help="сколько заданий выполнять одновременно "
+                                "(отдельными процессами), от 1 до 64"),
 ) -> None:
     """Выполнять фоновые задания сервиса (повторные проверки) из очереди COMPLIANCE_JOBS_BROKER с базой
     COMPLIANCE_DATABASE_URL — на этой машине или на другой с общей базой PostgreSQL и общей очередью Redis.
@@ -92,6 +92,8 @@ def worker(
     from compliance.jobs import consume, queue_location
     from compliance.settings import get_settings
 
+    if not 1 <= workers <= 64:
+        _fail([Problem("--workers", f"число обработчиков должно быть от 1 до 64, а не {workers}")])
     settings = get_settings()
     location = queue_location(settings.jobs_broker, settings.database_url)
     _sessions()  # the schema is brought up to date (migrations) before any job is taken
