@@ -50,7 +50,7 @@ class JobResult(BaseModel):
 
 class RecheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Повторная проверка")
-    all_organisations: bool = Field(False, description="заявки всех организаций (только администратор); по "
+    all_organisations: bool = Field(False, strict=True, description="заявки всех организаций (только администратор); по "
                                                        "умолчанию — заявки своей организации")
 
 

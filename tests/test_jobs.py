@@ -328,3 +328,26 @@ def test_migration_0004_from_0003_adds_jobs_and_the_administrator_flag(tmp_path)
     assert not {"jobs", "job_items"} & set(inspect(engine).get_table_names())
     assert "admin" not in {c["name"] for c in inspect(engine).get_columns("api_tokens")}
     engine.dispose()
+
+
+def test_in_process_mode_the_services_own_worker_process_runs_the_job(tmp_path):
+    url = database_url(tmp_path, "service.db", DATABASES[-1])
+    settings = Settings(database_url=url, evaluation_mode="process",
+                        jobs_broker=f"sqlite:///{tmp_path / 'queue.db'}")
+    app = create_app(settings)
+    with app.state.sessions() as s:
+        token, _ = create_token(s, "Организация А")
+        s.commit()
+    a = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        app_id = client.post(f"{V1}/applications", json=fixture_json("ip794-created-gaps.yaml"), headers=a).json()["id"]
+        job_id = client.post(f"{V1}/jobs/recheck", headers=a).json()["id"]
+        job = wait(client, a, job_id, 300)
+    assert (job["status"], job["done"]) == ("done", 1)
+    with app.state.sessions() as s:
+        worker = s.get(Job, job_id).worker
+    assert worker.rpartition(":")[2] != str(os.getpid())  # not this process: the service's consumer process
+    result = TestClient(app).get(f"{V1}/jobs/{job_id}/result", headers=a).json()["result"]
+    (item,) = result["items"]
+    assert item["application_id"] == app_id and item["before"] is None
+    assert item["after"]["verdicts"] == {"ip794": "does_not_conform"}
