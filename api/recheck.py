@@ -31,12 +31,13 @@ def current_catalogs() -> dict[str, dict[str, str]]:
     return checking.current_catalogs(available_regimes())
 
 
-def _latest_checks(s: Session, org_id: int | None) -> dict[str, StoredCheck]:
-    """application id -> its newest stored check (of the organisation, or of all with None)."""
-    query = select(StoredCheck).order_by(StoredCheck.created_at, StoredCheck.id)
+def _latest_catalogs(s: Session, org_id: int | None) -> dict[str, dict[str, dict[str, str]]]:
+    """application id -> the catalogs of its newest stored check (of the organisation, or of all with None); only
+    these columns are read, not the reports."""
+    query = select(StoredCheck.application_id, StoredCheck.catalogs).order_by(StoredCheck.created_at, StoredCheck.id)
     if org_id is not None:
         query = query.where(StoredCheck.organisation_id == org_id)
-    return {c.application_id: c for c in s.scalars(query)}
+    return {app_id: used for app_id, used in s.execute(query)}
 
 
 def outdated(catalogs: dict[str, dict[str, str]], used: dict[str, dict[str, str]]) -> bool:
@@ -69,7 +70,7 @@ def catalog_changes(s: Session, org_id: int | None) -> dict[str, Any]:
     """What the banner says: how many applications' latest check is outdated, and the last finished re-check under the
     current catalogs (its job and the number of applications whose verdict it changed)."""
     catalogs = current_catalogs()
-    stale = sum(1 for c in _latest_checks(s, org_id).values() if outdated(catalogs, c.catalogs))
+    stale = sum(1 for used in _latest_catalogs(s, org_id).values() if outdated(catalogs, used))
     last = s.scalar(select(Job).where(Job.kind == KIND, Job.status == "done", Job.organisation_id == org_id)
                     .order_by(Job.finished_at.desc()).limit(1)) if org_id is not None else None
     if last is not None and (last.parameters.get("catalogs") != catalogs or not last.result.get("catalog_changed")):

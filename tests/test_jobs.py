@@ -6,8 +6,6 @@ and (COMPLIANCE_TEST_POSTGRES_URL) PostgreSQL."""
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +26,7 @@ from compliance.settings import Settings  # noqa: E402
 from compliance.storage import StoredCheck, create_token  # noqa: E402
 from test_api import fixture_json  # noqa: E402
 from testdb import DATABASES, database_url, old_sqlite  # noqa: E402
+from tests.test_replay_catalog import edited_catalog  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 V1 = "/api/v1"
@@ -36,20 +35,7 @@ V1 = "/api/v1"
 def stricter_catalog(tmp_path: Path) -> Path:
     """A copy of the catalog in which an industrial park needs at least 100 ha instead of 8 (and the catalog version is
     new): the conforming fixture (46 ha of plots) turns from «ждёт оценки эксперта» to «не соответствует» on 794-P-1."""
-    root = tmp_path / "catalog-new"
-    for folder in ("decrees", "rules"):
-        shutil.copytree(ROOT / folder, root / folder)
-    rules = root / "rules" / "ip794.yaml"
-    old = rules.read_text(encoding="utf-8")
-    new = re.sub(r"(  min_area_ha:\n(?:.*\n)*?\s+value: )8\n", r"\g<1>100\n", old, count=1)
-    assert new != old
-    rules.write_text(new, encoding="utf-8")
-    decree = root / "decrees" / "ip794.yaml"
-    old = decree.read_text(encoding="utf-8")
-    new = re.sub(r'^catalog_version: "[^"]+"$', 'catalog_version: "2099.1.0"', old, count=1, flags=re.M)
-    assert new != old
-    decree.write_text(new, encoding="utf-8")
-    return root
+    return edited_catalog(tmp_path, min_area_ha=100)
 
 
 class Svc:
