@@ -112,14 +112,13 @@ def make_queue(settings: Settings) -> JobQueue:
 
 
 def start_jobs(app: FastAPI) -> EmbeddedConsumer | None:
-    """At the service's start: resume (re-enqueue) the jobs a stopped worker left; run the embedded consumer."""
+    """At the service's start: resume (re-enqueue) the jobs a stopped worker left; the embedded consumer starts then,
+    or at the service's first job (a service that runs no job starts no consumer)."""
     queue: JobQueue = app.state.jobs
-    queue.recover()
     settings: Settings = app.state.settings
-    if not settings.jobs_embedded:
-        return None
-    consumer = EmbeddedConsumer(queue, settings.evaluation_mode)
-    consumer.start()
+    consumer = EmbeddedConsumer(queue, settings.evaluation_mode) if settings.jobs_embedded else None
+    queue.on_enqueue = consumer.start if consumer else None
+    queue.recover()
     return consumer
 
 

@@ -35,6 +35,7 @@ import threading
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -340,10 +341,17 @@ class JobQueue:
     database_url: str
     stale_after: float = 120.0
     _sessions: dict[int, sessionmaker[Session]] = field(default_factory=dict, repr=False)
+    # called before each enqueue (the service starts its own consumer on its first job)
+    on_enqueue: Callable[[], None] | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        self.huey = make_huey(self.location)
-        self.task = self.huey.task(name="run_job")(self._run)
+    @cached_property
+    def huey(self):
+        """The queue, made on first use (a service that never runs a job opens no queue file)."""
+        return make_huey(self.location)
+
+    @cached_property
+    def task(self):
+        return self.huey.task(name="run_job")(self._run)
 
     def sessions(self) -> sessionmaker[Session]:
         """The sessions of this process (a forked worker process makes its own connections)."""
@@ -358,6 +366,8 @@ class JobQueue:
         run_job(self.sessions(), job_id)
 
     def enqueue(self, job_id: str) -> None:
+        if self.on_enqueue is not None:
+            self.on_enqueue()
         self.task(job_id)
 
     def recover(self) -> list[str]:
@@ -370,6 +380,8 @@ class JobQueue:
         """huey's consumer; `in_thread`: started from a thread other than the main one (no signal handlers)."""
         from huey.consumer import Consumer
 
+        self.task  # noqa: B018 — the task is registered before the consumer looks it up
+
         class _Consumer(Consumer):
             def _set_signal_handlers(self) -> None:  # noqa: D401 — signals belong to the main thread's owner
                 if not in_thread:
@@ -380,26 +392,32 @@ class JobQueue:
 
 
 class EmbeddedConsumer:
-    """The consumer the service runs itself (setting jobs_embedded): a thread of the service's process (evaluation
-    mode thread: the rules engine's lock serialises it with the requests), or a separate process (mode process: a
-    crash of the rules engine in a job kills that process only; a watchdog starts it again and resumes its job)."""
+    """The consumer the service runs itself (setting jobs_embedded), from its first job on: a thread of the service's
+    process (evaluation mode thread: the rules engine's lock serialises it with the requests), or a separate process
+    (mode process: a crash of the rules engine in a job kills that process only; a watchdog starts it again and the
+    job is resumed)."""
 
     def __init__(self, queue: JobQueue, mode: str, watch_every: float = 2.0):
         self.queue, self.mode, self.watch_every = queue, mode, watch_every
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._consumer = None
         self._process = None
         self._watch: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.mode == "thread":
-            self.queue.recover()
-            self._consumer = self.queue.consumer(in_thread=True)
-            self._consumer.start()
-            return
-        self._process = self._spawn()
-        self._watch = threading.Thread(target=self._watchdog, name="compliance-jobs-watch", daemon=True)
-        self._watch.start()
+        """Start the consumer if it is not running yet (at the first job of this service, or at its start when a
+        stopped worker left jobs to resume)."""
+        with self._lock:
+            if self._consumer is not None or self._process is not None or self._stop.is_set():
+                return
+            if self.mode == "thread":
+                self._consumer = self.queue.consumer(in_thread=True)
+                self._consumer.start()
+                return
+            self._process = self._spawn()
+            self._watch = threading.Thread(target=self._watchdog, name="compliance-jobs-watch", daemon=True)
+            self._watch.start()
 
     def _spawn(self):
         import multiprocessing

@@ -337,3 +337,37 @@ def test_in_process_mode_the_services_own_worker_process_runs_the_job(tmp_path):
     (item,) = result["items"]
     assert item["application_id"] == app_id and item["before"] is None
     assert item["after"]["verdicts"] == {"ip794": "does_not_conform"}
+
+
+def test_the_services_worker_process_dying_mid_job_is_restarted_and_the_job_resumed(tmp_path, monkeypatch):
+    """Mode process: the service's own consumer process dies (os._exit) after every checkpoint; the service's watchdog
+    starts it again, and each new process resumes the job from its checkpoints until it is done — each item once."""
+    monkeypatch.setenv("COMPLIANCE_TEST_JOB_CRASH_AFTER", "1")  # inherited by the consumer processes only
+    url = database_url(tmp_path, "service.db", DATABASES[-1])
+    app = create_app(Settings(database_url=url, evaluation_mode="process",
+                              jobs_broker=f"sqlite:///{tmp_path / 'queue.db'}"))
+    with app.state.sessions() as s:
+        token, _ = create_token(s, "Организация А")
+        s.commit()
+    a = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        apps = [client.post(f"{V1}/applications", json=fixture_json("ip794-created-gaps.yaml"), headers=a).json()["id"]
+                for _ in range(2)]
+        job_id = client.post(f"{V1}/jobs/recheck", headers=a).json()["id"]
+        job = wait(client, a, job_id, 300)
+    assert (job["status"], job["done"], job["has_result"]) == ("done", 2, True)
+    with app.state.sessions() as s:
+        # a process per item (each died after its checkpoint), and the last one finished the job
+        assert s.scalar(select(Job.attempts).where(Job.id == job_id)) == 3
+        assert s.scalar(select(func.count()).select_from(StoredCheck)) == 2
+    result = TestClient(app).get(f"{V1}/jobs/{job_id}/result", headers=a).json()["result"]
+    assert [i["application_id"] for i in result["items"]] == apps
+
+
+def test_a_service_that_runs_no_job_opens_no_queue(tmp_path):
+    queue = tmp_path / "queue.db"
+    app = create_app(Settings(database_url=database_url(tmp_path, "service.db", DATABASES[-1]),
+                              evaluation_mode="thread", jobs_broker=f"sqlite:///{queue}"))
+    with TestClient(app) as client:
+        assert client.get(f"{V1}/health").status_code == 200
+    assert not queue.exists()
