@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from compliance.jobs import (STATUS_RU, EmbeddedConsumer, Job, JobQueue, cancel_job, kind_title, load_kinds,
-                             queue_location)
+from compliance.jobs import (STATUS_RU, EmbeddedConsumer, Job, JobQueue, cancel_job, check_location, kind_title,
+                             load_kinds, queue_location)
 from compliance.settings import Settings
 
 from . import recheck
@@ -106,9 +106,11 @@ def cancel(s: Session, who: Caller, job: Job) -> Job:
 
 # --- the queue and the consumer -------------------------------------------------------------------------------------
 def make_queue(settings: Settings) -> JobQueue:
+    """The service's job queue (opened at its first use); ValueError at once for an address that cannot work."""
     load_kinds()
-    return JobQueue(queue_location(settings.jobs_broker, settings.database_url), settings.database_url,
-                    settings.jobs_stale_after)
+    location = queue_location(settings.jobs_broker, settings.database_url)
+    check_location(location)
+    return JobQueue(location, settings.database_url, settings.jobs_stale_after)
 
 
 def start_jobs(app: FastAPI) -> EmbeddedConsumer | None:

@@ -323,15 +323,28 @@ def queue_location(broker: str | None, database_url: str) -> str:
     return "sqlite:///./compliance-jobs.db"
 
 
+REDIS = ("redis://", "rediss://", "unix://")
+
+
+def check_location(location: str) -> None:
+    """ValueError (in Russian) for a queue address that cannot work: an unknown scheme, Redis without its driver."""
+    import importlib.util
+
+    if location.startswith(REDIS):
+        if importlib.util.find_spec("redis") is None:
+            raise ValueError("для общей очереди Redis нужен пакет redis: pip install -e '.[redis]'")
+    elif not location.startswith("sqlite:///") or location == "sqlite:///":
+        raise ValueError(f"неизвестный адрес очереди заданий «{location}»: ожидается sqlite:///ФАЙЛ или redis://АДРЕС")
+
+
 def make_huey(location: str):
     """SqliteHuey for sqlite:///FILE, RedisHuey for redis://… (the shared broker of several machines)."""
     from huey import RedisHuey, SqliteHuey
 
-    if location.startswith(("redis://", "rediss://", "unix://")):
+    check_location(location)
+    if location.startswith(REDIS):
         return RedisHuey("compliance-jobs", url=location, results=False)
-    if location.startswith("sqlite:///"):
-        return SqliteHuey("compliance-jobs", filename=location.removeprefix("sqlite:///"), results=False)
-    raise ValueError(f"неизвестный адрес очереди заданий «{location}»: ожидается sqlite:///ФАЙЛ или redis://…")
+    return SqliteHuey("compliance-jobs", filename=location.removeprefix("sqlite:///"), results=False)
 
 
 @dataclass

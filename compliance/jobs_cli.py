@@ -89,17 +89,18 @@ def worker(
     """Выполнять фоновые задания сервиса (повторные проверки) из очереди COMPLIANCE_JOBS_BROKER с базой
     COMPLIANCE_DATABASE_URL — на этой машине или на другой с общей базой PostgreSQL и общей очередью Redis.
     Остановка — Ctrl+C (задание, прерванное на середине, продолжит другой обработчик или этот после запуска)."""
-    from compliance.jobs import consume, queue_location
+    from compliance.jobs import check_location, consume, queue_location
     from compliance.settings import get_settings
 
     if not 1 <= workers <= 64:
         _fail([Problem("--workers", f"число обработчиков должно быть от 1 до 64, а не {workers}")])
     settings = get_settings()
     location = queue_location(settings.jobs_broker, settings.database_url)
+    try:
+        check_location(location)
+    except ValueError as exc:
+        _fail([Problem("COMPLIANCE_JOBS_BROKER", str(exc))])
     _sessions()  # the schema is brought up to date (migrations) before any job is taken
     err.print(f"Обработчик заданий: база {settings.database_url}, очередь {location}; остановка — Ctrl+C",
               highlight=False)
-    try:
-        consume(location, settings.database_url, settings.jobs_stale_after, workers=workers)
-    except ValueError as exc:
-        _fail([Problem("COMPLIANCE_JOBS_BROKER", str(exc))])
+    consume(location, settings.database_url, settings.jobs_stale_after, workers=workers)
