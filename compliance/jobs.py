@@ -273,14 +273,20 @@ def run_job(sessions: sessionmaker[Session], job_id: str, worker: str | None = N
 
 def _finish(s: Session, job_id: str, worker: str, status: str, error: str | None = None,
             result: dict[str, Any] | None = None) -> str:
-    """End a running job held by `worker` (the result only with «done», in the same transaction)."""
-    s.rollback()
+    """End a running job held by `worker`. With «done», the result and whatever the kind's final step added to the
+    session are committed together, or not at all (the job is no longer this worker's); otherwise the session's
+    pending changes are dropped."""
+    if status != "done":
+        s.rollback()
     moved = s.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.worker == worker)
                       .values(status=status, error=error, result=result if status == "done" else None,
                               finished_at=utcnow(), heartbeat_at=utcnow())
                       .execution_options(synchronize_session=False)).rowcount
-    s.commit()
-    return status if moved else s.scalar(select(Job.status).where(Job.id == job_id))
+    if moved:
+        s.commit()
+        return status
+    s.rollback()
+    return s.scalar(select(Job.status).where(Job.id == job_id))
 
 
 def recover(sessions: sessionmaker[Session], stale_after: float) -> list[str]:

@@ -371,3 +371,42 @@ def test_a_service_that_runs_no_job_opens_no_queue(tmp_path):
     with TestClient(app) as client:
         assert client.get(f"{V1}/health").status_code == 200
     assert not queue.exists()
+
+
+def test_a_new_job_kind_needs_only_its_item_and_final_steps_and_a_failure_stores_no_result(svc, monkeypatch):
+    """The generic machinery with a kind of this test: items processed in order with a checkpoint each, the final step
+    given every checkpoint; an exception in an item ends the job «ошибка» with a Russian message, the items before it
+    checkpointed, no result."""
+    from compliance.jobs import KINDS, JobKind, create_job, register
+
+    def process(ctx, session, key):
+        if key == "boom":
+            raise RuntimeError("internal detail that users must not see")
+        return {"double": int(key) * 2, "scale": ctx.parameters["scale"]}
+
+    def finish(ctx, session, results):
+        return {"keys": [k for k, _ in results], "sum": sum(r["double"] * r["scale"] for _, r in results)}
+
+    monkeypatch.setitem(KINDS, "doubling", KINDS.get("doubling"))  # restored (removed) after the test
+    register(JobKind(name="doubling", title="удвоение", process=process, finish=finish))
+    sessions = svc.app.state.sessions
+    a = svc.token("Организация А")
+    with sessions() as s:
+        org_id = s.scalar(text("SELECT id FROM organisations WHERE name = 'Организация А'"))
+        good = create_job(s, org_id, None, "doubling", {"scale": 10}, ["1", "2", "3"]).id
+        bad = create_job(s, org_id, None, "doubling", {"scale": 1}, ["4", "boom", "5"]).id
+        s.commit()
+    seen = []
+    assert run_job(sessions, good, progress=lambda p: seen.append((p.done, p.total, p.key))) == "done"
+    assert seen == [(1, 3, "1"), (2, 3, "2"), (3, 3, "3")]
+    assert svc.client.get(f"{V1}/jobs/{good}/result", headers=a).json()["result"] == {"keys": ["1", "2", "3"],
+                                                                                       "sum": 120}
+    assert run_job(sessions, bad) == "failed"
+    job = svc.client.get(f"{V1}/jobs/{bad}", headers=a).json()
+    assert (job["status"], job["status_text"], job["done"], job["has_result"]) == ("failed", "ошибка", 1, False)
+    assert job["error"].startswith("задание «удвоение» остановлено из-за внутренней ошибки на элементе № 2")
+    assert "internal detail" not in job["error"]
+    assert svc.client.get(f"{V1}/jobs/{bad}/result", headers=a).status_code == 409
+    with sessions() as s:
+        assert [(i.key, i.result["double"]) for i in s.scalars(select(JobItem).where(JobItem.job_id == bad))] == \
+            [("4", 8)]
