@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import time
 
+from fastapi.testclient import TestClient
 from lxml import html as lxml_html
 
 import compliance.catalog as catalog_module
-from compliance.jobs import STATUS_RU
+from compliance.jobs import STATUS_RU, Job
 from compliance.report import STATUS_RU as FINDING_RU, VERDICT_RU
 from test_api import fixture_json
 from test_jobs import stricter_catalog
-from webclient import second_org, web_client
+from compliance.storage import create_token
+from webclient import csrf_of, second_org, sign_in, web_client
 
 V1 = "/api/v1"
 
@@ -97,3 +99,21 @@ def test_cancel_button_and_the_administrators_choice(tmp_path):
     assert web.post(f"{job_url}/cancel").status_code == 409
     listing = text_of(web.client.get("/jobs").text)
     assert "Повторная проверка заявок по обновлённому каталогу" in listing and "0 из 2" in listing
+
+
+def test_an_administrator_chooses_every_organisation_on_the_page(tmp_path):
+    web, ids = setup(tmp_path)  # two applications of the organisation «УК «Тест»»
+    with web.app.state.sessions() as s:
+        token, _ = create_token(s, "Министерство", admin=True)
+        s.commit()
+    admin = TestClient(web.app)
+    assert sign_in(admin, token).status_code == 303
+    page = admin.get("/jobs").text
+    assert 'name="scope" value="all"' in page and "заявки всех организаций" in page
+    r = admin.post("/jobs/recheck", data={"scope": "all", "csrf": csrf_of(page)}, follow_redirects=False)
+    assert r.status_code == 303
+    job_id = r.headers["location"].rsplit("/", 1)[1]
+    with web.app.state.sessions() as s:
+        assert s.get(Job, job_id).items == ids and s.get(Job, job_id).parameters["scope"] == "all"
+    assert "(все организации)" in admin.get("/jobs").text
+    assert web.client.get(f"/jobs/{job_id}").status_code == 404  # the organisation does not see the admin's job
