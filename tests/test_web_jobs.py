@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 
-from fastapi.testclient import TestClient
 from lxml import html as lxml_html
 
-import compliance.catalog as catalog_module
-from compliance.jobs import STATUS_RU, Job
-from compliance.report import STATUS_RU as FINDING_RU, VERDICT_RU
-from test_api import fixture_json
-from test_jobs import stricter_catalog
-from compliance.storage import create_token
-from webclient import csrf_of, second_org, sign_in, web_client
+warnings.filterwarnings("ignore", message=".*httpx.*")
+from fastapi.testclient import TestClient  # noqa: E402
+
+import compliance.catalog as catalog_module  # noqa: E402
+from compliance.jobs import STATUS_RU, Job  # noqa: E402
+from compliance.report import STATUS_RU as FINDING_RU, VERDICT_RU  # noqa: E402
+from test_api import fixture_json  # noqa: E402
+from test_jobs import stricter_catalog  # noqa: E402
+from compliance.storage import create_token  # noqa: E402
+from webclient import csrf_of, second_org, sign_in, web_client  # noqa: E402
 
 V1 = "/api/v1"
 
