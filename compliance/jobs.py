@@ -289,14 +289,16 @@ def _finish(s: Session, job_id: str, worker: str, status: str, error: str | None
     return s.scalar(select(Job.status).where(Job.id == job_id))
 
 
-def recover(sessions: sessionmaker[Session], stale_after: float) -> list[str]:
-    """Jobs to hand to the queue again at a start: every queued one (the queue may have lost it; a duplicate is
-    harmless), and every running one whose worker is gone — dead on this host, or silent for `stale_after` seconds.
-    Those are resumed, or marked «прервано» after `MAX_ATTEMPTS` starts. The ids to enqueue."""
+def recover(sessions: sessionmaker[Session], stale_after: float, queued: bool = True) -> list[str]:
+    """Jobs to hand to the queue again: at a start every queued one (`queued`: the queue may have lost it; a duplicate
+    is harmless), and — at a start and every minute in a consumer — every running one whose worker is gone: dead on
+    this host, or silent for `stale_after` seconds. Those are resumed, or marked «прервано» after `MAX_ATTEMPTS`
+    starts. The ids to enqueue."""
     now = utcnow()
     out = []
+    states = ("queued", "running") if queued else ("running",)
     with sessions() as s:
-        for job in s.scalars(select(Job).where(Job.status.in_(("queued", "running")))):
+        for job in s.scalars(select(Job).where(Job.status.in_(states))):
             if job.status == "running":
                 alive = _alive(job.worker)
                 silent = job.heartbeat_at is None or now - job.heartbeat_at > timedelta(seconds=stale_after)
@@ -389,17 +391,26 @@ class JobQueue:
             self.on_enqueue()
         self.task(job_id)
 
-    def recover(self) -> list[str]:
-        ids = recover(self.sessions(), self.stale_after)
+    def recover(self, queued: bool = True) -> list[str]:
+        ids = recover(self.sessions(), self.stale_after, queued)
         for job_id in ids:
             self.enqueue(job_id)
         return ids
+
+    @cached_property
+    def watch(self):
+        """A periodic task of the consumers: every minute, resume the jobs of workers that died or went silent (a
+        machine that stopped), without waiting for a start."""
+        from huey import crontab
+
+        return self.huey.periodic_task(crontab(minute="*"), name="resume_stale_jobs")(
+            lambda: self.recover(queued=False))
 
     def consumer(self, workers: int = 1, in_thread: bool = False):
         """huey's consumer; `in_thread`: started from a thread other than the main one (no signal handlers)."""
         from huey.consumer import Consumer
 
-        self.task  # noqa: B018 — the task is registered before the consumer looks it up
+        self.task, self.watch  # noqa: B018 — the tasks are registered before the consumer looks them up
 
         class _Consumer(Consumer):
             def _set_signal_handlers(self) -> None:  # noqa: D401 — signals belong to the main thread's owner
@@ -407,7 +418,7 @@ class JobQueue:
                     super()._set_signal_handlers()
 
         return _Consumer(self.huey, workers=workers, worker_type="process" if workers > 1 else "thread",
-                         periodic=False, initial_delay=0.05, max_delay=1.0, check_worker_health=not in_thread)
+                         periodic=True, initial_delay=0.05, max_delay=1.0, check_worker_health=not in_thread)
 
 
 class EmbeddedConsumer:

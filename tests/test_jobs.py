@@ -410,3 +410,20 @@ def test_a_new_job_kind_needs_only_its_item_and_final_steps_and_a_failure_stores
     with sessions() as s:
         assert [(i.key, i.result["double"]) for i in s.scalars(select(JobItem).where(JobItem.job_id == bad))] == \
             [("4", 8)]
+
+
+def test_the_minutely_watch_resumes_a_silent_machines_job_but_leaves_the_queue_alone(svc):
+    a = svc.token("Организация А")
+    svc.application(a)
+    waiting = svc.client.post(f"{V1}/jobs/recheck", headers=a).json()["id"]
+    silent = svc.client.post(f"{V1}/jobs/recheck", headers=a).json()["id"]
+    with svc.app.state.sessions() as s:  # a worker on another machine that stopped sending heartbeats long ago
+        s.execute(text("UPDATE jobs SET status = 'running', worker = 'stopped-host:7', attempts = 1, "
+                       "heartbeat_at = :t WHERE id = :id"), {"t": "2000-01-01 00:00:00", "id": silent})
+        s.commit()
+    assert recover(svc.app.state.sessions, stale_after=60, queued=False) == [silent]
+    assert svc.client.get(f"{V1}/jobs/{silent}", headers=a).json()["status"] == "queued"
+    assert svc.client.get(f"{V1}/jobs/{waiting}", headers=a).json()["status"] == "queued"
+    assert sorted(recover(svc.app.state.sessions, stale_after=60)) == sorted([waiting, silent])  # at a start: both
+    with svc.client:  # the service's consumer does both
+        assert [wait(svc.client, a, j)["status"] for j in (waiting, silent)] == ["done", "done"]
