@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,13 @@ from sqlalchemy import func, select
 
 from compliance.jobs import Job, JobItem
 from compliance.storage import StoredCheck
+from test_api_schema import free_port
 from test_jobs import ROOT, V1, Svc, wait
 from testdb import DATABASES
 
 pytest.importorskip("redis")
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="нет программы redis-server: тест общей очереди пропущен")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
