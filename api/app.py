@@ -21,7 +21,7 @@ from compliance.settings import Settings, get_settings
 from compliance.storage import (ApplicationVersion, AuditEntry, Organisation, StoredApplication, StoredCheck, audit,
                                 session_factory, token_owner)
 
-from . import checking, openapi, workers
+from . import checking, jobs, openapi, workers
 from .errors import ApiError, Guard, StrictJSONRoute, install
 from .pdfs import PDF, pdf_or_503
 from .schemas import (ApplicationOut, ApplicationSummary, AuditOut, BatchItemError, BatchOut, BatchRequest, CheckOut,
@@ -72,7 +72,7 @@ def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depend
         row = token_owner(s, creds.credentials)
         if row is None:
             raise ApiError(401, "токен не действителен или отозван", headers=challenge)
-        return Caller(org_id=row.organisation_id, token_id=row.id)
+        return Caller(org_id=row.organisation_id, token_id=row.id, admin=row.admin)
 
 
 Auth = Annotated[Caller, Depends(caller)]
@@ -91,7 +91,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        consumer = jobs.start_jobs(app)
         yield
+        if consumer is not None:
+            consumer.stop()
         pool.shutdown()
         sessions.kw["bind"].dispose()
 
@@ -106,11 +109,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                       {"name": "каталог", "description": "режимы и требования (без токена)"},
                       {"name": "заявки", "description": "заявки организации и их версии"},
                       {"name": "проверки", "description": "проверки, повтор, сравнение, отчёт Word, пакетная проверка"},
+                      {"name": "задания", "description": "фоновые задания: повторная проверка заявок по обновлённому "
+                                                         "каталогу, ход, отмена, итог"},
                       {"name": "журнал", "description": "журнал действий организации"}],
     )
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.evaluation_pool = pool
+    app.state.jobs = jobs.make_queue(settings)
     service = Service(settings, sessions, pool)
     app.state.service = service
     app.state.engine_limiter = service.limiter
@@ -345,6 +351,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     from .deadlines import api_router as deadlines_api
 
     app.include_router(deadlines_api(caller, db))
+    app.include_router(jobs.router(caller, db, app.state.jobs))
     from .web import install_web
 
     install_web(app)

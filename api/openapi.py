@@ -40,6 +40,7 @@ DESCRIPTION = {
     400: "некорректный запрос: тело не читается (не UTF-8, испорченная форма multipart) или неверный заголовок "
          "Content-Length",
     401: "нет токена или токен не действителен (заголовок Authorization: Bearer <токен>)",
+    403: "действие разрешено только администратору",
     404: "не найдено или принадлежит другой организации",
     409: "конфликт версий: заявку одновременно изменил другой запрос; прочитайте заявку и повторите",
     413: "тело запроса или файл больше допустимого размера",
@@ -60,6 +61,9 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", f"{API_PREFIX}/checks/{{check_id}}/replay"): (409, 503),  # ?catalog=stored: the catalog is not stored
     ("get", f"{API_PREFIX}/checks/{{check_id}}/report.docx"): (503,),  # Word not available
     ("get", f"{API_PREFIX}/checks/{{check_id}}/report.pdf"): (503,),  # no LibreOffice, a failed or too slow conversion
+    ("post", f"{API_PREFIX}/jobs/recheck"): (403,),  # all organisations without an administrator's token
+    ("post", f"{API_PREFIX}/jobs/{{job_id}}/cancel"): (409,),  # the job has finished
+    ("get", f"{API_PREFIX}/jobs/{{job_id}}/result"): (409,),  # the job is not done
 }
 
 # Where a status means something else than DESCRIPTION says: (method, path, status) -> description.
@@ -67,6 +71,9 @@ DESCRIPTION_AT: dict[tuple[str, str, int], str] = {
     ("post", f"{API_PREFIX}/checks/{{check_id}}/replay", 409):
         "повтор по каталогу исходной проверки (catalog=stored) невозможен: этот каталог не сохранён в базе; "
         "повторите по текущему каталогу",
+    ("post", f"{API_PREFIX}/jobs/{{job_id}}/cancel", 409): "задание уже завершено: отменять нечего",
+    ("get", f"{API_PREFIX}/jobs/{{job_id}}/result", 409):
+        "итога пока нет: задание в очереди, выполняется или закончилось без итога (отменено, прервано, ошибка)",
     ("get", f"{API_PREFIX}/checks/{{check_id}}/report.pdf", 503):
         "PDF сейчас не получить: на сервере не установлен LibreOffice, преобразование не удалось или не уложилось в "
         "отведённое время (COMPLIANCE_PDF_TIMEOUT); отчёт Word (.docx) той же проверки доступен",

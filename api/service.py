@@ -36,6 +36,7 @@ log = logging.getLogger("compliance.api")
 class Caller(BaseModel):
     org_id: int
     token_id: int
+    admin: bool = False  # an administrator's token: jobs over every organisation's applications
 
 
 def own_app(s: Session, who: Caller, app_id: str) -> StoredApplication:

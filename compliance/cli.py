@@ -501,7 +501,8 @@ app.add_typer(token_app, name="token")
 
 
 @token_app.command("create", cls=RussianCommand)
-def token_create(org: str = typer.Option(..., "--org", metavar="ОРГАНИЗАЦИЯ", help="название организации (создаётся, если её ещё нет)")) -> None:
+def token_create(org: str = typer.Option(..., "--org", metavar="ОРГАНИЗАЦИЯ", help="название организации (создаётся, если её ещё нет)"),
+                 admin: bool = typer.Option(False, "--admin", help="токен администратора: может запускать задания по заявкам всех организаций")) -> None:
     """Создать токен организации и напечатать его (один раз: хранится только его хеш)."""
     from .settings import get_settings
     from .storage import ORG_NAME_MAX, create_token, session_factory
@@ -513,9 +514,10 @@ def token_create(org: str = typer.Option(..., "--org", metavar="ОРГАНИЗА
         _fail([Problem("--org", f"название организации длиннее {ORG_NAME_MAX} символов: сократите его")])
     sessions = session_factory(get_settings().database_url)
     with sessions() as s:
-        token, _ = create_token(s, name)
+        token, _ = create_token(s, name, admin)
         s.commit()
-    err.print(f"Токен организации «{name}» (сохраните его: повторно он не показывается):", highlight=False)
+    role = " с правом администратора" if admin else ""
+    err.print(f"Токен организации «{name}»{role} (сохраните его: повторно он не показывается):", highlight=False)
     sys.stdout.write(token + "\n")
 
 
@@ -590,6 +592,7 @@ def judgements_bind(
 from . import verify_cli  # noqa: E402,F401 - registers `compliance catalog verify`
 from . import impact_cli  # noqa: E402,F401 - registers `compliance impact`
 from . import watch_cli  # noqa: E402,F401 - registers `compliance watch`
+from . import jobs_cli  # noqa: E402,F401 - registers `compliance recheck` and `compliance worker`
 
 
 def main() -> None:

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     soffice: str | None = Field(None, description="программа LibreOffice для отчётов PDF (путь или имя; по умолчанию "
                                                   "soffice или libreoffice из PATH)")
     pdf_timeout: float = Field(120.0, gt=0, le=3600, description="предел времени одного преобразования в PDF, секунд")
+    jobs_broker: str | None = Field(
+        None, description="очередь фоновых заданий: sqlite:///ФАЙЛ (по умолчанию — файл рядом с базой SQLite, "
+                          "compliance.jobs.db, без отдельного сервера) или redis://АДРЕС/0 — общая очередь нескольких "
+                          "машин с общей базой PostgreSQL")
+    jobs_embedded: bool = Field(True, description="сервис сам выполняет задания (в отдельном процессе или, в режиме "
+                                                  "thread, в потоке); false — их выполняют только команды "
+                                                  "compliance worker")
+    jobs_stale_after: float = Field(
+        120.0, gt=0, le=86400, description="через сколько секунд без вестей от обработчика на другой машине его "
+                                           "задание считается брошенным и продолжается другим обработчиком")
 
 
 @lru_cache

@@ -14,8 +14,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
-                        UniqueConstraint, create_engine, event, select)
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
+                        UniqueConstraint, create_engine, event, false, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -78,6 +78,8 @@ class ApiToken(Base):
     hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell tokens apart in the audit log
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # an administrator's token (`compliance token create --admin`): may run jobs over every organisation's applications
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class StoredApplication(Base):
@@ -203,14 +205,15 @@ def organisation(session: Session, name: str) -> Organisation:
     return org
 
 
-def create_token(session: Session, org_name: str) -> tuple[str, ApiToken]:
-    """A new token for the organisation (created if new): the token is returned once; only its hash is stored."""
+def create_token(session: Session, org_name: str, admin: bool = False) -> tuple[str, ApiToken]:
+    """A new token for the organisation (created if new): the token is returned once; only its hash is stored.
+    An `admin` token may run jobs over the stored applications of every organisation."""
     org = organisation(session, org_name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(organisation_id=org.id, token_hash=hash_token(token), hint=token[:10])
+    row = ApiToken(organisation_id=org.id, token_hash=hash_token(token), hint=token[:10], admin=admin)
     session.add(row)
     session.flush()
-    audit(session, org.id, row.id, "token.create", "token", str(row.id))
+    audit(session, org.id, row.id, "token.create.admin" if admin else "token.create", "token", str(row.id))
     return token, row
 
 

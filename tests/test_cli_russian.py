@@ -12,13 +12,15 @@ from compliance import cli
 from compliance.catalog import available_regimes
 
 COMMANDS = [[], ["check"], ["batch"], ["schema"], ["regimes"], ["template"], ["catalog"], ["catalog", "verify"], ["serve"], ["token"],
-            ["token", "create"], ["token", "list"], ["token", "revoke"], ["judgements"], ["judgements", "bind"], ["impact"], ["watch"]]
+            ["token", "create"], ["token", "list"], ["token", "revoke"], ["judgements"], ["judgements", "bind"],
+            ["impact"], ["watch"], ["recheck"], ["worker"]]
 # words a help screen may show besides option and command names: codes and names the user types or sets (formats,
 # file extensions, regime codes, the --set path syntax and the sections of a --set-file, the service's database
 # variable and file, the batch's default file), and proper names
 HELP_ALLOWED = {"compliance", "help", "json", "yaml", "yml", "xlsx", "docx", "md", "text", "all", "JSON", "YAML",
                 "Excel", "FastAPI", "API", "SQLite", "Schema", "ID", "set", "delete", "land_plots.0.area.value",
-                "COMPLIANCE_DATABASE_URL", "COMPLIANCE_ORGANISATION_FILE", "compliance.db", "pdf", "rtf", "html", "txt",
+                "COMPLIANCE_DATABASE_URL", "COMPLIANCE_ORGANISATION_FILE", "COMPLIANCE_JOBS_BROKER", "PostgreSQL", "Redis", "Ctrl",
+                "C", "compliance.db", "pdf", "rtf", "html", "txt",
                 "decrees", "rules", "batch-summary", "ip794", "T", "ics"}  # decrees, rules: the folders of a catalog copy (verify)
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_]+)*")
 

@@ -28,15 +28,16 @@ from tests.webclient import web_client  # noqa: E402
 FIXTURE = "ip794-created-gaps.yaml"
 
 
-def edited_catalog(tmp_path: Path) -> Path:
-    """A copy of the catalog tree in which the minimum total area of an industrial park (min_area_ha) is 1 ha instead
-    of 8 and the catalog version is new: the fixture's 794-P-1 (total area) turns from not met to met."""
+def edited_catalog(tmp_path: Path, min_area_ha: int = 1) -> Path:
+    """A copy of the catalog tree in which the minimum total area of an industrial park (min_area_ha) is 1 ha (or
+    `min_area_ha`) instead of 8 and the catalog version is new: the fixture's 794-P-1 (total area) turns from not met
+    to met."""
     root = tmp_path / "catalog-new"
     for folder in ("decrees", "rules"):
         shutil.copytree(ROOT / folder, root / folder)
     rules = root / "rules" / "ip794.yaml"
     text = rules.read_text(encoding="utf-8")
-    edited = re.sub(r"(  min_area_ha:\n(?:.*\n)*?\s+value: )8\n", r"\g<1>1\n", text, count=1)
+    edited = re.sub(r"(  min_area_ha:\n(?:.*\n)*?\s+value: )8\n", rf"\g<1>{min_area_ha}\n", text, count=1)
     assert edited != text
     rules.write_text(edited, encoding="utf-8")
     decree = root / "decrees" / "ip794.yaml"

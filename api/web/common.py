@@ -105,7 +105,7 @@ def web_caller(request: Request) -> Caller:
             raise SignInRequired(target if request.method == "GET" else "/applications")
         org = s.get(Organisation, row.organisation_id)
         request.state.org_name = org.name if org else ""
-        return Caller(org_id=row.organisation_id, token_id=row.id)
+        return Caller(org_id=row.organisation_id, token_id=row.id, admin=row.admin)
 
 
 WebAuth = Annotated[Caller, Depends(web_caller)]

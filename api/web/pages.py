@@ -23,6 +23,7 @@ from ..errors import ApiError
 from ..service import own_app, read_version, version_of
 from .common import (BROWSER, COOKIE, WebAuth, csrf_ok, form_text, problems_view, read_form, redirect, render,
                      safe_next, service_of, set_cookie)
+from .jobs import catalog_banner  # the «каталог обновлён» banner
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -117,7 +118,8 @@ def applications(request: Request, who: WebAuth, q: Annotated[str, Query(max_len
         shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         last = _last_checks(s, who.org_id, [r.id for r in shown])
         items = [_row_view(r, bodies.get(r.id, {}), last.get(r.id)) for r in shown]
-    return render(request, "applications.html", items=items, q=q, total=total, found=found, page=page, pages=pages,
+        catalog = catalog_banner(s, who)
+    return render(request, "applications.html", catalog=catalog, items=items, q=q, total=total, found=found, page=page, pages=pages,
                   message=MESSAGES.get(msg), all_regimes=available_regimes(),
                   max_batch=service_of(request).settings.max_batch)
 
