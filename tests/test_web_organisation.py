@@ -137,7 +137,7 @@ def test_migration_0003_adds_the_details_to_a_database_with_an_organisation(tmp_
     engine = create_engine(url)
     with engine.begin() as con:
         con.execute(text("INSERT INTO organisations (id, name, created_at) VALUES (1, 'УК', '2026-12-01')"))
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "0003_organisation_details")
     columns = {c["name"] for c in inspect(engine).get_columns("organisations")}
     assert {"legal_name", "address", "logo", "signer_name", "signer_position", "outgoing_prefix"} <= columns
     with engine.connect() as con:
