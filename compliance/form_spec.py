@@ -283,8 +283,10 @@ class Spec:
         return next((c for c in self.children if c.name == name), None)
 
 
-def _unwrap(tp: Any) -> Any:
-    """The type without Annotated and without None (whether a field may be left blank is its default's business)."""
+def unwrap(tp: Any, refuse_unions: bool = False) -> Any:
+    """The type inside Annotated[...] and Optional[...] (whether a field may be left blank is its default's business).
+    A union of several types is returned as it is, or, with `refuse_unions` (the form has no input for it), refused
+    with TypeError."""
     while True:
         origin = get_origin(tp)
         if origin is Annotated:
@@ -292,7 +294,9 @@ def _unwrap(tp: Any) -> Any:
         elif origin in (Union, types.UnionType):
             args = [a for a in get_args(tp) if a is not type(None)]
             if len(args) != 1:
-                raise TypeError(f"the form has no input for a union {tp!r}")
+                if refuse_unions:
+                    raise TypeError(f"the form has no input for a union {tp!r}")
+                return tp
             tp = args[0]
         else:
             return tp
@@ -321,7 +325,7 @@ def _model_spec(model: type[BaseModel], name: str, label: str, **kw: Any) -> Spe
 
 
 def _field_spec(owner: type[BaseModel], name: str, info) -> Spec:
-    tp = _unwrap(info.annotation)
+    tp = unwrap(info.annotation, refuse_unions=True)
     required = info.is_required()
     default = MISSING if required else to_jsonable_python(info.get_default(call_default_factory=True))
     label = field_title(owner, name)
@@ -336,7 +340,7 @@ def _field_spec(owner: type[BaseModel], name: str, info) -> Spec:
             return Spec(name, "fixed", options=_options(owner, name, codes), **common)
         return Spec(name, "choice", options=_options(owner, name, codes), **common)
     if origin is list:
-        item = _unwrap(get_args(tp)[0])
+        item = unwrap(get_args(tp)[0], refuse_unions=True)
         if get_origin(item) is Literal:
             return Spec(name, "checks", options=_options(owner, name, get_args(item)), **common)
         if item is str:
