@@ -527,6 +527,20 @@ def test_every_field_and_every_choice_has_a_russian_text():
     assert land_units == {"ha": "га", "m2": "м²", "km2": "км²"}
 
 
+def test_unwrap_refuses_a_union_of_several_types_only_for_the_form():
+    """One unwrap for the form and for what-if: Annotated and Optional are looked through alike; a union of several
+    types is returned as it is (what-if), or refused when the form asks (it has no input for one)."""
+    from compliance.models import ManagementCompany
+
+    assert form_spec.unwrap(ManagementCompany.model_fields["registration_date"].annotation) is date
+    assert form_spec.unwrap(list[int] | None) == list[int]
+    union = int | str | None
+    assert form_spec.unwrap(union) == union
+    with pytest.raises(TypeError, match="union"):
+        form_spec.unwrap(union, refuse_unions=True)
+    assert form_spec.unwrap(ManagementCompany.model_fields["registration_date"].annotation, refuse_unions=True) is date
+
+
 def test_every_model_literal_is_offered():
     """Every code the model allows is an option of its field (the form is generated from the model)."""
     from compliance.models import Building, DocumentKind, RegimeCode
