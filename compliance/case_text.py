@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from .catalog import ROOT, Case, Catalog
+from .form_spec import datalist, spec  # the application form: the one place with a Russian label for every field
 from .formatting import day, field_label, num, plural
 from .report import STATUS_RU, Finding
 from .units import unit_label
@@ -27,15 +28,9 @@ class CaseStory:
     actual: str | None = None  # the status the program gives when it differs from the expected one
 
 
-def _spec():
-    from api.web.forms import spec  # the application form: the one place with a Russian label for every field
-    return spec()
-
-
 def _options(node) -> dict[str, str]:
     labels = dict(node.options)
     if node.datalist:
-        from api.web.forms import datalist
         labels = dict(datalist(node.datalist)) | labels
     return labels
 
@@ -117,7 +112,7 @@ def _row_title(node, value: dict) -> str:
 
 def _walk(path: str, data: dict) -> tuple[str, Any, Any, bool]:
     """(the field's name in words, its spec node, its value in `data`, whether the path adds a row to a list)."""
-    node = _spec()
+    node = spec()
     labels: list[str] = []
     value: Any = data
     added = False

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from .cases import apply_patch
 from .evaluate import evaluate
+from .form_spec import unwrap
 from .loading import InputError, Problem, validate
 from .parsers import load_yaml, yaml_problem
 from .models import Application
@@ -63,24 +64,6 @@ def parse_override_file(data: Any) -> list[Change]:
 # the words the Excel template accepts for «да/нет», and their usual equivalents (case does not matter)
 YES_WORDS = {"да", "истина", "true", "yes", "1"}
 NO_WORDS = {"нет", "ложь", "false", "no", "0"}
-
-
-def unwrap(tp: Any) -> Any:
-    """The type inside Optional[...] / Annotated[...] (a union of one type and None); any other type as it is."""
-    import types
-    import typing
-
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp
-            tp = args[0]
-        else:
-            return tp
 
 
 def _field_type(path: str) -> Any:

@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from compliance import units as u
 from compliance.cases import apply_patch
 from compliance.evaluate import evaluate
+from compliance.form_spec import unwrap
 from compliance.loading import InputError, validate
 from compliance.models import UTILITY_DIMENSIONS, Application, Quantity
-from compliance.whatif import unwrap
 from tests.conftest import FIXTURES, raw_fixture
 from tests.oracle import oracle
 
@@ -40,18 +40,15 @@ BASES = {name: _raw(name) for name in PARKS + CLUSTERS}
 
 
 # --- every numeric field of the model -----------------------------------------------------------------------------
-_unwrap = unwrap  # the type inside Optional[...] / Annotated[...]
-
-
 def numeric_fields(model: type[BaseModel] = Application, prefix: str = "") -> list[tuple[str, str]]:
     """(path with [*] for list items, kind) of every number in the model: kind "quantity" (value and unit),
     "float" or "int"."""
     out = []
     for name, info in model.model_fields.items():
         path = f"{prefix}.{name}" if prefix else name
-        tp = _unwrap(info.annotation)
+        tp = unwrap(info.annotation)
         if typing.get_origin(tp) is list:
-            tp, path = _unwrap(typing.get_args(tp)[0]), path + "[*]"
+            tp, path = unwrap(typing.get_args(tp)[0]), path + "[*]"
         if isinstance(tp, type) and issubclass(tp, Quantity):
             out.append((path, "quantity"))
         elif isinstance(tp, type) and issubclass(tp, BaseModel):
@@ -78,9 +75,9 @@ def _dimension_at(data: dict, path: str) -> u.Dimension:
             continue
         if part == "capacity":
             return UTILITY_DIMENSIONS[node["kind"]]
-        model = _unwrap(model.model_fields[part].annotation)
+        model = unwrap(model.model_fields[part].annotation)
         if typing.get_origin(model) is list:
-            model = _unwrap(typing.get_args(model)[0])
+            model = unwrap(typing.get_args(model)[0])
         node = node.get(part) if isinstance(node, dict) else None
     return model.dimension
 

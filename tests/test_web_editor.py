@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from api.web import forms
+from compliance import form_spec
 from compliance.loading import validate
 from compliance.models import UsefulAreaBreakdown
 from compliance.storage import ApplicationVersion, StoredApplication
@@ -504,7 +505,7 @@ def test_round_trip_keeps_unit_spellings_order_and_empty_objects(tmp_path):
 
 # --- Russian everywhere, labels on everything -----------------------------------------------------------------------
 def test_every_field_and_every_choice_has_a_russian_text():
-    leaves = forms.leaves()
+    leaves = form_spec.leaves()
     assert len(leaves) > 150
     names = {path for path, _ in leaves}
     assert {"site_name", "land_plots.*.area", "cluster.contracts.*.party_b_inn",
@@ -526,11 +527,25 @@ def test_every_field_and_every_choice_has_a_russian_text():
     assert land_units == {"ha": "га", "m2": "м²", "km2": "км²"}
 
 
+def test_unwrap_refuses_a_union_of_several_types_only_for_the_form():
+    """One unwrap for the form and for what-if: Annotated and Optional are looked through alike; a union of several
+    types is returned as it is (what-if), or refused when the form asks (it has no input for one)."""
+    from compliance.models import ManagementCompany
+
+    assert form_spec.unwrap(ManagementCompany.model_fields["registration_date"].annotation) is date
+    assert form_spec.unwrap(list[int] | None) == list[int]
+    union = int | str | None
+    assert form_spec.unwrap(union) == union
+    with pytest.raises(TypeError, match="union"):
+        form_spec.unwrap(union, refuse_unions=True)
+    assert form_spec.unwrap(ManagementCompany.model_fields["registration_date"].annotation, refuse_unions=True) is date
+
+
 def test_every_model_literal_is_offered():
     """Every code the model allows is an option of its field (the form is generated from the model)."""
     from compliance.models import Building, DocumentKind, RegimeCode
 
-    leaves = dict(forms.leaves())
+    leaves = dict(form_spec.leaves())
     assert [c for c, _ in leaves["regimes"].options] == list(get_args(RegimeCode))
     assert [c for c, _ in leaves["documents.*.kind"].options] == list(get_args(DocumentKind))
     purposes = set(get_args(Building.model_fields["purpose"].annotation))

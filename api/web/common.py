@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 
 from compliance import __version__
 from compliance.formatting import field_label, num
-from compliance.labels import REGIMES, regime_name
+from compliance.labels import CATEGORIES, REGIMES, regime_name
 from compliance.loading import Problem
 from compliance.report import SEVERITY_RU, STATUS_RU, VERDICT_RU, VERDICT_SHORT, stated_conclusion
 from compliance.storage import Organisation, token_owner
@@ -38,7 +38,7 @@ SESSION_SECONDS = 8 * 3600
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 REGIME_SHORT = REGIMES  # one place for the regimes' names: compliance/labels.py
-CATEGORY_RU = {"created": "создаваемый", "operating": "действующий"}
+CATEGORY_RU = CATEGORIES
 
 
 regime_title = regime_name
