@@ -64,8 +64,13 @@ class FindingBuilder:
     def __init__(self, catalog: Catalog, compiled: CompiledRuleset, facts: dict[str, Fact], ctx: dict[str, Any],
                  docs: DocumentState, as_of: date, fired: list[str], engine_error: str | None,
                  item_hits: dict[str, set[str]] | None = None, item_sets: dict[str, list[dict]] | None = None,
-                 dated: DatedApplication | None = None):
+                 dated: DatedApplication | None = None, fact_values: dict[int, FactValue] | None = None,
+                 described: dict[tuple[int, str], str] | None = None):
+        """`fact_values` and `described`: the facts as shown and the documents as named, kept across the regimes of
+        one application and date (evaluate.Prepared); they depend only on the fact and on the document and title."""
         self.catalog, self.compiled, self.facts, self.ctx = catalog, compiled, facts, ctx
+        self.fact_values = {} if fact_values is None else fact_values
+        self.described = {} if described is None else described
         self.dated = dated  # for the reasons why items were not counted on the as-of date
         self.item_hits, self.item_sets = item_hits or {}, item_sets or {}
         self.docs, self.as_of, self.engine_error = docs, as_of, engine_error
@@ -78,6 +83,14 @@ class FindingBuilder:
     # -- helpers -----------------------------------------------------------------------------------------------
     def fact_value(self, name: str) -> FactValue:
         f = self.facts[name]
+        shown = self.fact_values.get(id(f))
+        if shown is None:
+            shown = self.fact_values[id(f)] = self._fact_value(f)
+        return shown
+
+    @staticmethod
+    def _fact_value(f: Fact) -> FactValue:
+        name = f.name
         text = fmt_value(f.value, f.unit) if not f.missing else "нет данных"
         if f.upper is not None and not f.missing:
             text = f"от {fmt_value(f.value, f.unit)} до {fmt_value(f.upper, f.unit)} (не указано у {len(f.unknown)})"
@@ -433,7 +446,7 @@ class FindingBuilder:
         if need is None:
             return [], []
         kinds = set(need.all_of) | set(need.any_of)
-        found = [describe(doc, kind_title(self.catalog, doc.kind)) for _, doc in self.docs.usable if doc.kind in kinds]
+        found = [self.describe(doc) for _, doc in self.docs.usable if doc.kind in kinds]
         lacking = []
         for k in need.all_of:
             if not any(doc.kind == k for _, doc in self.docs.usable):
@@ -442,6 +455,13 @@ class FindingBuilder:
             titles = [kind_title(self.catalog, k) for k in need.any_of]
             lacking.append(" или ".join([titles[0]] + [t[:1].lower() + t[1:] for t in titles[1:]]))
         return found, lacking
+
+    def describe(self, doc) -> str:
+        title = kind_title(self.catalog, doc.kind)
+        key = (id(doc), title)
+        if key not in self.described:
+            self.described[key] = describe(doc, title)
+        return self.described[key]
 
     def not_applicable_text(self, rule: Rule, keys: list[RuleKey]) -> str:
         reasons = []
