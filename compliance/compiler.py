@@ -11,6 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from datetime import date
 from typing import Any
 
@@ -30,11 +31,12 @@ class RuleKey:
     outcome: str
     part: str = ""  # which check / document / context attribute
 
-    @property
+    @cached_property
     def name(self) -> str:
         return "|".join(x for x in (self.requirement, f"v{self.variant}", self.outcome, self.part) if x)
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # rule names are few (those of the compiled catalogs); a key is immutable
     def parse(name: str) -> "RuleKey":
         parts = name.split("|")
         return RuleKey(parts[0], int(parts[1][1:]), parts[2], parts[3] if len(parts) > 3 else "")
