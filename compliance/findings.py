@@ -198,10 +198,11 @@ class FindingBuilder:
         """The norm of a check: it depends on the catalog and the date only (kept in `constants`)."""
         norms = self.constants.norms
         key = (req.id, vi, ci)
-        if key not in norms:
-            norms[key] = self._norm_for(req, variant, vi, ci, check)
-            self.constants.norm_ids.add(id(norms[key]))
-        return norms[key]
+        norm = norms.get(key)
+        if norm is None:  # setdefault: of two threads computing it, both keep the one stored (whose id is noted)
+            norm = norms.setdefault(key, self._norm_for(req, variant, vi, ci, check))
+            self.constants.norm_ids.add(id(norm))
+        return norm
 
     def _norm_for(self, req: Requirement, variant: Variant, vi: int, ci: int, check: Check) -> Norm:
         pv: ParamValue | None = self.params.get(check.param) if check.param else None
