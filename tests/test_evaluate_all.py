@@ -95,27 +95,3 @@ def test_batch_rows_are_those_of_reports_evaluated_alone():
         single = report_row(str(path), app.site_name, evaluate(app, row.regime))
         assert row.model_dump(exclude={"evaluation_id"}) == single.model_dump(exclude={"evaluation_id"})
 
-
-@pytest.mark.parametrize("path", APPLICATIONS, ids=lambda p: p.name)
-def test_findings_built_without_validation_are_what_validation_gives(path):
-    """Findings and their checks are built without validating again (findings.trusted): validating every report
-    again, from its Python values, must change nothing in its JSON — no value of a type the model would convert."""
-    from compliance.report import Report
-    app = load_application(path)
-    checked = 0
-    for regime in available_regimes():
-        try:
-            report = evaluate(app, regime)
-        except InputError:
-            continue
-        again = Report.model_validate(report.model_dump())
-        assert again.model_dump(mode="json") == report.model_dump(mode="json")
-        checked += len(report.findings)
-    assert checked
-
-
-def test_trusted_construction_refuses_a_missing_required_field():
-    from compliance.findings import trusted
-    from compliance.report import CheckResult
-    with pytest.raises(KeyError, match="CheckResult.outcome"):
-        trusted(CheckResult, {"fact": None, "norm": None})
