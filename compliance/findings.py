@@ -117,6 +117,7 @@ class FindingBuilder:
         self.docs, self.as_of, self.engine_error = docs, as_of, engine_error
         self.constants = constants(catalog, as_of)
         self.bounded = any(f.upper is not None for f in facts.values())  # a count known only between two values
+        self._undecided: dict[tuple[str, int], frozenset[int]] = {}
         self.kinds = {doc.kind for _, doc in docs.usable}  # the kinds of the documents that count on the date
         self.params = self.constants.params
         self.by_req: dict[str, list[RuleKey]] = defaultdict(list)
@@ -143,14 +144,14 @@ class FindingBuilder:
 
     def undecided_checks(self, req_id: str, vi: int, variant: Variant) -> set[int]:
         """The checks of a variant whose fact is a count with items not stated, and whose result depends on them."""
-        out = set()
         if not self.bounded:  # no count with items not stated: nothing is undecided
-            return out
-        for ci, check in enumerate(variant.checks):
-            f = self.facts.get(check.fact)
-            if f is not None and undecided(f.value, f.upper, check.op, self.compiled.norms.get((req_id, vi, ci))):
-                out.add(ci)
-        return out
+            return set()
+        known = self._undecided.get((req_id, vi))  # asked for the outcomes of the variant, then for its checks
+        if known is None:
+            known = self._undecided[(req_id, vi)] = frozenset(
+                ci for ci, check in enumerate(variant.checks) if (f := self.facts.get(check.fact)) is not None
+                and undecided(f.value, f.upper, check.op, self.compiled.norms.get((req_id, vi, ci))))
+        return set(known)
 
     def substitute(self, template: str, extra: dict[str, str] | None = None) -> str:
         if extra or "{fact:" in template:
