@@ -178,13 +178,22 @@ class RulesEngine:
         self._lock = threading.RLock()
         self._host = _QuietHost()
         self._compiled: dict[str, CompiledRuleset] = {}
+        self._names: dict[tuple[str, str, date], tuple[Catalog, str]] = {}  # -> (the catalog, its ruleset name)
         self._collector: dict[str, list[str]] = {}
         self.live_sessions = 0
         self.max_live_sessions_seen = 0
 
     # -- rulesets ----------------------------------------------------------------------------------------------
     def ruleset_for(self, catalog: Catalog, as_of: date) -> CompiledRuleset:
-        name = f"{catalog.regime}_{signature(catalog, as_of)}"
+        # the signature of this catalog object on this date, computed once (a catalog built in memory with other
+        # parameter values, e.g. a scenario, is another object and gets its own)
+        key = (catalog.regime, catalog.content_hash, as_of)
+        known = self._names.get(key)
+        if known is None or known[0] is not catalog:
+            if len(self._names) > 4096:  # a long-running service that saw many dates: start again rather than grow
+                self._names.clear()
+            known = self._names[key] = (catalog, f"{catalog.regime}_{signature(catalog, as_of)}")
+        name = known[1]
         with self._lock:
             if name not in self._compiled:
                 compiled = compile_catalog(catalog, as_of)

@@ -95,3 +95,27 @@ def test_batch_rows_are_those_of_reports_evaluated_alone():
         single = report_row(str(path), app.site_name, evaluate(app, row.regime))
         assert row.model_dump(exclude={"evaluation_id"}) == single.model_dump(exclude={"evaluation_id"})
 
+
+
+def test_a_catalog_changed_in_memory_under_the_same_hash_gets_its_own_rules_and_norms():
+    """What is kept per catalog and date (ruleset names, norms, wordings) is kept per catalog object: a copy of the
+    catalog with another parameter value (as a scenario might build it) and the same content hash is evaluated with
+    its own value, before and after the original."""
+    import copy
+
+    from compliance.catalog import load_catalog
+    app = app_from("ip794-operating-conforming")
+    original = load_catalog("ip794")
+    changed = copy.deepcopy(original)
+    name, param = next((n, p) for n, p in changed.rulebook.parameters.items()
+                       if p.at(app.filing_date) is not None and isinstance(p.at(app.filing_date).value, (int, float))
+                       and not isinstance(p.at(app.filing_date).value, bool))
+    value = param.at(app.filing_date)
+    value.value = value.value * 1000
+    assert changed.content_hash == original.content_hash
+    before = content(evaluate(app, "ip794", catalog=original))
+    after = content(evaluate(app, "ip794", catalog=changed))
+    again = content(evaluate(app, "ip794", catalog=original))
+    assert before == again and after != before
+    assert any(f.get("norm") and f["norm"].get("parameter") == name and f["norm"]["value"] == value.value
+               for f in after["findings"])
