@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from .catalog import CatalogError
 from .cells import append_row
 from .eligibility import _row as matrix_row
-from .evaluate import evaluate
+from .evaluate import Prepared, evaluate
 from .loading import InputError, load_application
 from .report import VERDICT_RU, VERDICT_SHORT, Report
 
@@ -61,9 +61,10 @@ def check_file(path: Path, as_of=None) -> list[BatchRow]:
         return [BatchRow(file=str(path), status="invalid", status_text="ошибка во входных данных",
                          problem="; ".join(map(str, exc.problems))[:2000])]
     rows = []
+    prepared = Prepared(app, as_of or app.filing_date)  # the work every regime of the application shares
     for regime in app.regimes:
         try:
-            report = evaluate(app, regime, as_of)
+            report = evaluate(app, regime, as_of, prepared=prepared)
         except (InputError, CatalogError) as exc:
             problem = "; ".join(map(str, exc.problems)) if isinstance(exc, InputError) else str(exc)
             rows.append(BatchRow(file=str(path), site_name=app.site_name, regime=regime, status="invalid",

@@ -6,7 +6,9 @@ Nothing here names a regime: a regime is the set of files that carry its code.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -430,6 +432,9 @@ def load_catalog(regime: str, root: Path | None = None,
     if pins and regime in pins:
         return pins[regime]
     root = root or ROOT
+    unchanged = _UNCHANGED.get((str(root), regime))
+    if unchanged is not None and unchanged[0] == _stamps(unchanged[2]):
+        return unchanged[1]
     decree_path, rules_path, cases_path = catalog_paths(regime, root)
     if not decree_path.exists():
         known = ", ".join(available_regimes(root)) or "нет"
@@ -438,9 +443,11 @@ def load_catalog(regime: str, root: Path | None = None,
         raise CatalogError(f"для режима «{regime}» нет файла правил rules/{regime}.yaml")
     # cached by the bytes of the decree and rules files; the list files a catalog uses are re-read and compared,
     # the cases file too, so an edit of any of them gives a fresh catalog (and a new content hash)
+    started = time.time_ns()  # before the files are read: a file written since then is never taken as unchanged
     key = (str(root), hashlib.sha256(decree_path.read_bytes() + b"\0" + rules_path.read_bytes()).hexdigest())
     cached = _CACHE.get(key)
     if cached and all(p.exists() and p.read_bytes() == b for p, b in cached[1]):
+        _remember(root, regime, cached[0], [decree_path, rules_path, *(p for p, _ in cached[1])], started)
         return cached[0]
     def read(rel: str) -> bytes:
         try:
@@ -452,7 +459,33 @@ def load_catalog(regime: str, root: Path | None = None,
         catalog.cases = _parse(CaseBook, cases_path)
         dependencies.append((cases_path, cases_path.read_bytes()))
     _CACHE[key] = (catalog, dependencies)
+    _remember(root, regime, catalog, [decree_path, rules_path, *(p for p, _ in dependencies)], started)
     return catalog
+
+
+# (root, regime) -> (the stat stamps of every file of the catalog, the catalog, the files): a catalog whose files all
+# still have the same stamps is returned without reading them. Any write changes a file's ctime, which nothing can
+# set back; a file modified within RACY_NS before the catalog was read may have been written again within one tick of
+# the file system's clock, so its catalog is not remembered (read again next time, as git treats "racily clean"
+# files). Files that do not exist any more, or differ in any stamp, go the long way (reading and comparing bytes).
+_UNCHANGED: dict[tuple[str, str], tuple[tuple, "Catalog", list[Path]]] = {}
+RACY_NS = 2_000_000_000
+
+
+def _stamps(paths: list[Path]) -> tuple | None:
+    try:
+        return tuple((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_dev)
+                     for st in (os.stat(p) for p in paths))
+    except OSError:
+        return None
+
+
+def _remember(root: Path, regime: str, catalog: "Catalog", paths: list[Path], started: int) -> None:
+    stamps = _stamps(paths)
+    if stamps is None or any(started - max(mtime, ctime) < RACY_NS for mtime, ctime, *_ in stamps):
+        _UNCHANGED.pop((str(root), regime), None)
+        return
+    _UNCHANGED[(str(root), regime)] = (stamps, catalog, paths)
 
 
 def cited_params(rule: "Rule") -> list[str]:

@@ -11,6 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from datetime import date
 from typing import Any
 
@@ -30,11 +31,12 @@ class RuleKey:
     outcome: str
     part: str = ""  # which check / document / context attribute
 
-    @property
+    @cached_property
     def name(self) -> str:
         return "|".join(x for x in (self.requirement, f"v{self.variant}", self.outcome, self.part) if x)
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # rule names are few (those of the compiled catalogs); a key is immutable
     def parse(name: str) -> "RuleKey":
         parts = name.split("|")
         return RuleKey(parts[0], int(parts[1][1:]), parts[2], parts[3] if len(parts) > 3 else "")
@@ -48,10 +50,64 @@ class CompiledRuleset:
     rules: dict[str, dict[str, Any]]  # rule name -> durable definition (without "run")
     variants: dict[str, int]  # requirement -> number of variants
     norms: dict[tuple[str, int, int], Any] = field(default_factory=dict)  # (req, variant, check) -> norm value
+    # fact type -> the values of its selecting attribute some pattern reads (None: any fact of the type); None: a
+    # pattern names no type, so every fact may be read
+    _read: dict[str, set[Any] | None] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._read = read_by(self.rules)
+
+    def reads(self, fact: dict[str, Any]) -> bool:
+        """Whether some pattern of the ruleset may match the fact: a fact no rule reads changes no outcome, and is
+        not asserted (RulesEngine.run)."""
+        if self._read is None:
+            return True
+        t = fact.get("t")
+        if t not in self._read:
+            return False
+        values = self._read[t]
+        return values is None or fact.get(SELECTOR.get(t, "")) in values
 
 
 class CompileError(Exception):
     pass
+
+
+SELECTOR = {"fact": "name", "doc": "kind", "item": "set"}  # the attribute that picks facts of a type out
+
+
+def _conjuncts(cond: dict) -> list[dict]:
+    return cond["$and"] if len(cond) == 1 and "$and" in cond else [cond]
+
+
+def _selected(conds: list[dict], attr: str) -> set[Any] | None:
+    """The values of `attr` a conjunction requires (an equality, or $or of equalities), None if it does not."""
+    for c in conds:
+        if len(c) == 1 and attr in c and not isinstance(c[attr], (dict, list)):
+            return {c[attr]}
+        alts = c.get("$or") if len(c) == 1 else None
+        if alts and all(len(a) == 1 and attr in a and not isinstance(a[attr], (dict, list)) for a in alts):
+            return {a[attr] for a in alts}
+    return None
+
+
+def read_by(rules: dict[str, dict[str, Any]]) -> dict[str, set[Any] | None] | None:
+    """Which facts the rules' patterns may match, by type (see CompiledRuleset.reads); None when a pattern names no
+    fact type."""
+    read: dict[str, set[Any] | None] = {}
+    for body in rules.values():
+        for pattern in body["all"]:
+            for cond in pattern.values():
+                conds = _conjuncts(cond)
+                t = next((c["t"] for c in conds if len(c) == 1 and isinstance(c.get("t"), str)), None)
+                if t is None:
+                    return None
+                values = _selected(conds, SELECTOR[t]) if t in SELECTOR else None
+                if t in read and read[t] is None or values is None:
+                    read[t] = None
+                else:
+                    read[t] = read.get(t, set()) | values
+    return read
 
 
 def _condition(attr: str, op: str, norm: Any) -> dict:

@@ -97,9 +97,11 @@ class DatedApplication:
         the copy) touch. A field of utilities touches a utility of another kind only when it names no kind: a fact
         about some kinds names them («utilities[*].status (газоснабжение, теплоснабжение)»), a counted utility is
         of its own kind."""
-        paths = list(paths)
-        return [e.reason for e in self.exclusions
-                if any(_covers(_bare(e.path), _bare(p)) and self._in_scope(e, p) for p in paths)]
+        if not self.exclusions:
+            return []
+        bare = [(_bare(p), p) for p in paths]
+        return [e.reason for e, excluded in ((e, _bare(e.path)) for e in self.exclusions)
+                if any(_covers(excluded, b) and self._in_scope(e, p) for b, p in bare)]
 
     def _in_scope(self, e: Exclusion, path: str) -> bool:
         if e.scope is None:

@@ -52,16 +52,16 @@ def kind_title(catalog: Catalog, kind: str) -> str:
 def assess(app: Application, catalog: Catalog, as_of: date, freshness: bool = False) -> DocumentState:
     usable, not_counted, warnings = [], [], []
     for i, doc in enumerate(app.documents):
-        title = kind_title(catalog, doc.kind)
-        text = describe(doc, title)
         problem = counts_on(doc.date, doc.valid_until, as_of, not_yet="датирован позже даты оценки {as_of}")
         if problem:
-            not_counted.append(DocumentIssue(kind=doc.kind, title=title, document=text, problem=problem))
+            title = kind_title(catalog, doc.kind)
+            not_counted.append(DocumentIssue(kind=doc.kind, title=title, document=describe(doc, title), problem=problem))
             continue
         usable.append((i, doc))
         spec = catalog.rulebook.document_kinds.get(doc.kind)
         if freshness and spec and spec.freshness_days and doc.date and (as_of - doc.date).days > spec.freshness_days:
+            title = kind_title(catalog, doc.kind)
             warnings.append(DocumentIssue(
-                kind=doc.kind, title=title, document=text,
+                kind=doc.kind, title=title, document=describe(doc, title),
                 problem=f"старше {spec.freshness_days} дн. на {day(as_of)} ({(as_of - doc.date).days} дн.): получите свежую"))
     return DocumentState(usable, not_counted, warnings)

@@ -6,7 +6,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from .catalog import available_regimes, load_catalog
-from .evaluate import evaluate
+from .evaluate import evaluate_all
 from .formatting import field_labels
 from .loading import InputError, Problem
 from .models import Application
@@ -110,9 +110,8 @@ def eligibility(app: Application, as_of: date | None = None, regimes: list[str] 
                 freshness: bool = False, judgements=None) -> Eligibility:
     """``judgements`` (a JudgementsFile) applies to the regime it was made for."""
     chosen, skipped = regimes_for(app, regimes)
-    reports = [evaluate(app, code, as_of, freshness=freshness,
-                        judgements=judgements if judgements is not None and judgements.regime == code else None)
-               for code in chosen]
+    reports = evaluate_all(app, chosen, as_of, freshness=freshness,
+                           judgements={judgements.regime: judgements} if judgements is not None else None)
     rows = sorted((_row(r) for r in reports),
                   key=lambda r: (VERDICT_RANK[r.verdict], r.blocking_not_met, r.insufficient_data + r.manual_review,
                                  r.documents_missing))

@@ -1,9 +1,10 @@
 """The durable-rules adapter: evaluates one application's facts against a compiled ruleset, safely.
 
 Safe pattern (see README, "Движок"): rulesets compiled once per (catalog, parameter set) and registered under a
-unique name; per evaluation a fresh session id; every fact asserted (each with a unique id), then one trigger
-fact last; actions only record the rule name in a Python collector; the session's ``exception`` is checked and
-the session is deleted in ``finally``. One process-wide lock serialises every call into the C engine (it is not
+unique name; per evaluation a fresh session id; every fact some rule reads asserted (each with a unique id), then
+one trigger fact last — all in one JSON array, one call into the engine, which handles the messages in order;
+actions only record the rule name in a Python collector, run straight from the engine's action queue; an exception
+in an action is kept and the session is deleted in ``finally``. One process-wide lock serialises every call into the C engine (it is not
 thread-safe), and the host's background timer threads are never started.
 
 Numbers: the engine's JSON reader takes an exponent only after a fraction (``1.0e-06``, not ``1e-06`` as Python
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -60,17 +62,81 @@ def engine_json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def _plain(value: Any) -> bool:
+    """A fact value that Python's JSON writer prints exactly as ``engine_json`` would: a string, a boolean, null, an
+    integer within 64 bits, or a finite float that Python prints without an exponent (``repr`` uses one below 1e-4
+    and from 1e16 on)."""
+    if value is None or isinstance(value, (str, bool)):
+        return True
+    if isinstance(value, int):
+        return value in _INT64
+    if isinstance(value, float):
+        return value == 0.0 or 1e-4 <= abs(value) < 1e16
+    return False
+
+
+def session_text(sid: str, facts: list[dict[str, Any]]) -> str:
+    """The facts of one session and the trigger fact last, as one JSON array in the form the C engine reads. Ids are
+    the positions in the session ("0", "1", …, "trigger"): unique within the session, which is all the engine needs,
+    and the same strings in every session (tests/test_engine_pitfalls.py checks that their 32-bit hashes never clash).
+    Flat facts whose numbers Python prints exactly are written by the C JSON writer in one call; anything else (an
+    exponent, a number beyond 64 bits, a nested value) by ``engine_json``, which also refuses NaN and infinities."""
+    rows = [{**fact, "sid": sid, "id": str(i)} for i, fact in enumerate(facts)]
+    rows.append({"sid": sid, "id": "trigger", "t": "trigger"})
+    if all(_plain(v) for fact in facts for v in fact.values()):
+        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return "[" + ",".join(engine_json(row) for row in rows) + "]"
+
+
+class _Match:
+    """What an action sees of the rule that fired: ``c.s["sid"]`` (the session) and the matched facts by the names
+    of the rule's patterns (``c.p["key"]``), read from the engine's message only when an action asks for them."""
+
+    __slots__ = ("s", "_rule", "_text")
+
+    def __init__(self, sid: str, rule: str, text: str) -> None:
+        self.s, self._rule, self._text = {"sid": sid}, rule, text
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return json.loads(self._text)[self._rule][name]
+
+
 class _ExactRuleset(durable.Ruleset):
     """A plain durable ruleset whose definition and facts are serialised by ``engine_json``."""
 
     def __init__(self, name: str, host: "_QuietHost", definition: dict[str, dict[str, Any]]) -> None:
         self._actions = {rule: durable.Promise(body["run"]) for rule, body in definition.items()}
+        self._run = {rule: body["run"] for rule, body in definition.items()}
         self._name, self._host = name, host
         self._definition = {rule: {k: v for k, v in body.items() if k != "run"} for rule, body in definition.items()}
         self._handle = durable_rules_engine.create_ruleset(name, engine_json(self._definition))
 
     def assert_text(self, text: str):
         return self._handle_result(durable_rules_engine.assert_fact(self._handle, text), text)
+
+    def run_session(self, sid: str, text: str) -> str | None:
+        """Assert every fact of a session at once (``session_text``: the trigger last), then run the actions of the
+        rules the engine fired, in the engine's order, straight from its action queue (as durable's host does, without
+        its per-action state copies). An exception in an action is kept (the last one, as the host keeps it in the
+        session state) and the other actions still run; returns it, or None."""
+        code, state = durable_rules_engine.assert_facts(self._handle, text)
+        if code == 2:  # a fact id seen twice in the session: session_text's ids are unique, so a bug
+            raise durable.MessageObservedException(text[:200])
+        exception = None
+        started = durable_rules_engine.start_action_for_state(self._handle, state)
+        message = started[1] if started else None
+        while message:
+            rule = message[2:message.find('"', 2)]  # the message is {"<rule name>": {<matched facts>}}
+            if rule not in self._run:
+                rule = next(iter(json.loads(message)))
+            try:
+                self._run[rule](_Match(sid, rule, message))
+            except BaseException as error:  # noqa: BLE001 - recorded, as durable's host records it
+                exception = f"exception caught {error}, traceback {traceback.format_tb(error.__traceback__)}"
+            message = durable_rules_engine.complete_and_start_action(self._handle, state)
+        return exception
 
 
 class _QuietHost(durable.Host):
@@ -112,13 +178,22 @@ class RulesEngine:
         self._lock = threading.RLock()
         self._host = _QuietHost()
         self._compiled: dict[str, CompiledRuleset] = {}
+        self._names: dict[tuple[str, str, date], tuple[Catalog, str]] = {}  # -> (the catalog, its ruleset name)
         self._collector: dict[str, list[str]] = {}
         self.live_sessions = 0
         self.max_live_sessions_seen = 0
 
     # -- rulesets ----------------------------------------------------------------------------------------------
     def ruleset_for(self, catalog: Catalog, as_of: date) -> CompiledRuleset:
-        name = f"{catalog.regime}_{signature(catalog, as_of)}"
+        # the signature of this catalog object on this date, computed once (a catalog built in memory with other
+        # parameter values, e.g. a scenario, is another object and gets its own)
+        key = (catalog.regime, catalog.content_hash, as_of)
+        known = self._names.get(key)
+        if known is None or known[0] is not catalog:
+            if len(self._names) > 4096:  # a long-running service that saw many dates: start again rather than grow
+                self._names.clear()
+            known = self._names[key] = (catalog, f"{catalog.regime}_{signature(catalog, as_of)}")
+        name = known[1]
         with self._lock:
             if name not in self._compiled:
                 compiled = compile_catalog(catalog, as_of)
@@ -139,11 +214,11 @@ class RulesEngine:
 
     # -- evaluation --------------------------------------------------------------------------------------------
     def run(self, compiled: CompiledRuleset, facts: Iterable[dict[str, Any]]) -> EngineResult:
-        """Assert the facts (in the given order), then the trigger; return the names of the rules that fired."""
+        """Assert the facts (in the given order, those some rule of the ruleset reads), then the trigger, in one
+        call; return the names of the rules that fired."""
         sid = uuid.uuid4().hex
         # serialised before the session exists: a value the engine cannot read is refused with nothing to clean up
-        texts = [engine_json({**fact, "sid": sid, "id": f"{sid}:{i}"}) for i, fact in enumerate(facts)]
-        texts.append(engine_json({"sid": sid, "id": f"{sid}:trigger", "t": "trigger"}))
+        text = session_text(sid, [fact for fact in facts if compiled.reads(fact)])
         with self._lock:
             if self.live_sessions >= MAX_LIVE_SESSIONS:
                 raise EngineBusy("слишком много одновременных сессий движка правил")
@@ -151,11 +226,9 @@ class RulesEngine:
             self.max_live_sessions_seen = max(self.max_live_sessions_seen, self.live_sessions)
             self._collector[sid] = []
             exception = None
+            ruleset = self._host.get_ruleset(compiled.name)
             try:
-                for text in texts:
-                    self._assert(compiled.name, text)
-                state = self._host.get_state(compiled.name, sid)
-                exception = state.get("exception")
+                exception = ruleset.run_session(sid, text)
             except durable.MessageObservedException as exc:  # a duplicate fact: our ids are unique, so a bug
                 exception = f"повторный факт: {exc}"
             finally:
@@ -172,12 +245,6 @@ class RulesEngine:
                 if key:
                     items.setdefault(name, set()).add(key)
             return EngineResult(fired, exception, sid, items)
-
-    def _assert(self, ruleset: str, text: str) -> None:
-        try:
-            self._host.assert_text(ruleset, text)
-        except durable.MessageNotHandledException:
-            pass  # a fact that only feeds joins, or that no rule reads
 
 
 _ENGINE: RulesEngine | None = None

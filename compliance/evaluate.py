@@ -77,11 +77,62 @@ def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
     return out
 
 
+class Prepared:
+    """The work of evaluating one application on one date that is the same for every regime, done once and shared by
+    the regimes evaluated together (`evaluate_all`, `evaluate(prepared=…)`): the dated view, the item sets, the
+    derived facts (those that read a catalog list, once per distinct set of lists), the facts as the report shows
+    them and the documents as the report names them. It holds one application and one date: `evaluate` uses it only
+    for exactly that application object and date, and builds a fresh one otherwise — nothing leaks between
+    applications or dates. Everything is computed on first use."""
+
+    def __init__(self, app: Application, as_of: date) -> None:
+        self.app, self.as_of = app, as_of
+        self._dated = self._items = None
+        self._facts: dict[tuple, dict[str, Fact]] = {}
+        self.fact_values: dict[int, Any] = {}  # id(Fact) -> FactValue (the facts are kept alive by self._facts)
+        self.described: dict[tuple[int, str], str] = {}  # (id(Document), kind title) -> how the report names it
+
+    def serves(self, app: Application, as_of: date) -> bool:
+        return self.app is app and self.as_of == as_of
+
+    @property
+    def dated(self):
+        if self._dated is None:
+            self._dated = on_date(self.app, self.as_of)
+        return self._dated
+
+    @property
+    def item_sets(self) -> dict[str, list[dict[str, Any]] | None]:
+        if self._items is None:
+            self._items = collections(self.dated, self.as_of)
+        return self._items
+
+    def facts(self, lists: dict[str, dict[str, str]]) -> dict[str, Fact]:
+        key = tuple(sorted((role, tuple(items.items())) for role, items in lists.items()))
+        if key not in self._facts:
+            known = next(iter(self._facts.values()), None)
+            self._facts[key] = derive(self.dated, self.as_of, lists, known)
+        return self._facts[key]
+
+
+def evaluate_all(app: Application, regimes: list[str], as_of: date | None = None, *, freshness: bool = False,
+                 judgements: "dict[str, JudgementsFile | Bound] | None" = None,
+                 engine: RulesEngine | None = None) -> list[Report]:
+    """The reports of several regimes for one application, in the order given, sharing the work that does not depend
+    on the regime (`Prepared`); each report is what `evaluate` gives for that regime alone. `judgements` — by
+    regime. An input error of a regime is raised as `evaluate` raises it."""
+    prepared = Prepared(app, as_of or app.filing_date)
+    return [evaluate(app, regime, as_of, engine=engine, freshness=freshness, prepared=prepared,
+                     judgements=(judgements or {}).get(regime)) for regime in regimes]
+
+
 def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalog: Catalog | None = None,
              engine: RulesEngine | None = None, fact_order: FactOrder | None = None,
-             freshness: bool = False, judgements: "JudgementsFile | Bound | None" = None) -> Report:
+             freshness: bool = False, judgements: "JudgementsFile | Bound | None" = None,
+             prepared: Prepared | None = None) -> Report:
     """The report. `judgements` — a judgements file (it must name this application version: see
-    `judgements.bind`) or judgements already bound to the application, e.g. with an explicit override."""
+    `judgements.bind`) or judgements already bound to the application, e.g. with an explicit override. `prepared` —
+    the regime-independent work shared with other regimes of the same application and date (see `evaluate_all`)."""
     catalog = catalog or load_catalog(regime)
     engine = engine or get_engine()
     as_of = as_of or app.filing_date
@@ -89,13 +140,15 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
         check_as_of(as_of)
     except ValueError as exc:
         raise InputError([Problem("as_of", str(exc))]) from None
+    if prepared is None or not prepared.serves(app, as_of):
+        prepared = Prepared(app, as_of)
     missing_sections = [name for name in catalog.decree.requires_inputs if not getattr(app, name, None)]
     if missing_sections:
         raise InputError([Problem(name, f"для режима «{regime_name(catalog.regime)}» этот раздел заявки "
                                         "обязателен") for name in missing_sections])
     lists = {role: {i.code: i.name for i in lst.items} for role, lst in catalog.lists.items()}
-    dated = on_date(app, as_of)  # the application as it stood on as_of: what was not yet or no longer there is out
-    facts = derive(dated, as_of, lists)
+    dated = prepared.dated  # the application as it stood on as_of: what was not yet or no longer there is out
+    facts = prepared.facts(lists)
     flags = catalog.special_flags(app.region, as_of)
     notes = []
     if dated.exclusions:
@@ -112,13 +165,13 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     ctx = context(dated, as_of, flags, subtype)
     docs = assess(app, catalog, as_of, freshness)
     compiled = engine.ruleset_for(catalog, as_of)
-    item_sets = collections(dated, as_of)
+    item_sets = prepared.item_sets
     asserted = engine_facts(facts, ctx, docs.usable, item_sets)
     if fact_order:
         asserted = fact_order(asserted)
     result = engine.run(compiled, asserted)
     findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception,
-                              result.items, item_sets, dated).build()
+                              result.items, item_sets, dated, prepared.fact_values, prepared.described).build()
     assessor = bound = assessed_by = None
     if judgements is not None:
         bound = bind(judgements, app)

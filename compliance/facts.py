@@ -928,16 +928,20 @@ COLLECTION_SOURCES = {"participant": "cluster.participants", "contract": "cluste
 
 # ------------------------------------------------------------------------------------------------------------
 def derive(app: Application | DatedApplication, as_of: date,
-           lists: dict[str, dict[str, str]] | None = None) -> dict[str, Fact]:
+           lists: dict[str, dict[str, str]] | None = None, known: dict[str, Fact] | None = None) -> dict[str, Fact]:
     """Every registered fact for the application as it stood on the given date (``dating.on_date``): fields are
     named by the input's list numbers, and a fact whose fields touch an element not counted on that date carries
     the reason first in its details. ``lists`` maps a list role to {code: name} of the regime's catalog lists; a
-    fact whose list the regime lacks has no value."""
+    fact whose list the regime lacks has no value. ``known``: the facts already derived for the same dated view
+    with other lists — the facts that read no list are taken from it, not computed again."""
     out: dict[str, Fact] = {}
     lists = lists or {}
     view = on_date(app, as_of)
     app = view.app
     for spec in REGISTRY.values():
+        if known is not None and not spec.needs_list and spec.name in known:
+            out[spec.name] = known[spec.name]
+            continue
         if spec.needs_list:
             if spec.needs_list not in lists:
                 out[spec.name] = Fact(spec.name, spec.label, spec.unit, None, [], [f"перечень «{spec.needs_list}» в каталоге"])

@@ -60,16 +60,66 @@ def add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
+def _new_finding(**fields: Any) -> Finding:
+    """A Finding with every list field given (an empty one where the caller gives none): the same finding, without
+    pydantic deep-copying the default of each list field left out (validating the given values costs less; building
+    it without validation, as model_construct does, was measured no faster)."""
+    for name in _FINDING_LISTS:
+        fields.setdefault(name, [])
+    return Finding(**fields)
+
+
+_FINDING_LISTS = tuple(name for name, f in Finding.model_fields.items() if f.default == [])
+
+
+class _Constants:
+    """What the findings of one catalog on one date share, whatever the application: the parameters in force, the norm
+    of every check, the norm texts that read no fact and the fields of each requirement's finding that come from the
+    catalog. Kept per catalog object and date (`constants`)."""
+
+    def __init__(self, catalog: Catalog, as_of: date) -> None:
+        self.catalog = catalog
+        self.params = catalog.params_at(as_of)
+        self.norms: dict[tuple[str, int, int], Norm] = {}
+        self.texts: dict[str, str] = {}
+        self.base: dict[str, dict[str, Any]] = {}
+        self.measure: dict[str, set[str]] = {}
+        self.norm_ids: set[int] = set()  # the norms above, kept alive here: their ids stay theirs
+        self.worded: dict[tuple[str, int, str], Norm] = {}
+
+
+_CONSTANTS: dict[tuple[str, str, date], _Constants] = {}
+
+
+def constants(catalog: Catalog, as_of: date) -> _Constants:
+    key = (catalog.regime, catalog.content_hash, as_of)
+    found = _CONSTANTS.get(key)
+    if found is None or found.catalog is not catalog:
+        if len(_CONSTANTS) > 4096:  # a long-running service that saw many dates: start again rather than grow
+            _CONSTANTS.clear()
+        found = _CONSTANTS[key] = _Constants(catalog, as_of)
+    return found
+
+
 class FindingBuilder:
     def __init__(self, catalog: Catalog, compiled: CompiledRuleset, facts: dict[str, Fact], ctx: dict[str, Any],
                  docs: DocumentState, as_of: date, fired: list[str], engine_error: str | None,
                  item_hits: dict[str, set[str]] | None = None, item_sets: dict[str, list[dict]] | None = None,
-                 dated: DatedApplication | None = None):
+                 dated: DatedApplication | None = None, fact_values: dict[int, FactValue] | None = None,
+                 described: dict[tuple[int, str], str] | None = None):
+        """`fact_values` and `described`: the facts as shown and the documents as named, kept across the regimes of
+        one application and date (evaluate.Prepared); they depend only on the fact and on the document and title."""
         self.catalog, self.compiled, self.facts, self.ctx = catalog, compiled, facts, ctx
+        self.fact_values = {} if fact_values is None else fact_values
+        self.described = {} if described is None else described
         self.dated = dated  # for the reasons why items were not counted on the as-of date
         self.item_hits, self.item_sets = item_hits or {}, item_sets or {}
         self.docs, self.as_of, self.engine_error = docs, as_of, engine_error
-        self.params = catalog.params_at(as_of)
+        self.constants = constants(catalog, as_of)
+        self.bounded = any(f.upper is not None for f in facts.values())  # a count known only between two values
+        self._undecided: dict[tuple[str, int], frozenset[int]] = {}
+        self.kinds = {doc.kind for _, doc in docs.usable}  # the kinds of the documents that count on the date
+        self.params = self.constants.params
         self.by_req: dict[str, list[RuleKey]] = defaultdict(list)
         for name in fired:
             key = RuleKey.parse(name)
@@ -78,6 +128,14 @@ class FindingBuilder:
     # -- helpers -----------------------------------------------------------------------------------------------
     def fact_value(self, name: str) -> FactValue:
         f = self.facts[name]
+        shown = self.fact_values.get(id(f))
+        if shown is None:
+            shown = self.fact_values[id(f)] = self._fact_value(f)
+        return shown
+
+    @staticmethod
+    def _fact_value(f: Fact) -> FactValue:
+        name = f.name
         text = fmt_value(f.value, f.unit) if not f.missing else "нет данных"
         if f.upper is not None and not f.missing:
             text = f"от {fmt_value(f.value, f.unit)} до {fmt_value(f.upper, f.unit)} (не указано у {len(f.unknown)})"
@@ -86,14 +144,24 @@ class FindingBuilder:
 
     def undecided_checks(self, req_id: str, vi: int, variant: Variant) -> set[int]:
         """The checks of a variant whose fact is a count with items not stated, and whose result depends on them."""
-        out = set()
-        for ci, check in enumerate(variant.checks):
-            f = self.facts.get(check.fact)
-            if f is not None and undecided(f.value, f.upper, check.op, self.compiled.norms.get((req_id, vi, ci))):
-                out.add(ci)
-        return out
+        if not self.bounded:  # no count with items not stated: nothing is undecided
+            return set()
+        known = self._undecided.get((req_id, vi))  # asked for the outcomes of the variant, then for its checks
+        if known is None:
+            known = self._undecided[(req_id, vi)] = frozenset(
+                ci for ci, check in enumerate(variant.checks) if (f := self.facts.get(check.fact)) is not None
+                and undecided(f.value, f.upper, check.op, self.compiled.norms.get((req_id, vi, ci))))
+        return set(known)
 
     def substitute(self, template: str, extra: dict[str, str] | None = None) -> str:
+        if extra or "{fact:" in template:
+            return self._substitute(template, extra)
+        texts = self.constants.texts
+        if template not in texts:
+            texts[template] = self._substitute(template)
+        return texts[template]
+
+    def _substitute(self, template: str, extra: dict[str, str] | None = None) -> str:
         def repl(m: re.Match) -> str:
             name = m.group(1)
             pv = self.params.get(name)
@@ -110,7 +178,35 @@ class FindingBuilder:
             text = text.replace("{" + k + "}", v)
         return text
 
+    def worded(self, req: Requirement, norm: Norm | None, template: str) -> Norm | None:
+        """The norm a finding shows under the rule's own wording of it (`template`): the check's norm with that text,
+        or, for a requirement without checks, the requirement's norm in words. When the norm is one of `constants` and
+        the wording reads no fact of the application, it depends on the catalog and the date only and is kept there."""
+        text = self.substitute(template)
+        if not text:
+            return norm
+        keep = "{fact:" not in template and (norm is None or id(norm) in self.constants.norm_ids)
+        key = (req.id, id(norm), text)
+        if keep and key in self.constants.worded:
+            return self.constants.worded[key]
+        made = norm.model_copy(update={"text": text}) if norm is not None else Norm(
+            text=text, confidence=req.confidence, reference=req.clause, source=req.source,
+            needs_confirmation=req.confidence in UNCONFIRMED)
+        if keep:
+            self.constants.worded[key] = made
+        return made
+
     def norm_for(self, req: Requirement, variant: Variant, vi: int, ci: int, check: Check) -> Norm:
+        """The norm of a check: it depends on the catalog and the date only (kept in `constants`)."""
+        norms = self.constants.norms
+        key = (req.id, vi, ci)
+        norm = norms.get(key)
+        if norm is None:  # setdefault: of two threads computing it, both keep the one stored (whose id is noted)
+            norm = norms.setdefault(key, self._norm_for(req, variant, vi, ci, check))
+            self.constants.norm_ids.add(id(norm))
+        return norm
+
+    def _norm_for(self, req: Requirement, variant: Variant, vi: int, ci: int, check: Check) -> Norm:
         pv: ParamValue | None = self.params.get(check.param) if check.param else None
         unit = self.catalog.rulebook.parameters[check.param].unit if check.param else self.facts[check.fact].unit
         value = self.compiled.norms.get((req.id, vi, ci), pv.value if pv else check.value)
@@ -191,10 +287,12 @@ class FindingBuilder:
         outcomes, vi = self.combine(rule, per_variant, na_variants, keys)
         variant = rule.variants[vi]
 
-        base = dict(requirement_id=req.id, regime=self.catalog.regime, block=req.block,
-                    block_title=self.catalog.decree.blocks.get(req.block, req.block), clause=req.clause,
-                    title=req.title, text=req.text, kind=req.kind, severity=rule.severity, remedy=rule.remedy,
-                    rules_fired=sorted(k.name for k in keys))
+        if req.id not in self.constants.base:
+            self.constants.base[req.id] = dict(
+                requirement_id=req.id, regime=self.catalog.regime, block=req.block,
+                block_title=self.catalog.decree.blocks.get(req.block, req.block), clause=req.clause, title=req.title,
+                text=req.text, kind=req.kind, severity=rule.severity, remedy=rule.remedy)
+        base = dict(self.constants.base[req.id], rules_fired=sorted(k.name for k in keys))
 
         checks = self.check_results(req, variant, vi, keys)
         if variant.each is not None:
@@ -202,12 +300,8 @@ class FindingBuilder:
         confidence = _worst(req.confidence, *[c.norm.confidence for c in checks])
         lead = next((c for c in checks if c.outcome == "failed"), None) or self.primary_check(rule, checks)
         norm, fact = (lead.norm, lead.fact) if lead else (None, None)
-        norm_text = self.substitute(variant.norm_text) if variant.norm_text else None
-        if norm_text and norm is not None:
-            norm = norm.model_copy(update={"text": norm_text})
-        elif norm_text:
-            norm = Norm(text=norm_text, confidence=req.confidence, reference=req.clause, source=req.source,
-                        needs_confirmation=req.confidence in UNCONFIRMED)
+        if variant.norm_text:
+            norm = self.worded(req, norm, variant.norm_text)
         inputs = sorted({s for c in checks for s in c.fact.sources})
         missing = sorted({m for c in checks for m in c.fact.missing} | set(self.context_missing(rule, na_variants)))
         found, lacking = self.documents(variant, keys)
@@ -232,13 +326,13 @@ class FindingBuilder:
                                                    for c in checks if c.outcome == "failed")
             else:
                 general = "недостаточно данных"
-            return Finding(**common, status="manual_review",
+            return _new_finding(**common, status="manual_review",
                            what_to_check="Сравните факты площадки с упрощёнными требованиями особого режима "
                                          "(их значения в доступных источниках не установлены).",
                            explanation=f"Действует особый режим ({'; '.join(sr_titles)}): требование оценивает эксперт. "
                                        f"По общему нормативу — {general}.")
         if "error" in outcomes:
-            return Finding(**common, status="error", missing_inputs=missing,
+            return _new_finding(**common, status="error", missing_inputs=missing,
                            explanation="Движок правил вернул неполный результат по элементам: часть элементов не "
                                        "подтверждена и не отклонена. Проверка требует повторения.")
         if "not_met" in outcomes:
@@ -250,7 +344,7 @@ class FindingBuilder:
                         [f"Ближе всего — «{variant.label or f'вариант {vi + 1}'}»: " + "; ".join(parts)]
             if lacking:
                 parts.append("Нет документов: " + "; ".join(lacking))
-            return Finding(**common, status="not_met", shortfall=sf, missing_inputs=missing,
+            return _new_finding(**common, status="not_met", shortfall=sf, missing_inputs=missing,
                            explanation="Не выполнено. " + ". ".join(parts) + (f" ({sf.text})" if sf else "") + ".")
         if "met" in outcomes:
             parts = [f"{c.fact.label}: {c.fact.text}; норматив — {c.norm.text}" for c in checks]
@@ -258,9 +352,9 @@ class FindingBuilder:
                 parts.insert(0, f"Выполнено условие «{variant.label}»")
             if found:
                 parts.append("представлено: " + "; ".join(found))
-            return Finding(**common, status="met", explanation="Выполнено. " + ". ".join(parts) + ".")
+            return _new_finding(**common, status="met", explanation="Выполнено. " + ". ".join(parts) + ".")
         if "manual_review" in outcomes:
-            return Finding(**common, status="manual_review", what_to_check=rule.what_to_check,
+            return _new_finding(**common, status="manual_review", what_to_check=rule.what_to_check,
                            explanation="Норматив не установлен в доступных источниках: требуется экспертная оценка "
                                        "по фактам площадки.")
         if "informational" in outcomes:
@@ -270,15 +364,15 @@ class FindingBuilder:
                 if pv is not None:
                     extra["deadline"] = day(add_years(self.as_of, int(pv.value)))
             message = self.substitute(rule.message or req.text, extra)
-            return Finding(**common, status="informational", explanation=message)
+            return _new_finding(**common, status="informational", explanation=message)
         if n_variants and len(na_variants) == n_variants:
-            return Finding(**dict(common, documents_found=[], documents_missing=[]), status="not_applicable",
+            return _new_finding(**dict(common, documents_found=[], documents_missing=[]), status="not_applicable",
                            explanation=self.not_applicable_text(rule, keys))
         if self.engine_error:
-            return Finding(**common, status="error", missing_inputs=missing,
+            return _new_finding(**common, status="error", missing_inputs=missing,
                            explanation="Ошибка при проверке правила: " + self.engine_error.splitlines()[0][:300])
         labels = field_labels(missing)
-        return Finding(**dict(common, remedy=rule.remedy_insufficient_data or data_remedy(missing)),
+        return _new_finding(**dict(common, remedy=rule.remedy_insufficient_data or data_remedy(missing)),
                        status="insufficient_data", missing_inputs=missing,
                        explanation="Недостаточно данных: " + ("не указано — " + "; ".join(labels) if labels
                                                               else "нет фактов для проверки") + ".")
@@ -295,11 +389,10 @@ class FindingBuilder:
         return [COLLECTION_SOURCES.get(name, name) for name in (each.items, each.related)
                 if self.item_sets.get(name) is None]
 
-    @staticmethod
-    def primary_check(rule: Rule, checks: list[CheckResult]) -> CheckResult | None:
+    def primary_check(self, rule: Rule, checks: list[CheckResult]) -> CheckResult | None:
         """The check whose fact is the requirement's measure: the fact every variant checks (779-C-5: the FD, not the
         share of special territories that only selects the threshold); else the first check."""
-        measure = FindingBuilder.measure_facts(rule)
+        measure = self.measure_facts(rule)
         return next((c for c in checks if c.fact.name in measure), checks[0] if checks else None)
 
     # -- variants: per-item outcomes and alternatives ---------------------------------------------------------------
@@ -314,10 +407,11 @@ class FindingBuilder:
     def variant_outcomes(self, req: Requirement, rule: Rule, keys: list[RuleKey]) -> dict[int, set[str]]:
         """Outcomes per variant; a per-item variant becomes met / not_met from the items the engine named."""
         per: dict[int, set[str]] = {vi: set() for vi in range(len(rule.variants))}
-        open_checks = {vi: self.undecided_checks(req.id, vi, v) for vi, v in enumerate(rule.variants)}
+        open_checks = {vi: self.undecided_checks(req.id, vi, v) for vi, v in enumerate(rule.variants)} \
+            if self.bounded else None
         for k in keys:
-            if (k.outcome == "met" and open_checks[k.variant]) or \
-                    (k.outcome == "not_met" and k.part.startswith("c") and int(k.part[1:]) in open_checks[k.variant]):
+            if open_checks and ((k.outcome == "met" and open_checks[k.variant]) or (
+                    k.outcome == "not_met" and k.part.startswith("c") and int(k.part[1:]) in open_checks[k.variant])):
                 continue  # decided on the known items only: the unknown ones could change it
             per[k.variant].add(k.outcome)
         for vi, variant in enumerate(rule.variants):
@@ -362,9 +456,15 @@ class FindingBuilder:
                    and self.facts[c.fact].value is not None)
         return sum(1 for part, _ in conditions if part in failed), len(failed), -held
 
-    @staticmethod
-    def measure_facts(rule: Rule) -> set[str]:
+    def measure_facts(self, rule: Rule) -> set[str]:
         """The facts every variant of the rule checks: the requirement's measure."""
+        measure = self.constants.measure
+        if rule.requirement not in measure:
+            measure[rule.requirement] = self._measure_facts(rule)
+        return measure[rule.requirement]
+
+    @staticmethod
+    def _measure_facts(rule: Rule) -> set[str]:
         return set.intersection(*({c.fact for c in v.checks} for v in rule.variants)) if rule.variants else set()
 
     def alternatives_text(self, req: Requirement, rule: Rule, per, na, keys) -> str:
@@ -433,15 +533,19 @@ class FindingBuilder:
         if need is None:
             return [], []
         kinds = set(need.all_of) | set(need.any_of)
-        found = [describe(doc, kind_title(self.catalog, doc.kind)) for _, doc in self.docs.usable if doc.kind in kinds]
-        lacking = []
-        for k in need.all_of:
-            if not any(doc.kind == k for _, doc in self.docs.usable):
-                lacking.append(kind_title(self.catalog, k))
-        if need.any_of and not any(doc.kind in need.any_of for _, doc in self.docs.usable):
+        found = [self.describe(doc) for _, doc in self.docs.usable if doc.kind in kinds]
+        lacking = [kind_title(self.catalog, k) for k in need.all_of if k not in self.kinds]
+        if need.any_of and not self.kinds.intersection(need.any_of):
             titles = [kind_title(self.catalog, k) for k in need.any_of]
             lacking.append(" или ".join([titles[0]] + [t[:1].lower() + t[1:] for t in titles[1:]]))
         return found, lacking
+
+    def describe(self, doc) -> str:
+        title = kind_title(self.catalog, doc.kind)
+        key = (id(doc), title)
+        if key not in self.described:
+            self.described[key] = describe(doc, title)
+        return self.described[key]
 
     def not_applicable_text(self, rule: Rule, keys: list[RuleKey]) -> str:
         reasons = []

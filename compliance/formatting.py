@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
@@ -23,6 +24,7 @@ def round_half_up(x: float | int, digits: int = 0) -> Decimal:
         return d.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
+@lru_cache(maxsize=65536, typed=True)  # a pure function of the number (and its type: True is not 1) and digits
 def num(x: float | int, digits: int = 4) -> str:
     """The one way a number is shown to a person: at most `digits` decimals rounded half up, decimal comma, groups of
     thousands split by no-break spaces, no trailing zeros. 12.5 -> '12,5'; 1234567 -> '1 234 567'; num(70.625, 2) ->
@@ -65,6 +67,7 @@ def value(v: Any, unit: str | None = None) -> str:
     return str(v)
 
 
+@lru_cache(maxsize=4096)
 def day(d: date | None) -> str:
     return d.strftime("%d.%m.%Y") if d else "—"
 

@@ -312,3 +312,45 @@ def test_cli_check_that_crashed_the_process_now_agrees_with_the_oracle(change):
     app = apply_changes(app_from("ip794-created-gaps"), [parse_assignment(change)])
     expected = {rid: o.status for rid, o in oracle(app, "ip794").items()}
     assert {f["requirement_id"]: f["status"] for f in report["findings"]} == expected
+
+
+_IDS_PROBE = r"""
+import sys
+import durable_rules_engine
+from compliance.engine import _QuietHost
+host = _QuietHost()
+host.set_rulesets({"ids": {"r": {"all": [{"f": {"t": "fact"}}, {"g": {"t": "never"}}], "run": lambda c: None}}})
+handle = host.get_ruleset("ids")._handle
+codes = [durable_rules_engine.assert_fact(handle, '{"sid":"s","id":"%s","t":"fact"}' % x)[0]
+         for x in [str(i) for i in range(int(sys.argv[1]))] + ["trigger", "0"]]
+print(",".join(map(str, codes)))
+"""
+
+
+def test_session_fact_ids_never_clash_in_the_engine():
+    """session_text gives the facts of every session the ids "0", "1", … and "trigger": the engine tells facts apart
+    by a 32-bit hash of the id, and a clash would drop a fact (a batch reports it only if it is the last message).
+    None of the first 5000 ids clash; the same id again is seen as a duplicate (code 2), so the probe can fail.
+    (In a separate process: deleting a session of thousands of facts is not what this test is about.)"""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    done = subprocess.run([sys.executable, "-c", _IDS_PROBE, "5000"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    codes = done.stdout.strip().split(",")
+    assert codes[:-1] == ["0"] * 5001 and codes[-1] == "2"
+
+
+def test_facts_no_rule_reads_are_not_asserted_and_change_nothing():
+    """RulesEngine.run asserts only facts some pattern may match: an extra fact of an unread name, an unread document
+    kind and an unknown fact type leave the fired rules as they were."""
+    engine = RulesEngine()
+    compiled, facts = _conforming_facts(engine)
+    extra = [{"t": "fact", "name": "cluster_regions_count", "value": 3}, {"t": "doc", "kind": "no_such_kind"},
+             {"t": "other", "x": 1}]
+    assert not any(compiled.reads(f) for f in extra)
+    assert all(compiled.reads(f) for f in facts if f["t"] in ("ctx", "doc")
+               or f.get("name") in ("total_area_ha", "production_zone_share_pct"))
+    assert sorted(engine.run(compiled, facts + extra).fired) == sorted(engine.run(compiled, facts).fired)
