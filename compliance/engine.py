@@ -33,6 +33,16 @@ MAX_LIVE_SESSIONS = 1024
 _INT64 = range(-2**63, 2**63)
 
 
+# session_text gives every session the fact ids "0", "1", …: the engine tells facts apart by a 32-bit hash of the id,
+# and in a batch a clash would drop a fact silently. Checked (tests/test_engine_pitfalls.py) that none of the first
+# MAX_SESSION_FACTS ids clash; a session with more facts is refused rather than risked.
+MAX_SESSION_FACTS = 120_000
+
+
+class SessionTooLarge(ValueError):
+    """More facts for one evaluation than MAX_SESSION_FACTS (the message is Russian)."""
+
+
 class EngineValueError(ValueError):
     """A value the rules engine cannot represent (NaN, an infinity): refused before any call into the engine."""
 
@@ -218,7 +228,11 @@ class RulesEngine:
         call; return the names of the rules that fired."""
         sid = uuid.uuid4().hex
         # serialised before the session exists: a value the engine cannot read is refused with nothing to clean up
-        text = session_text(sid, [fact for fact in facts if compiled.reads(fact)])
+        read = [fact for fact in facts if compiled.reads(fact)]
+        if len(read) >= MAX_SESSION_FACTS:
+            raise SessionTooLarge(f"в заявке слишком много элементов для одной проверки ({len(read)} сведений для "
+                                  f"правил, не больше {MAX_SESSION_FACTS - 1}): разделите её")
+        text = session_text(sid, read)
         with self._lock:
             if self.live_sessions >= MAX_LIVE_SESSIONS:
                 raise EngineBusy("слишком много одновременных сессий движка правил")

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from .catalog import UNCONFIRMED, Catalog, available_regimes, cited_params, load_catalog
 from .dating import on_date
 from .documents import assess
-from .engine import RulesEngine, get_engine
+from .engine import RulesEngine, SessionTooLarge, get_engine
 from .facts import REGISTRY, Fact, collections, context, derive, first_specialized_organization
 from .loading import InputError, Problem
 from .findings import FindingBuilder
@@ -169,7 +169,10 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     asserted = engine_facts(facts, ctx, docs.usable, item_sets)
     if fact_order:
         asserted = fact_order(asserted)
-    result = engine.run(compiled, asserted)
+    try:
+        result = engine.run(compiled, asserted)
+    except SessionTooLarge as exc:
+        raise InputError([Problem("", str(exc))]) from None
     findings = FindingBuilder(catalog, compiled, facts, ctx, docs, as_of, result.fired, result.exception,
                               result.items, item_sets, dated, prepared.fact_values, prepared.described).build()
     assessor = bound = assessed_by = None

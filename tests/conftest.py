@@ -10,7 +10,11 @@ import yaml
 from compliance.cases import apply_patch
 from compliance.loading import validate
 
-import testdb
+# the tests' own helpers (testdb, browser) by their plain names, also when this file is imported as tests.conftest
+# from outside pytest (bench/run.py's differential check imports tests.test_oracle, which imports it)
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import testdb  # noqa: E402
 
 pytest_plugins = ["browser"]  # fixtures of the real-browser tests (tests/browser.py); Chromium starts only when used
 

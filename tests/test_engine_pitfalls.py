@@ -330,17 +330,31 @@ print(",".join(map(str, codes)))
 def test_session_fact_ids_never_clash_in_the_engine():
     """session_text gives the facts of every session the ids "0", "1", … and "trigger": the engine tells facts apart
     by a 32-bit hash of the id, and a clash would drop a fact (a batch reports it only if it is the last message).
-    None of the first 5000 ids clash; the same id again is seen as a duplicate (code 2), so the probe can fail.
+    None of the first MAX_SESSION_FACTS ids clash (a larger session is refused); the same id again is seen as a
+    duplicate (code 2), so the probe can fail.
     (In a separate process: deleting a session of thousands of facts is not what this test is about.)"""
     import subprocess
     import sys
 
+    from compliance.engine import MAX_SESSION_FACTS
     from tests.conftest import ROOT
-    done = subprocess.run([sys.executable, "-c", _IDS_PROBE, "5000"], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-c", _IDS_PROBE, str(MAX_SESSION_FACTS)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     codes = done.stdout.strip().split(",")
-    assert codes[:-1] == ["0"] * 5001 and codes[-1] == "2"
+    assert codes[:-1] == ["0"] * (MAX_SESSION_FACTS + 1) and codes[-1] == "2"
+
+
+def test_a_session_over_the_checked_number_of_facts_is_refused_in_russian(monkeypatch):
+    """More facts than the ids checked not to clash: the evaluation is refused (InputError, Russian), not risked."""
+    from compliance import engine as engine_module
+    from compliance.loading import load_application
+    from tests.conftest import FIXTURES
+
+    app = load_application(FIXTURES / "cl779-conforming.json")
+    monkeypatch.setattr(engine_module, "MAX_SESSION_FACTS", 10)
+    with pytest.raises(InputError, match="слишком много элементов для одной проверки"):
+        evaluate(app, "cl779", engine=RulesEngine())
 
 
 def test_facts_no_rule_reads_are_not_asserted_and_change_nothing():
