@@ -120,7 +120,8 @@ def start(s: Session, org_id: int, token_id: int | None, scope: str, raw: bytes,
 
 # --- in the child process ---------------------------------------------------------------------------------------------
 _scenarios: dict[str, Any] = {}
-_last_call = [time.monotonic()]
+_last_call = [time.monotonic()]  # when the last item ended (or the current one began)
+_busy = threading.Event()  # an item is being compared: never idle then, however long it takes
 
 
 def _child_start(parent: int, idle: float) -> None:
@@ -130,7 +131,7 @@ def _child_start(parent: int, idle: float) -> None:
     def watch() -> None:
         while True:
             time.sleep(min(idle, 1.0))
-            if time.monotonic() - _last_call[0] > idle:
+            if not _busy.is_set() and time.monotonic() - _last_call[0] > idle:
                 os._exit(0)
     threading.Thread(target=watch, name="compliance-impact-idle", daemon=True).start()
 
@@ -142,6 +143,7 @@ def compare_json(scenario: dict[str, Any], label: str, body: dict[str, Any], as_
     from compliance.loading import validate
     from compliance.scenario import load_scenario_bytes
 
+    _busy.set()
     _last_call[0] = time.monotonic()
     try:
         loaded = _scenarios.get(scenario["digest"])
@@ -157,6 +159,7 @@ def compare_json(scenario: dict[str, Any], label: str, body: dict[str, Any], as_
         return {"site": site.model_dump(mode="json")}
     finally:
         _last_call[0] = time.monotonic()
+        _busy.clear()
 
 
 # --- in the consumer: the child process of the current job ----------------------------------------------------------
@@ -169,13 +172,18 @@ class _Evaluator:
         self.pool: ProcessPoolExecutor | None = None
 
     def _pool(self, job_id: str) -> ProcessPoolExecutor:
-        if self.pool is not None and self.job_id != job_id:
+        if self.pool is not None and (self.job_id != job_id or not self.alive()):
             self.close()
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_child_start, initargs=(os.getpid(), IDLE_SECONDS))
             self.job_id = job_id
         return self.pool
+
+    def alive(self) -> bool:
+        """The child process runs (it exits by itself when idle: the pool may not have noticed yet)."""
+        processes = list((self.pool._processes or {}).values()) if self.pool is not None else []
+        return all(p.is_alive() for p in processes)
 
     def close(self, kill: bool = False) -> None:
         pool, self.pool, self.job_id = self.pool, None, None
@@ -187,26 +195,23 @@ class _Evaluator:
         pool.shutdown(wait=not kill, cancel_futures=True)
 
     def compare(self, job_id: str, timeout: float, *args: Any) -> dict[str, Any]:
+        """`compare_json(*args)` in the job's child process. A child that died (idle, or crashed on this item) is
+        replaced and the item tried once more; a second crash, or no answer within `timeout` seconds (the child is
+        killed), is the item's error."""
         with self.lock:
             for attempt in (1, 2):
-                pool = self._pool(job_id)
                 try:
-                    future = pool.submit(compare_json, *args)
-                    break
-                except BrokenProcessPool:  # the idle child exited between two items (or died): a new one
+                    return self._pool(job_id).submit(compare_json, *args).result(timeout=timeout)
+                except FutureTimeout:
+                    log.error("оценка последствий: заявка не оценена за %g с; вычислительный процесс остановлен",
+                              timeout)
+                    self.close(kill=True)
+                    return {"error": TIMED_OUT.format(seconds=timeout)}
+                except BrokenProcessPool:
                     self.close()
                     if attempt == 2:
-                        return {"error": CRASHED}
-            try:
-                return future.result(timeout=timeout)
-            except FutureTimeout:
-                log.error("оценка последствий: заявка не оценена за %g с; вычислительный процесс остановлен", timeout)
-                self.close(kill=True)
-                return {"error": TIMED_OUT.format(seconds=timeout)}
-            except BrokenProcessPool:
-                log.error("оценка последствий: вычислительный процесс завершился аварийно; запускается новый")
-                self.close()
-                return {"error": CRASHED}
+                        log.error("оценка последствий: вычислительный процесс дважды завершился аварийно на заявке")
+            return {"error": CRASHED}
 
     def done(self, job_id: str) -> None:
         with self.lock:
