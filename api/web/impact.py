@@ -16,7 +16,7 @@ from compliance.impact import DIRECTION_RU, change_detail, scenario_rows, totals
 from compliance.jobs import STATUS_RU, Job
 from compliance.loading import InputError, InputTooLarge, Problem
 
-from ..impact import KIND, impact_file, impact_of, start_impact
+from ..impact import KIND, impact_file, impact_of, read_scenario, start_impact
 from ..jobs import visible
 from ..service import Caller
 from .common import WebAuth, form_text, problems_view, read_form, redirect, render, service_of
@@ -59,11 +59,18 @@ async def start_impact_page(request: Request, who: WebAuth) -> Response:
     raw = await file.read(limit + 1)
     if len(raw) > limit:
         return refused(413, [Problem("file", f"файл больше допустимого ({size(limit)})")])
+    problems: list[Problem] = []
     try:
         as_of = parse_as_of(raw_as_of)
+    except InputError as exc:
+        as_of, problems = None, exc.problems
+    try:
+        if problems:  # the file's problems are shown with the date's
+            await read_scenario(service_of(request), raw, name)
+            return refused(422, problems)
         job = await start_impact(request, who, raw, name, as_of, everyone)
     except InputError as exc:
-        return refused(413 if isinstance(exc, InputTooLarge) else 422, exc.problems)
+        return refused(413 if isinstance(exc, InputTooLarge) else 422, exc.problems + problems)
     return redirect(f"/jobs/{job.id}")
 
 
