@@ -9,20 +9,18 @@ the job's result, from which the same .xlsx, .json and Word brief as `compliance
 
 Memory: every distinct scenario compiles durable-rules rulesets of its own, and a ruleset cannot be unloaded. So the
 scenario is never evaluated in the service's process nor in the job consumer's: the items of a job run in a child
-process of the consumer (`_Evaluator`, one at a time) that lives for that job only — it exits when the job's final
-step is done, when an item of another job comes, after `IDLE_SECONDS` without work (a cancelled or interrupted job)
-and with its parent. A crash or a hang of the rules engine on one application costs that item (listed with a Russian
+process of the consumer (api/impact_child.py, started by `_Evaluator`, one at a time) that lives for that job only —
+it exits when the job's final step is done, when an item of another job comes, after `IDLE_SECONDS` without work (a
+cancelled or interrupted job) and with its parent (the end of its input). A crash or a hang of the rules engine on one application costs that item (listed with a Russian
 error, as `compliance impact` lists a file with errors) and a new child process, not the job."""
 
+import json
 import logging
-import multiprocessing
-import os
+import subprocess
+import sys
 import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from datetime import date
+from select import select as readable
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -118,96 +116,83 @@ def start(s: Session, org_id: int, token_id: int | None, scope: str, raw: bytes,
     return job
 
 
-# --- in the child process ---------------------------------------------------------------------------------------------
-_scenarios: dict[str, Any] = {}
-_last_call = [time.monotonic()]  # when the last item ended (or the current one began)
-_busy = threading.Event()  # an item is being compared: never idle then, however long it takes
-
-
-def _child_start(parent: int, idle: float) -> None:
-    """The child's start: exit with the consumer process `parent`, and after `idle` seconds without an item."""
-    workers._exit_with_parent(parent)
-
-    def watch() -> None:
-        while True:
-            time.sleep(min(idle, 1.0))
-            if not _busy.is_set() and time.monotonic() - _last_call[0] > idle:
-                os._exit(0)
-    threading.Thread(target=watch, name="compliance-impact-idle", daemon=True).start()
-
-
-def compare_json(scenario: dict[str, Any], label: str, body: dict[str, Any], as_of: str | None) -> dict[str, Any]:
-    """One stored application compared under the current catalog and the scenario: {"site": ImpactSite as JSON} or
-    {"error": Russian}. The scenario is loaded once per process (its digest)."""
-    from compliance.impact import compare_site
-    from compliance.loading import validate
-    from compliance.scenario import load_scenario_bytes
-
-    _busy.set()
-    _last_call[0] = time.monotonic()
-    try:
-        loaded = _scenarios.get(scenario["digest"])
-        if loaded is None:
-            _scenarios.clear()
-            loaded = _scenarios[scenario["digest"]] = load_scenario_bytes(scenario["text"].encode("utf-8"),
-                                                                          scenario["name"])
-        try:
-            app = validate(body)
-        except InputError as exc:
-            return {"error": "; ".join(map(str, exc.problems))[:2000]}
-        site = compare_site(label, app, loaded, date.fromisoformat(as_of) if as_of else None)
-        return {"site": site.model_dump(mode="json")}
-    finally:
-        _last_call[0] = time.monotonic()
-        _busy.clear()
-
-
 # --- in the consumer: the child process of the current job ----------------------------------------------------------
+class _Lost(Exception):
+    """The child process died or answered nothing readable."""
+
+
 class _Evaluator:
-    """At most one child process per consumer process, for one job at a time."""
+    """At most one child process (api/impact_child.py) per consumer process, for one job at a time. A plain
+    subprocess, not multiprocessing: the service's consumer process and huey's worker processes are daemonic, and a
+    daemonic process may not start multiprocessing children."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.job_id: str | None = None
-        self.pool: ProcessPoolExecutor | None = None
+        self.process: subprocess.Popen | None = None
 
-    def _pool(self, job_id: str) -> ProcessPoolExecutor:
-        if self.pool is not None and (self.job_id != job_id or not self.alive()):
+    def _child(self, job_id: str, scenario: dict[str, Any], timeout: float) -> subprocess.Popen:
+        if self.process is not None and (self.job_id != job_id or self.process.poll() is not None):
             self.close()
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_child_start, initargs=(os.getpid(), IDLE_SECONDS))
+        if self.process is None:
+            self.process = subprocess.Popen([sys.executable, "-m", "api.impact_child", str(IDLE_SECONDS)],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                            encoding="utf-8")
             self.job_id = job_id
-        return self.pool
+            self._ask({"scenario": scenario}, timeout)
+        return self.process
+
+    def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request, read its answer within `timeout` seconds (TimeoutError) or _Lost."""
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise _Lost from None
+        ready, _, _ = readable([self.process.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError
+        line = self.process.stdout.readline()
+        if not line:
+            raise _Lost
+        return json.loads(line)
 
     def alive(self) -> bool:
-        """The child process runs (it exits by itself when idle: the pool may not have noticed yet)."""
-        processes = list((self.pool._processes or {}).values()) if self.pool is not None else []
-        return all(p.is_alive() for p in processes)
+        return self.process is not None and self.process.poll() is None
 
     def close(self, kill: bool = False) -> None:
-        pool, self.pool, self.job_id = self.pool, None, None
-        if pool is None:
+        process, self.process, self.job_id = self.process, None, None
+        if process is None:
             return
         if kill:
-            for process in list((pool._processes or {}).values()):
-                process.kill()
-        pool.shutdown(wait=not kill, cancel_futures=True)
+            process.kill()
+        try:
+            process.stdin.close()  # the end of its input: it exits
+        except OSError:
+            pass
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
 
-    def compare(self, job_id: str, timeout: float, *args: Any) -> dict[str, Any]:
-        """`compare_json(*args)` in the job's child process. A child that died (idle, or crashed on this item) is
+    def compare(self, job_id: str, timeout: float, scenario: dict[str, Any], label: str, body: dict[str, Any],
+                as_of: str | None) -> dict[str, Any]:
+        """One application compared in the job's child process. A child that died (idle, or crashed on this item) is
         replaced and the item tried once more; a second crash, or no answer within `timeout` seconds (the child is
         killed), is the item's error."""
         with self.lock:
             for attempt in (1, 2):
                 try:
-                    return self._pool(job_id).submit(compare_json, *args).result(timeout=timeout)
-                except FutureTimeout:
+                    self._child(job_id, scenario, timeout)
+                    return self._ask({"label": label, "body": body, "as_of": as_of}, timeout)
+                except TimeoutError:
                     log.error("оценка последствий: заявка не оценена за %g с; вычислительный процесс остановлен",
                               timeout)
                     self.close(kill=True)
                     return {"error": TIMED_OUT.format(seconds=timeout)}
-                except BrokenProcessPool:
+                except _Lost:
                     self.close()
                     if attempt == 2:
                         log.error("оценка последствий: вычислительный процесс дважды завершился аварийно на заявке")

@@ -233,7 +233,7 @@ def test_the_items_run_in_a_child_process_that_ends_with_the_job_or_when_idle(sv
     (app_id,) = store(svc, a, FILES[:1])
     job_id = start(svc, a).json()["id"]
     assert run_job(svc.app.state.sessions, job_id) == "done"
-    assert impact_module.evaluator.pool is None  # ended with the job
+    assert impact_module.evaluator.process is None  # ended with the job
 
     monkeypatch.setattr(impact_module, "IDLE_SECONDS", 1.0)
     other = start(svc, a).json()["id"]
@@ -241,15 +241,16 @@ def test_the_items_run_in_a_child_process_that_ends_with_the_job_or_when_idle(sv
         job = s.get(Job, other)
         ctx = JobContext(job.id, job.organisation_id, job.token_id, dict(job.parameters))
         first = impact_module.process(ctx, s, app_id)
-        (child,) = impact_module.evaluator.pool._processes.values()
-        assert child.pid != os.getpid() and child.is_alive()
+        child = impact_module.evaluator.process
+        assert child.pid != os.getpid() and child.poll() is None
         deadline = time.monotonic() + 30
-        while child.is_alive() and time.monotonic() < deadline:
+        while child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not child.is_alive()  # idle: it exited by itself
-        second = impact_module.process(ctx, s, app_id)  # a new child
+        assert child.poll() == 0  # idle: it exited by itself
+        second = impact_module.process(ctx, s, app_id)
+        assert impact_module.evaluator.process.pid != child.pid  # a new child
     assert "site" in first and second == first
     impact_module.evaluator.done(other)
-    assert impact_module.evaluator.pool is None
+    assert impact_module.evaluator.process is None
     with svc.app.state.sessions() as s:
         assert s.scalar(select(func.count()).select_from(StoredCheck)) == 0

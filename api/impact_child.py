@@ -1,0 +1,54 @@
+"""The process that evaluates the items of one impact job (api/impact.py `_Evaluator` starts it:
+`python -m api.impact_child IDLE_SECONDS`). It reads one JSON request a line on stdin — the first names the scenario
+(its text, name and digest), each one application (label, body, as-of date) — and answers one JSON line each: the
+`ImpactSite` ({"site": …}) or the Russian error ({"error": …}). The scenario's rulesets are compiled here and die with
+this process: it exits at the end of its input (its parent closed the pipe, or died) and after IDLE_SECONDS without a
+request. Only this module's answers go to the real stdout: whatever a library prints is sent to stderr."""
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+from datetime import date
+from typing import Any
+
+
+def compare(scenario: Any, request: dict[str, Any]) -> dict[str, Any]:
+    from compliance.impact import compare_site
+    from compliance.loading import InputError, validate
+
+    try:
+        app = validate(request["body"])
+    except InputError as exc:
+        return {"error": "; ".join(map(str, exc.problems))[:2000]}
+    as_of = date.fromisoformat(request["as_of"]) if request.get("as_of") else None
+    return {"site": compare_site(request["label"], app, scenario, as_of).model_dump(mode="json")}
+
+
+def main(idle: float) -> None:
+    from compliance.scenario import load_scenario_bytes
+
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # prints of libraries (also from C) go to stderr, never into the answers
+    requests = sys.stdin
+    scenario = None
+    while True:
+        ready, _, _ = select.select([requests], [], [], idle)
+        if not ready:
+            return  # idle: the job was cancelled or interrupted
+        line = requests.readline()
+        if not line:
+            return  # the parent closed the pipe or is gone
+        request = json.loads(line)
+        if "scenario" in request:
+            s = request["scenario"]
+            scenario = load_scenario_bytes(s["text"].encode("utf-8"), s["name"])
+            answers.write(json.dumps({"ready": s["digest"]}) + "\n")
+        else:
+            answers.write(json.dumps(compare(scenario, request)) + "\n")
+        answers.flush()
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]))
