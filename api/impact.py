@@ -25,7 +25,6 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi import Path as PathParam
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +35,7 @@ from compliance.storage import Organisation, StoredApplication
 
 from . import workers
 from .errors import ApiError, StrictJSONRoute, not_found
-from .jobs import JobOut, finished_result, job_out, own_job
+from .jobs import JobID, JobOut, finished_result, job_out, own_job
 from .schemas import AS_OF_RANGE, AsOf
 from .service import Caller, read_upload, version_of
 
@@ -316,7 +315,6 @@ def router(auth: Any, db: Any) -> APIRouter:
     """The JSON routes: POST /api/v1/jobs/impact and the three downloads of a done job."""
     Auth = Annotated[Caller, Depends(auth)]
     DB = Annotated[Session, Depends(db)]
-    JobID = Annotated[str, PathParam(min_length=1, max_length=64, description="идентификатор задания")]
     r = APIRouter(prefix="/api/v1", route_class=StrictJSONRoute, tags=["задания"])
 
     @r.post("/jobs/impact", status_code=202, response_model=JobOut,

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from compliance.loading import load_application
 from compliance.storage import AuditEntry, Organisation, StoredCheck
 from leaks import applicant_strings, document_names
 from test_api import fixture_json
-from test_jobs import ROOT, V1, Svc, wait
+from test_jobs import ROOT, V1, Svc, cancelled_after_first_item, wait, worker_dying_after
 from testdb import DATABASES
 from tests.docxtext import body_text, rows_under
 
@@ -181,13 +179,7 @@ def test_files_wait_for_the_result_and_a_job_is_cancelled_queued_or_between_item
 
     job_id = start(svc, a).json()["id"]
 
-    def cancel_after_first(progress) -> None:
-        if progress.done == 1:
-            assert svc.client.post(f"{V1}/jobs/{job_id}/cancel", headers=a).json()["cancel_requested"] is True
-
-    assert run_job(svc.app.state.sessions, job_id, progress=cancel_after_first) == "cancelled"
-    job = svc.client.get(f"{V1}/jobs/{job_id}", headers=a).json()
-    assert (job["status"], job["done"], job["total"], job["has_result"]) == ("cancelled", 1, 3, False)
+    cancelled_after_first_item(svc, a, job_id, 3)
     r = svc.client.get(f"{V1}/jobs/{job_id}/impact.xlsx", headers=a)
     assert r.status_code == 409 and "отменено" in r.json()["detail"] and "1 из 3" in r.json()["detail"]
     # a re-check job has no impact files
@@ -199,13 +191,7 @@ def test_a_worker_killed_in_the_middle_resumes_and_gives_the_same_result(svc):
     a = svc.token("Организация А")
     store(svc, a, FILES[:5])
     job_id = start(svc, a).json()["id"]
-    # `compliance worker` on this database and queue, which dies (os._exit) right after its second checkpoint
-    env = {**os.environ, "COMPLIANCE_DATABASE_URL": svc.url, "COMPLIANCE_JOBS_BROKER": svc.settings.jobs_broker,
-           "COMPLIANCE_TEST_JOB_CRASH_AFTER": "2"}
-    proc = subprocess.run([sys.executable, "-c", "import sys; from compliance.cli import main; "
-                           "sys.argv = ['compliance', 'worker']; main()"], cwd=ROOT, env=env, timeout=300,
-                          capture_output=True, text=True)
-    assert proc.returncode == 70, proc.stderr[-2000:]
+    worker_dying_after(svc, 2)  # `compliance worker` dies right after its second checkpoint
     job = svc.client.get(f"{V1}/jobs/{job_id}", headers=a).json()
     assert (job["status"], job["done"], job["has_result"]) == ("running", 2, False)
     r = svc.client.get(f"{V1}/jobs/{job_id}/impact.json", headers=a)

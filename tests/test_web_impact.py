@@ -14,15 +14,14 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 warnings.filterwarnings("ignore", message=".*httpx.*")
-from fastapi.testclient import TestClient  # noqa: E402
 
 from compliance.impact import load_scenario, run_impact, totals_rows  # noqa: E402
 from compliance.jobs import Job  # noqa: E402
-from compliance.storage import Organisation, create_token  # noqa: E402
+from compliance.storage import Organisation  # noqa: E402
 from test_jobs_impact import DRAFT, FILES  # noqa: E402
-from test_web_jobs import text_of  # noqa: E402
+from test_web_jobs import administrator_starts_for_all, text_of  # noqa: E402
 from tests.docxtext import body_text  # noqa: E402
-from webclient import csrf_of, second_org, sign_in, web_client  # noqa: E402
+from webclient import second_org, web_client  # noqa: E402
 
 
 def setup(tmp_path, files=FILES):
@@ -118,18 +117,4 @@ def test_an_administrator_chooses_every_organisation_others_are_refused(tmp_path
     web, ids = setup(tmp_path, FILES[:2])
     refused = web.post("/impact", {"scope": "all"}, files={"file": (DRAFT.name, DRAFT.read_bytes())})
     assert refused.status_code == 403 and "только администратор" in text_of(refused.text)
-    with web.app.state.sessions() as s:
-        token, _ = create_token(s, "Министерство", admin=True)
-        s.commit()
-    admin = TestClient(web.app)
-    assert sign_in(admin, token).status_code == 303
-    page = admin.get("/impact").text
-    assert 'name="scope" value="all"' in page and "заявки всех организаций" in page
-    r = admin.post("/impact", data={"scope": "all", "csrf": csrf_of(page)},
-                   files={"file": (DRAFT.name, DRAFT.read_bytes())}, follow_redirects=False)
-    assert r.status_code == 303
-    job_id = r.headers["location"].rsplit("/", 1)[1]
-    with web.app.state.sessions() as s:
-        assert s.get(Job, job_id).items == ids and s.get(Job, job_id).parameters["scope"] == "all"
-    assert "(все организации)" in admin.get("/impact").text
-    assert web.client.get(f"/jobs/{job_id}").status_code == 404  # the organisation does not see the admin's job
+    administrator_starts_for_all(web, ids, "/impact", "/impact", {"file": (DRAFT.name, DRAFT.read_bytes())})

@@ -33,7 +33,8 @@ def _form(request: Request, who: Caller, status: int = 200, problems: list[Probl
                          .limit(20)).all()
         jobs = [{"id": j.id, "title": j.parameters["scenario"]["title"], "status_text": STATUS_RU[j.status],
                  "done": j.done, "total": j.total, "created_at": j.created_at, "scope": j.parameters.get("scope"),
-                 "has_result": j.status == "done" and j.result is not None} for j in rows]
+                 "link": f"/jobs/{j.id}/result" if j.status == "done" and j.result is not None else None}
+                for j in rows]
     shown = [dict(p, label=LABELS.get(p["path"], p["label"])) for p in problems_view(problems or [])]
     return render(request, "impact.html", status=status, nav="impact", jobs=jobs, admin=who.admin, problems=shown,
                   filename=filename, as_of=as_of, everyone=everyone)
