@@ -10,6 +10,7 @@ import json
 import os
 import select
 import sys
+import traceback
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,8 @@ def compare(scenario: Any, request: dict[str, Any]) -> dict[str, Any]:
     from compliance.impact import compare_site
     from compliance.loading import InputError, validate
 
+    if os.environ.get("COMPLIANCE_TEST_CRASH") == "1" and request["body"].get("site_name") == CRASH_SITE_NAME:
+        os._exit(70)  # test-only, as api/workers.py: a crash of the rules engine on this application
     try:
         app = validate(request["body"])
     except InputError as exc:
@@ -26,13 +29,18 @@ def compare(scenario: Any, request: dict[str, Any]) -> dict[str, Any]:
     return {"site": compare_site(request["label"], app, scenario, as_of).model_dump(mode="json")}
 
 
+CRASH_SITE_NAME = "__compliance_test_crash__"  # api/workers.py's (not imported: this process stays small)
+INTERNAL = "заявка не оценена из-за внутренней ошибки (подробности — в журнале обработчика заданий)"
+
+
 def main(idle: float) -> None:
+    from compliance.catalog import CatalogError
     from compliance.scenario import load_scenario_bytes
 
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # prints of libraries (also from C) go to stderr, never into the answers
     requests = sys.stdin
-    scenario = None
+    scenario, refused = None, ""
     while True:
         ready, _, _ = select.select([requests], [], [], idle)
         if not ready:
@@ -43,10 +51,21 @@ def main(idle: float) -> None:
         request = json.loads(line)
         if "scenario" in request:
             s = request["scenario"]
-            scenario = load_scenario_bytes(s["text"].encode("utf-8"), s["name"])
+            try:
+                scenario = load_scenario_bytes(s["text"].encode("utf-8"), s["name"])
+            except CatalogError as exc:  # the catalog on disk changed since the upload: the scenario no longer applies
+                scenario = None
+                refused = "сценарий больше не применяется к текущему каталогу: " + "; ".join(str(exc).splitlines())
             answers.write(json.dumps({"ready": s["digest"]}) + "\n")
+        elif scenario is None:
+            answers.write(json.dumps({"error": refused[:2000]}) + "\n")
         else:
-            answers.write(json.dumps(compare(scenario, request)) + "\n")
+            try:
+                answer = compare(scenario, request)
+            except Exception:  # noqa: BLE001 — one application must not stop the job; the trace goes to the log
+                traceback.print_exc()
+                answer = {"error": INTERNAL}
+            answers.write(json.dumps(answer) + "\n")
         answers.flush()
 
 

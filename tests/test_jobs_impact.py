@@ -240,3 +240,26 @@ def test_the_items_run_in_a_child_process_that_ends_with_the_job_or_when_idle(sv
     assert impact_module.evaluator.process is None
     with svc.app.state.sessions() as s:
         assert s.scalar(select(func.count()).select_from(StoredCheck)) == 0
+
+
+def test_an_application_that_crashes_the_child_process_is_listed_and_the_others_are_evaluated(svc, monkeypatch):
+    """The child process dies on one application (as on a crash of the rules engine): it is tried once more in a new
+    process, then listed among the errors with a Russian reason; the job goes on and is done."""
+    from api.impact import CRASHED
+    from api.workers import CRASH_SITE_NAME
+
+    monkeypatch.setenv("COMPLIANCE_TEST_CRASH", "1")  # inherited by the child processes
+    a = svc.token("Организация А")
+    first, last = store(svc, a, FILES[:1]), store(svc, a, FILES[1:2])
+    body = {**fixture_json(str(FILES[0].relative_to(FIXTURES))), "site_name": CRASH_SITE_NAME}
+    crash = svc.client.post(f"{V1}/applications", json=body, headers=a).json()["id"]
+    with svc.app.state.sessions() as s:  # the crashing application in the middle
+        job = s.get(Job, start(svc, a).json()["id"])
+        job.items = [first[0], crash, last[0]]
+        s.commit()
+        job_id = job.id
+    assert run_job(svc.app.state.sessions, job_id) == "done"
+    impact = svc.client.get(f"{V1}/jobs/{job_id}/result", headers=a).json()["result"]["impact"]
+    assert [e["problem"] for e in impact["errors"]] == [CRASHED]
+    assert impact["errors"][0]["label"] == f"{crash}, версия 1"
+    assert (impact["totals"]["applications"], impact["totals"]["evaluated"], impact["totals"]["errors"]) == (3, 2, 1)
