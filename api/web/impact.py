@@ -96,7 +96,7 @@ def result_page(request: Request, job: Job, result: dict[str, Any], view: dict[s
                 "application_id": link.get("application_id") if own else None,
                 "changes": [{"id": c.requirement_id, "title": c.title, "before": c.before_text, "after": c.after_text,
                              "detail": change_detail(c)} for c in r.changes]})
-    return render(request, "impact_result.html", nav="jobs", job=view, impact=impact,
+    return render(request, "impact_result.html", nav="impact", job=view, impact=impact,
                   scenario=scenario_rows(impact), totals=totals_rows(impact), regions=sorted(by_region.items()),
                   unchanged=unchanged, multi_regime=len(impact.scenario.regimes) > 1, own_org=own)
 
