@@ -83,7 +83,8 @@ test: $(STAMP) browser pdf-converter
 PG_STAMP := $(VENV)/.postgres-stamp
 PG_TESTS := tests/test_api.py tests/test_api_fast_path.py tests/test_api_workers.py tests/test_crash.py \
 	tests/test_refusals.py tests/test_storage_values.py tests/test_races.py tests/test_replay_catalog.py \
-	tests/test_websec.py tests/test_jobs.py tests/test_jobs_redis.py $(wildcard tests/test_web_*.py)
+	tests/test_websec.py tests/test_jobs.py tests/test_jobs_redis.py tests/test_jobs_impact.py \
+	$(wildcard tests/test_web_*.py)
 $(PG_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -qq -e '.[test,postgres]'
 	@touch $(PG_STAMP)

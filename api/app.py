@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                       {"name": "заявки", "description": "заявки организации и их версии"},
                       {"name": "проверки", "description": "проверки, повтор, сравнение, отчёт Word, пакетная проверка"},
                       {"name": "задания", "description": "фоновые задания: повторная проверка заявок по обновлённому "
-                                                         "каталогу, ход, отмена, итог"},
+                                                         "каталогу, последствия проекта изменений, ход, отмена, итог"},
                       {"name": "журнал", "description": "журнал действий организации"}],
     )
     app.state.settings = settings
@@ -352,6 +352,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
 
     app.include_router(deadlines_api(caller, db))
     app.include_router(jobs.router(caller, db, app.state.jobs))
+    from .impact import router as impact_api
+
+    app.include_router(impact_api(caller, db))
     from .web import install_web
 
     install_web(app)

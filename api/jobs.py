@@ -25,7 +25,8 @@ ADMIN_ONLY = "заявки всех организаций может прове
 class JobOut(BaseModel):
     model_config = ConfigDict(title="Задание")
     id: str
-    kind: str = Field(description="вид задания (recheck — повторная проверка по обновлённому каталогу)")
+    kind: str = Field(description="вид задания (recheck — повторная проверка по обновлённому каталогу, impact — "
+                                  "последствия проекта изменений)")
     title: str = Field(description="вид задания по-русски")
     scope: Literal["own", "all"] = Field(description="own — заявки своей организации, all — всех (администратор)")
     status: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
@@ -45,7 +46,8 @@ class JobResult(BaseModel):
     model_config = ConfigDict(title="Итог задания")
     job: JobOut
     result: dict[str, Any] = Field(description="итог задания (для повторной проверки: заявки, у которых изменился "
-                                               "итог, с изменениями по требованиям)")
+                                               "итог, с изменениями по требованиям; для последствий проекта: impact — "
+                                               "то же, что JSON команды compliance impact, sites — заявки)")
 
 
 class RecheckRequest(BaseModel):

@@ -64,6 +64,8 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", f"{API_PREFIX}/jobs/recheck"): (403,),  # all organisations without an administrator's token
     ("post", f"{API_PREFIX}/jobs/{{job_id}}/cancel"): (409,),  # the job has finished
     ("get", f"{API_PREFIX}/jobs/{{job_id}}/result"): (409,),  # the job is not done
+    ("post", f"{API_PREFIX}/jobs/impact"): (403,),  # all organisations without an administrator's token
+    **{("get", f"{API_PREFIX}/jobs/{{job_id}}/impact.{fmt}"): (409,) for fmt in ("xlsx", "json", "docx")},
 }
 
 # Where a status means something else than DESCRIPTION says: (method, path, status) -> description.
@@ -74,6 +76,12 @@ DESCRIPTION_AT: dict[tuple[str, str, int], str] = {
     ("post", f"{API_PREFIX}/jobs/{{job_id}}/cancel", 409): "задание уже завершено: отменять нечего",
     ("get", f"{API_PREFIX}/jobs/{{job_id}}/result", 409):
         "итога пока нет: задание в очереди, выполняется или закончилось без итога (отменено, прервано, ошибка)",
+    **{("get", f"{API_PREFIX}/jobs/{{job_id}}/impact.{fmt}", 409):
+       "итога пока нет: задание в очереди, выполняется или закончилось без итога (отменено, прервано, ошибка)"
+       for fmt in ("xlsx", "json", "docx")},
+    ("post", f"{API_PREFIX}/jobs/impact", 422):
+        "ошибка во входных данных: файл сценария не читается или не применяется к каталогу (problems — строки "
+        "с номером строки файла и полем), неверная дата оценки",
     ("get", f"{API_PREFIX}/checks/{{check_id}}/report.pdf", 503):
         "PDF сейчас не получить: на сервере не установлен LibreOffice, преобразование не удалось или не уложилось в "
         "отведённое время (COMPLIANCE_PDF_TIMEOUT); отчёт Word (.docx) той же проверки доступен",

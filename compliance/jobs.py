@@ -490,4 +490,5 @@ def consume(location: str, database_url: str, stale_after: float, parent: int | 
 
 def load_kinds() -> None:
     """Register the job kinds the service knows (their modules register themselves on import)."""
+    import api.impact  # noqa: F401
     import api.recheck  # noqa: F401

@@ -84,6 +84,8 @@ def test_every_operation_documents_its_error_statuses(document):
     assert "401" not in by_op["get", f"{V1}/health"]
     assert {"202", "403"} <= by_op["post", f"{V1}/jobs/recheck"]
     assert "409" in by_op["post", f"{V1}/jobs/{{job_id}}/cancel"] and "409" in by_op["get", f"{V1}/jobs/{{job_id}}/result"]
+    assert {"202", "403", "422"} <= by_op["post", f"{V1}/jobs/impact"]
+    assert all({"200", "404", "409"} <= by_op["get", f"{V1}/jobs/{{job_id}}/impact.{fmt}"] for fmt in ("xlsx", "json", "docx"))
 
 
 def test_real_errors_have_the_documented_body(service, document):

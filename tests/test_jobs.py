@@ -84,6 +84,29 @@ def wait(client: TestClient, headers: dict, job_id: str, seconds: float = 120) -
     raise AssertionError(f"the job did not finish: {job}")
 
 
+def worker_dying_after(svc: Svc, checkpoints: int) -> None:
+    """Run `compliance worker` on the service's database and queue until it dies (os._exit) right after its
+    `checkpoints`-th checkpoint."""
+    env = {**os.environ, "COMPLIANCE_DATABASE_URL": svc.url, "COMPLIANCE_JOBS_BROKER": svc.settings.jobs_broker,
+           "COMPLIANCE_TEST_JOB_CRASH_AFTER": str(checkpoints)}
+    proc = subprocess.run([sys.executable, "-c", "import sys; from compliance.cli import main; "
+                           "sys.argv = ['compliance', 'worker']; main()"], cwd=ROOT, env=env, timeout=300,
+                          capture_output=True, text=True)
+    assert proc.returncode == 70, proc.stderr[-2000:]
+
+
+def cancelled_after_first_item(svc: Svc, headers: dict, job_id: str, total: int) -> None:
+    """Run the job in this process; its cancel is asked (through the API) after the first item: the worker stops
+    before the second, the job is «отменено» with one item done and no result."""
+    def cancel_after_first(progress) -> None:
+        if progress.done == 1:
+            assert svc.client.post(f"{V1}/jobs/{job_id}/cancel", headers=headers).json()["cancel_requested"] is True
+
+    assert run_job(svc.app.state.sessions, job_id, progress=cancel_after_first) == "cancelled"
+    job = svc.client.get(f"{V1}/jobs/{job_id}", headers=headers).json()
+    assert (job["status"], job["done"], job["total"], job["has_result"]) == ("cancelled", 1, total, False)
+
+
 @pytest.fixture(params=DATABASES)
 def svc(tmp_path, request) -> Svc:
     return Svc(tmp_path, request.param)
@@ -182,13 +205,7 @@ def test_cancel_a_queued_job_and_a_running_one_between_items(svc):
     job_id = svc.client.post(f"{V1}/jobs/recheck", headers=a).json()["id"]
     before = svc.checks()
 
-    def cancel_after_first(progress) -> None:
-        if progress.done == 1:
-            assert svc.client.post(f"{V1}/jobs/{job_id}/cancel", headers=a).json()["cancel_requested"] is True
-
-    assert run_job(svc.app.state.sessions, job_id, progress=cancel_after_first) == "cancelled"
-    job = svc.client.get(f"{V1}/jobs/{job_id}", headers=a).json()
-    assert (job["status"], job["done"], job["total"], job["has_result"]) == ("cancelled", 1, 3, False)
+    cancelled_after_first_item(svc, a, job_id, 3)
     assert svc.checks() == before + 1  # the one item done stays stored
     r = svc.client.get(f"{V1}/jobs/{job_id}/result", headers=a)
     assert r.status_code == 409 and "отменено" in r.json()["detail"] and "1 из 3" in r.json()["detail"]
@@ -199,13 +216,7 @@ def test_a_worker_killed_in_the_middle_is_resumed_at_the_next_start_without_a_ha
     apps = [svc.application(a) for _ in range(4)]
     before = svc.checks()
     job_id = svc.client.post(f"{V1}/jobs/recheck", headers=a).json()["id"]
-    # `compliance worker` on this database and queue, which dies (os._exit) right after its second checkpoint
-    env = {**os.environ, "COMPLIANCE_DATABASE_URL": svc.url, "COMPLIANCE_JOBS_BROKER": svc.settings.jobs_broker,
-           "COMPLIANCE_TEST_JOB_CRASH_AFTER": "2"}
-    proc = subprocess.run([sys.executable, "-c", "import sys; from compliance.cli import main; "
-                           "sys.argv = ['compliance', 'worker']; main()"], cwd=ROOT, env=env, timeout=180,
-                          capture_output=True, text=True)
-    assert proc.returncode == 70, proc.stderr[-2000:]
+    worker_dying_after(svc, 2)
     job = svc.client.get(f"{V1}/jobs/{job_id}", headers=a).json()
     assert (job["status"], job["done"], job["has_result"]) == ("running", 2, False)
     r = svc.client.get(f"{V1}/jobs/{job_id}/result", headers=a)

@@ -419,6 +419,23 @@ def test_word_impact_brief_of_the_2025_draft_shows_no_internal_name():
     allowed = [s for f in files for s in _loaded(f)[1]]
     hits: dict[str, list[str]] = {}
     _scan_document("справка о последствиях проекта (Word)", impact_docx(result), allowed, hits)
+    assert not hits, "\n" + explain(hits)
+def test_impact_pages_and_the_services_word_brief_name_nothing_internal(tmp_path):
+    """The «Проект изменений» page, the impact job's result page and its Word brief in the service (the 2025 draft for
+    794 over the scenario's example sites and the fixtures' parks)."""
+    from test_web_impact import DRAFT, FILES, run_impact_job, setup
+
+    web, _ = setup(tmp_path)
+    job_url = run_impact_job(web)
+    allowed = [s for f in FILES for s in _loaded(f)[1]]
+    hits: dict[str, list[str]] = {}
+    for url in ("/impact", job_url, f"{job_url}/result"):
+        _scan_page(web, url, allowed + [DRAFT.name], hits)
+    _scan_document("справка о последствиях проекта из сервиса (Word)", web.client.get(f"{job_url}/impact.docx").content,
+                   allowed, hits)
+    assert not hits, "\n" + explain(hits)
+
+
 @pytest.mark.parametrize("path", APPLICATIONS + [FIXTURES / "watch" / "ip794-registered.yaml"], ids=lambda p: p.name)
 def test_deadline_texts_and_calendar_name_nothing_internal(path):
     """The deadline watch (`compliance watch`, the «Сроки» page, the .ics calendar): with a decision under each of the

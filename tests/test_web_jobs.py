@@ -10,15 +10,13 @@ import warnings
 from lxml import html as lxml_html
 
 warnings.filterwarnings("ignore", message=".*httpx.*")
-from fastapi.testclient import TestClient  # noqa: E402
 
 import compliance.catalog as catalog_module  # noqa: E402
 from compliance.jobs import STATUS_RU, Job  # noqa: E402
 from compliance.report import STATUS_RU as FINDING_RU, VERDICT_RU  # noqa: E402
 from test_api import fixture_json  # noqa: E402
 from test_jobs import stricter_catalog  # noqa: E402
-from compliance.storage import create_token  # noqa: E402
-from webclient import csrf_of, second_org, sign_in, web_client  # noqa: E402
+from webclient import admin_client, csrf_of, second_org, web_client  # noqa: E402
 
 V1 = "/api/v1"
 
@@ -106,17 +104,19 @@ def test_cancel_button_and_the_administrators_choice(tmp_path):
 
 def test_an_administrator_chooses_every_organisation_on_the_page(tmp_path):
     web, ids = setup(tmp_path)  # two applications of the organisation «УК «Тест»»
-    with web.app.state.sessions() as s:
-        token, _ = create_token(s, "Министерство", admin=True)
-        s.commit()
-    admin = TestClient(web.app)
-    assert sign_in(admin, token).status_code == 303
-    page = admin.get("/jobs").text
+    administrator_starts_for_all(web, ids, "/jobs", "/jobs/recheck")
+
+
+def administrator_starts_for_all(web, ids: list[str], page_url: str, form_url: str, files: dict | None = None) -> None:
+    """An administrator's page offers «заявки всех организаций»; the job started with it covers `ids` (every
+    organisation's applications), is listed as such, and the organisation does not see it."""
+    admin = admin_client(web)
+    page = admin.get(page_url).text
     assert 'name="scope" value="all"' in page and "заявки всех организаций" in page
-    r = admin.post("/jobs/recheck", data={"scope": "all", "csrf": csrf_of(page)}, follow_redirects=False)
+    r = admin.post(form_url, data={"scope": "all", "csrf": csrf_of(page)}, files=files, follow_redirects=False)
     assert r.status_code == 303
     job_id = r.headers["location"].rsplit("/", 1)[1]
     with web.app.state.sessions() as s:
         assert s.get(Job, job_id).items == ids and s.get(Job, job_id).parameters["scope"] == "all"
-    assert "(все организации)" in admin.get("/jobs").text
+    assert "(все организации)" in admin.get(page_url).text
     assert web.client.get(f"/jobs/{job_id}").status_code == 404  # the organisation does not see the admin's job

@@ -65,6 +65,16 @@ class Web:
         return r.headers["location"].split("?")[0].rsplit("/", 1)[1]
 
 
+def admin_client(web: Web, org: str = "Министерство") -> TestClient:
+    """A browser signed in with a new administrator's token of the organisation `org`, on the same service."""
+    with web.app.state.sessions() as s:
+        token, _ = create_token(s, org, admin=True)
+        s.commit()
+    admin = TestClient(web.app)
+    assert sign_in(admin, token).status_code == 303
+    return admin
+
+
 def web_client(tmp_path: Path, org: str = "УК «Тест»", **settings) -> Web:
     settings.setdefault("evaluation_mode", "thread")
     url = database_url(tmp_path, "web.db")

@@ -93,6 +93,10 @@ def _result(request: Request, who: Caller, job_id: str) -> tuple[Job, dict[str, 
 @router.get("/jobs/{job_id}/result")
 def result_page(request: Request, who: WebAuth, job_id: str) -> Response:
     job, result = _result(request, who, job_id)
+    if job.kind == "impact":
+        from .impact import result_page as impact_result
+
+        return impact_result(request, job, result, _view(job), job.parameters.get("scope") != "all")
     items = result.get("items", [])
     return render(request, "recheck_result.html", nav="jobs", job=_view(job), result=result,
                   changed=[i for i in items if i.get("verdict_changed")],
