@@ -86,9 +86,59 @@ class _Constants:
         self.measure: dict[str, set[str]] = {}
         self.norm_ids: set[int] = set()  # the norms above, kept alive here: their ids stay theirs
         self.worded: dict[tuple[str, int, str], Norm] = {}
+        self.plans: dict[str, _Plan] = {}
+
+    def plan(self, req: Requirement) -> "_Plan":
+        found = self.plans.get(req.id)
+        if found is None:
+            found = self.plans[req.id] = _Plan(self.catalog, req)
+        return found
+
+
+class _VariantPlan:
+    """What the finding of one variant reads from the catalog: its checks' facts, the kinds of the documents it needs
+    and their titles (the titles of an alternative set of kinds joined as the report names what is lacking)."""
+
+    __slots__ = ("facts", "kinds", "all_of", "any_of", "any_of_text")
+
+    def __init__(self, catalog: Catalog, variant: Variant) -> None:
+        self.facts = frozenset(c.fact for c in variant.checks)
+        need = variant.documents
+        self.kinds = None if need is None else frozenset(need.all_of) | frozenset(need.any_of)
+        self.all_of = [] if need is None else [(k, kind_title(catalog, k)) for k in need.all_of]
+        self.any_of = frozenset(need.any_of) if need is not None else frozenset()
+        self.any_of_text = None
+        if need is not None and need.any_of:
+            titles = [kind_title(catalog, k) for k in need.any_of]
+            self.any_of_text = " или ".join([titles[0]] + [t[:1].lower() + t[1:] for t in titles[1:]])
+
+
+class _Plan:
+    """What the finding of one requirement takes from the catalog alone, whatever the application and the rules that
+    fired: the rule, the fields from the catalog, the facts its checks read, the context attributes its variants
+    depend on, and per variant what `_VariantPlan` keeps."""
+
+    __slots__ = ("rule", "n_variants", "base", "facts", "applies", "variants", "each", "any")
+
+    def __init__(self, catalog: Catalog, req: Requirement) -> None:
+        rule = self.rule = catalog.rules[req.id]
+        self.n_variants = len(rule.variants)
+        self.base = dict(
+            requirement_id=req.id, regime=catalog.regime, block=req.block,
+            block_title=catalog.decree.blocks.get(req.block, req.block), clause=req.clause, title=req.title,
+            text=req.text, kind=req.kind, severity=rule.severity, remedy=rule.remedy)
+        self.variants = [_VariantPlan(catalog, v) for v in rule.variants]
+        self.facts = frozenset().union(*(v.facts for v in self.variants))
+        self.applies = [(vi, attr, CONTEXT_SOURCES.get(attr, attr)) for vi, v in enumerate(rule.variants)
+                        for attr in v.applies]
+        self.each = any(v.each is not None for v in rule.variants)
+        self.any = rule.combine == "any"
 
 
 _CONSTANTS: dict[tuple[str, str, date], _Constants] = {}
+_NONE: frozenset[int] = frozenset()
+_NO_KEYS: list[RuleKey] = []
+_NOT_APPLYING = frozenset({"not_applicable", "unenforced"})
 
 
 def constants(catalog: Catalog, as_of: date) -> _Constants:
@@ -116,7 +166,10 @@ class FindingBuilder:
         self.item_hits, self.item_sets = item_hits or {}, item_sets or {}
         self.docs, self.as_of, self.engine_error = docs, as_of, engine_error
         self.constants = constants(catalog, as_of)
-        self.bounded = any(f.upper is not None for f in facts.values())  # a count known only between two values
+        # the counts known only between two values (items not stated): only checks of these facts may be undecided
+        self.bounded_facts = frozenset(name for name, f in facts.items() if f.upper is not None)
+        self.bounded = bool(self.bounded_facts)
+        self._named: list[tuple[str, str]] | None = None  # (kind, how the report names it) of each usable document
         self._undecided: dict[tuple[str, int], frozenset[int]] = {}
         self.kinds = {doc.kind for _, doc in docs.usable}  # the kinds of the documents that count on the date
         self.params = self.constants.params
@@ -145,13 +198,14 @@ class FindingBuilder:
     def undecided_checks(self, req_id: str, vi: int, variant: Variant) -> set[int]:
         """The checks of a variant whose fact is a count with items not stated, and whose result depends on them."""
         if not self.bounded:  # no count with items not stated: nothing is undecided
-            return set()
+            return _NONE
         known = self._undecided.get((req_id, vi))  # asked for the outcomes of the variant, then for its checks
         if known is None:
             known = self._undecided[(req_id, vi)] = frozenset(
-                ci for ci, check in enumerate(variant.checks) if (f := self.facts.get(check.fact)) is not None
+                ci for ci, check in enumerate(variant.checks) if check.fact in self.bounded_facts
+                and (f := self.facts.get(check.fact)) is not None
                 and undecided(f.value, f.upper, check.op, self.compiled.norms.get((req_id, vi, ci))))
-        return set(known)
+        return known
 
     def substitute(self, template: str, extra: dict[str, str] | None = None) -> str:
         if extra or "{fact:" in template:
@@ -279,34 +333,35 @@ class FindingBuilder:
         return [self.finding(req) for req in self.catalog.decree.requirements]
 
     def finding(self, req: Requirement) -> Finding:
-        rule: Rule = self.catalog.rules[req.id]
-        keys = self.by_req.get(req.id, [])
+        plan = self.constants.plan(req)
+        rule: Rule = plan.rule
+        keys = self.by_req.get(req.id, _NO_KEYS)
         n_variants = self.compiled.variants[req.id]
-        per_variant = self.variant_outcomes(req, rule, keys)
-        na_variants = {vi for vi, o in per_variant.items() if o & {"not_applicable", "unenforced"}}
+        per_variant = self.variant_outcomes(req, rule, keys, plan)
+        na_variants = {vi for vi, o in per_variant.items() if o & _NOT_APPLYING} if keys else set()
         outcomes, vi = self.combine(rule, per_variant, na_variants, keys)
         variant = rule.variants[vi]
-
-        if req.id not in self.constants.base:
-            self.constants.base[req.id] = dict(
-                requirement_id=req.id, regime=self.catalog.regime, block=req.block,
-                block_title=self.catalog.decree.blocks.get(req.block, req.block), clause=req.clause, title=req.title,
-                text=req.text, kind=req.kind, severity=rule.severity, remedy=rule.remedy)
-        base = dict(self.constants.base[req.id], rules_fired=sorted(k.name for k in keys))
+        base = dict(plan.base, rules_fired=sorted(k.name for k in keys) if keys else [])
 
         checks = self.check_results(req, variant, vi, keys)
         if variant.each is not None:
             checks.append(self.each_result(req, variant, vi, outcomes))
-        confidence = _worst(req.confidence, *[c.norm.confidence for c in checks])
+        confidence = _worst(req.confidence, *[c.norm.confidence for c in checks]) if checks else req.confidence
         lead = next((c for c in checks if c.outcome == "failed"), None) or self.primary_check(rule, checks)
         norm, fact = (lead.norm, lead.fact) if lead else (None, None)
         if variant.norm_text:
             norm = self.worded(req, norm, variant.norm_text)
-        inputs = sorted({s for c in checks for s in c.fact.sources})
-        missing = sorted({m for c in checks for m in c.fact.missing} | set(self.context_missing(rule, na_variants)))
-        found, lacking = self.documents(variant, keys)
-        shown = [self.fact_value(n) for n in rule.show]
-        if rule.combine == "any" and variant.label:
+        if checks:
+            inputs = sorted({s for c in checks for s in c.fact.sources})
+            missing = {m for c in checks for m in c.fact.missing}
+        else:
+            inputs, missing = [], set()
+        ctx = self.ctx
+        missing = sorted(missing.union([source for v, attr, source in plan.applies
+                                        if v not in na_variants and ctx.get(attr) is None]))
+        found, lacking = self.documents(variant, keys, plan.variants[vi])
+        shown = [self.fact_value(n) for n in rule.show] if rule.show else []
+        if plan.any and variant.label:
             base["condition"] = variant.label
             base["alternatives"] = self.alternative_parts(req, rule, per_variant, na_variants, keys, skip=vi)
         common = dict(base, checks=checks, norm=norm, fact=fact, confidence=confidence,
@@ -380,8 +435,8 @@ class FindingBuilder:
     def context_missing(self, rule: Rule, na_variants: set[int]) -> list[str]:
         """The fields behind context attributes that are not stated, for variants that may still apply (e.g. the
         residents, when a variant applies only to a park with residents)."""
-        return [CONTEXT_SOURCES.get(attr, attr) for vi, v in enumerate(rule.variants) if vi not in na_variants
-                for attr in v.applies if self.ctx.get(attr) is None]
+        return [source for vi, attr, source in self.constants.plan(self.catalog.requirements[rule.requirement]).applies
+                if vi not in na_variants and self.ctx.get(attr) is None]
 
     def unstated_sets(self, variant: Variant) -> list[str]:
         """The item sets of a per-item variant that the application does not state (their source fields)."""
@@ -404,17 +459,21 @@ class FindingBuilder:
         return [i for i in self.item_sets.get(each.items) or []
                 if all(i.get(attr) in allowed for attr, allowed in each.items_where.items())]
 
-    def variant_outcomes(self, req: Requirement, rule: Rule, keys: list[RuleKey]) -> dict[int, set[str]]:
+    def variant_outcomes(self, req: Requirement, rule: Rule, keys: list[RuleKey],
+                         plan: _Plan | None = None) -> dict[int, set[str]]:
         """Outcomes per variant; a per-item variant becomes met / not_met from the items the engine named."""
         per: dict[int, set[str]] = {vi: set() for vi in range(len(rule.variants))}
+        if not keys:  # no rule fired: no outcome, and no items were checked
+            return per
+        plan = plan or self.constants.plan(req)
         open_checks = {vi: self.undecided_checks(req.id, vi, v) for vi, v in enumerate(rule.variants)} \
-            if self.bounded else None
+            if self.bounded and not self.bounded_facts.isdisjoint(plan.facts) else None
         for k in keys:
             if open_checks and ((k.outcome == "met" and open_checks[k.variant]) or (
                     k.outcome == "not_met" and k.part.startswith("c") and int(k.part[1:]) in open_checks[k.variant])):
                 continue  # decided on the known items only: the unknown ones could change it
             per[k.variant].add(k.outcome)
-        for vi, variant in enumerate(rule.variants):
+        for vi, variant in enumerate(rule.variants) if plan.each else ():
             if variant.each is None or ITEMS_CHECKED not in per[vi]:
                 continue
             if self.unstated_sets(variant):  # e.g. the contracts not stated: no participant fails for want of one
@@ -504,13 +563,16 @@ class FindingBuilder:
         return CheckResult(fact=fact, norm=norm, outcome=outcome)
 
     def check_results(self, req: Requirement, variant: Variant, vi: int, keys: list[RuleKey]) -> list[CheckResult]:
+        if not variant.checks:
+            return []
         failed_parts = {k.part for k in keys if k.outcome == "not_met" and k.variant == vi}
         met = any(k.outcome == "met" and k.variant == vi for k in keys)
         open_checks = self.undecided_checks(req.id, vi, variant)
         out = []
+        norms = self.constants.norms
         for ci, check in enumerate(variant.checks):
             fact = self.fact_value(check.fact)
-            norm = self.norm_for(req, variant, vi, ci, check)
+            norm = norms.get((req.id, vi, ci)) or self.norm_for(req, variant, vi, ci, check)
             if ci in open_checks:
                 fact = fact.model_copy(update={"missing": fact.unknown})
                 outcome = "no_data"
@@ -528,16 +590,18 @@ class FindingBuilder:
         check = variant.checks[ci] if ci is not None else Check(fact=failed.fact.name, op="==", value=0)
         return self.shortfall(check, failed.fact, failed.norm)
 
-    def documents(self, variant: Variant, keys: list[RuleKey]) -> tuple[list[str], list[str]]:
-        need = variant.documents
-        if need is None:
+    def documents(self, variant: Variant, keys: list[RuleKey],
+                  plan: _VariantPlan | None = None) -> tuple[list[str], list[str]]:
+        if variant.documents is None:
             return [], []
-        kinds = set(need.all_of) | set(need.any_of)
-        found = [self.describe(doc) for _, doc in self.docs.usable if doc.kind in kinds]
-        lacking = [kind_title(self.catalog, k) for k in need.all_of if k not in self.kinds]
-        if need.any_of and not self.kinds.intersection(need.any_of):
-            titles = [kind_title(self.catalog, k) for k in need.any_of]
-            lacking.append(" или ".join([titles[0]] + [t[:1].lower() + t[1:] for t in titles[1:]]))
+        plan = plan or _VariantPlan(self.catalog, variant)
+        if self._named is None:  # every usable document named once per report (in the application's order)
+            self._named = [(doc.kind, self.describe(doc)) for _, doc in self.docs.usable]
+        kinds = plan.kinds
+        found = [named for kind, named in self._named if kind in kinds]
+        lacking = [title for kind, title in plan.all_of if kind not in self.kinds]
+        if plan.any_of_text is not None and self.kinds.isdisjoint(plan.any_of):
+            lacking.append(plan.any_of_text)
         return found, lacking
 
     def describe(self, doc) -> str:
