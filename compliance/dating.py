@@ -100,8 +100,16 @@ class DatedApplication:
         if not self.exclusions:
             return []
         bare = [(_bare(p), p) for p in paths]
-        return [e.reason for e, excluded in ((e, _bare(e.path)) for e in self.exclusions)
+        return [e.reason for e, excluded in self._excluded()
                 if any(_covers(excluded, b) and self._in_scope(e, p) for b, p in bare)]
+
+    def _excluded(self) -> list[tuple[Exclusion, str]]:
+        """Each exclusion with its path without list numbers, computed once (again if exclusions were added)."""
+        known = self.__dict__.get("_bare_exclusions")
+        if known is None or known[0] != len(self.exclusions):
+            known = self.__dict__["_bare_exclusions"] = (len(self.exclusions),
+                                                         [(e, _bare(e.path)) for e in self.exclusions])
+        return known[1]
 
     def _in_scope(self, e: Exclusion, path: str) -> bool:
         if e.scope is None:
