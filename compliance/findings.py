@@ -75,6 +75,13 @@ class _Assembler:
         self.template = {name: None if f.is_required() else f.default for name, f in model.model_fields.items()}
         self.required = frozenset(name for name, f in model.model_fields.items() if f.is_required())
 
+    def again(self, made: Any) -> Any:
+        """A new instance equal to `made`, with list fields of its own (as validating its values would give)."""
+        data = made.__dict__.copy()
+        for name in self.lists:
+            data[name] = list(data[name])
+        return self._instance(data, set(made.__pydantic_fields_set__))
+
     def __call__(self, values: dict[str, Any]) -> Any:
         data = self.template.copy()
         data.update(values)  # a field keeps its place in the model's order
@@ -85,9 +92,12 @@ class _Assembler:
             data = {name: data[name] for name in self.template}
         if not self.required <= values.keys():
             raise TypeError(f"{self.model.__name__}: не заданы обязательные поля {sorted(self.required - values.keys())}")
+        return self._instance(data, {name for name in values if name in self.template})
+
+    def _instance(self, data: dict[str, Any], fields_set: set[str]) -> Any:
         made = _new(self.model)
         _set(made, "__dict__", data)
-        _set(made, "__pydantic_fields_set__", {name for name in values if name in self.template})
+        _set(made, "__pydantic_fields_set__", fields_set)
         _set(made, "__pydantic_extra__", None)
         _set(made, "__pydantic_private__", None)
         return made
@@ -117,6 +127,9 @@ class _Constants:
         self.norm_ids: set[int] = set()  # the norms above, kept alive here: their ids stay theirs
         self.worded: dict[tuple[str, int, str], Norm] = {}
         self.plans: dict[str, _Plan] = {}
+        # (requirement, the rules that fired for it, the context) -> the finding of a requirement that reads nothing
+        # else of the application (_Plan.static); each report gets its own copy (_Assembler.again)
+        self.findings: dict[tuple, Finding] = {}
 
     def plan(self, req: Requirement) -> "_Plan":
         found = self.plans.get(req.id)
@@ -148,7 +161,7 @@ class _Plan:
     fired: the rule, the fields from the catalog, the facts its checks read, the context attributes its variants
     depend on, and per variant what `_VariantPlan` keeps."""
 
-    __slots__ = ("rule", "n_variants", "base", "facts", "applies", "variants", "each", "any")
+    __slots__ = ("rule", "n_variants", "base", "facts", "applies", "variants", "each", "any", "static")
 
     def __init__(self, catalog: Catalog, req: Requirement) -> None:
         rule = self.rule = catalog.rules[req.id]
@@ -163,6 +176,10 @@ class _Plan:
                         for attr in v.applies]
         self.each = any(v.each is not None for v in rule.variants)
         self.any = rule.combine == "any"
+        # reads no fact (no check, no fact shown or cited in its wording), no document and no item
+        self.static = not self.any and not rule.show and all(
+            not v.checks and v.documents is None and v.each is None for v in rule.variants) and not any(
+            "{fact:" in (text or "") for text in (rule.message, req.text, *(v.norm_text for v in rule.variants)))
 
 
 _CONSTANTS: dict[tuple[str, str, date], _Constants] = {}
@@ -200,6 +217,7 @@ class FindingBuilder:
         self.bounded_facts = frozenset(name for name, f in facts.items() if f.upper is not None)
         self.bounded = bool(self.bounded_facts)
         self._named: dict[int, str] = {}  # the application's document number -> how this report names it
+        self._ctx_key: tuple | None = None
         self._undecided: dict[tuple[str, int], frozenset[int]] = {}
         self.kinds = {doc.kind for _, doc in docs.usable}  # the kinds of the documents that count on the date
         self.params = self.constants.params
@@ -364,6 +382,21 @@ class FindingBuilder:
 
     def finding(self, req: Requirement) -> Finding:
         plan = self.constants.plan(req)
+        if not plan.static or self.engine_error:
+            return self._finding(req, plan)
+        # a requirement that reads no fact, document or item of the application (a manual or informational one, say):
+        # its finding follows from the rules that fired and the context alone, and is made once per both
+        if self._ctx_key is None:
+            self._ctx_key = tuple(sorted(self.ctx.items()))
+        key = (req.id, tuple(sorted(k.name for k in self.by_req.get(req.id, _NO_KEYS))), self._ctx_key)
+        made = self.constants.findings.get(key)
+        if made is None:
+            if len(self.constants.findings) > 20000:  # many contexts seen: start again rather than grow
+                self.constants.findings.clear()
+            made = self.constants.findings[key] = self._finding(req, plan)
+        return _FINDING.again(made)
+
+    def _finding(self, req: Requirement, plan: "_Plan") -> Finding:
         rule: Rule = plan.rule
         keys = self.by_req.get(req.id, _NO_KEYS)
         n_variants = self.compiled.variants[req.id]
