@@ -74,6 +74,8 @@ class _Assembler:
         # every field in the model's order with its default (a list one is made new for each instance)
         self.template = {name: None if f.is_required() else f.default for name, f in model.model_fields.items()}
         self.required = frozenset(name for name, f in model.model_fields.items() if f.is_required())
+        self.fields = frozenset(self.template)
+        self.given = frozenset(self.lists)  # marked as set although left out, as the validated findings had them
 
     def again(self, made: Any) -> Any:
         """A new instance equal to `made`, with list fields of its own (as validating its values would give)."""
@@ -92,7 +94,7 @@ class _Assembler:
             data = {name: data[name] for name in self.template}
         if not self.required <= values.keys():
             raise TypeError(f"{self.model.__name__}: не заданы обязательные поля {sorted(self.required - values.keys())}")
-        return self._instance(data, {name for name in values if name in self.template})
+        return self._instance(data, (values.keys() & self.fields) | self.given)
 
     def _instance(self, data: dict[str, Any], fields_set: set[str]) -> Any:
         made = _new(self.model)
@@ -404,7 +406,8 @@ class FindingBuilder:
         na_variants = {vi for vi, o in per_variant.items() if o & _NOT_APPLYING} if keys else set()
         outcomes, vi = self.combine(rule, per_variant, na_variants, keys)
         variant = rule.variants[vi]
-        base = dict(plan.base, rules_fired=sorted(k.name for k in keys) if keys else [])
+        common = plan.base.copy()
+        common["rules_fired"] = sorted(k.name for k in keys) if keys else []
 
         checks = self.check_results(req, variant, vi, keys)
         if variant.each is not None:
@@ -425,9 +428,9 @@ class FindingBuilder:
         found, lacking = self.documents(variant, keys, plan.variants[vi])
         shown = [self.fact_value(n) for n in rule.show] if rule.show else []
         if plan.any and variant.label:
-            base["condition"] = variant.label
-            base["alternatives"] = self.alternative_parts(req, rule, per_variant, na_variants, keys, skip=vi)
-        common = dict(base, checks=checks, norm=norm, fact=fact, confidence=confidence,
+            common["condition"] = variant.label
+            common["alternatives"] = self.alternative_parts(req, rule, per_variant, na_variants, keys, skip=vi)
+        common.update(checks=checks, norm=norm, fact=fact, confidence=confidence,
                       needs_confirmation=confidence in UNCONFIRMED, inputs_used=inputs,
                       documents_found=found, documents_missing=lacking, shown_facts=shown)
 
