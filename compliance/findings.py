@@ -96,6 +96,13 @@ class _Assembler:
             raise TypeError(f"{self.model.__name__}: не заданы обязательные поля {sorted(self.required - values.keys())}")
         return self._instance(data, (values.keys() & self.fields) | self.given)
 
+    def filled(self, data: dict[str, Any], fields_set: set[str]) -> Any:
+        """An instance of a template filled in (every field in the model's order, _LIST for a list not given)."""
+        for name in self.lists:
+            if data[name] is _LIST:
+                data[name] = []
+        return self._instance(data, fields_set)
+
     def _instance(self, data: dict[str, Any], fields_set: set[str]) -> Any:
         made = _new(self.model)
         _set(made, "__dict__", data)
@@ -110,8 +117,19 @@ _FINDING = _Assembler(Finding)
 _CHECK = _Assembler(CheckResult)
 
 
-def _new_finding(**fields: Any) -> Finding:
-    return _FINDING(fields)
+def _made(common: dict[str, Any], given: frozenset[str], **values: Any) -> Finding:
+    """The finding of `common` (a plan's template filled in: _Plan.template) with `values`; `given` — the fields
+    marked as set."""
+    common.update(values)
+    fields_set = set(given)  # a set of its own: pydantic adds to it when a field is assigned
+    fields_set.update(values)
+    return _FINDING.filled(common, fields_set)
+
+
+_LIST = object()  # a list field of a template not filled in: a new empty list
+# the fields every finding's outcome gives (FindingBuilder._finding)
+_COMMON = frozenset({"rules_fired", "checks", "norm", "fact", "confidence", "needs_confirmation", "inputs_used",
+                     "documents_found", "documents_missing", "shown_facts"})
 
 
 class _Constants:
@@ -163,7 +181,8 @@ class _Plan:
     fired: the rule, the fields from the catalog, the facts its checks read, the context attributes its variants
     depend on, and per variant what `_VariantPlan` keeps."""
 
-    __slots__ = ("rule", "n_variants", "base", "facts", "applies", "variants", "each", "any", "static")
+    __slots__ = ("rule", "n_variants", "base", "facts", "applies", "variants", "each", "any", "static", "template",
+                 "given", "given_any")
 
     def __init__(self, catalog: Catalog, req: Requirement) -> None:
         rule = self.rule = catalog.rules[req.id]
@@ -172,6 +191,12 @@ class _Plan:
             requirement_id=req.id, regime=catalog.regime, block=req.block,
             block_title=catalog.decree.blocks.get(req.block, req.block), clause=req.clause, title=req.title,
             text=req.text, kind=req.kind, severity=rule.severity, remedy=rule.remedy)
+        # the finding's fields in the model's order: the catalog's, the defaults, a mark for each list not yet given
+        self.template = {**_FINDING.template, **{name: _LIST for name in _FINDING.lists}, **self.base}
+        # the fields every finding is given (those of the catalog, of every outcome, each list), and with an
+        # alternative's condition
+        self.given = frozenset(self.base) | _COMMON | _FINDING.given
+        self.given_any = self.given | {"condition", "alternatives"}
         self.variants = [_VariantPlan(catalog, v) for v in rule.variants]
         self.facts = frozenset().union(*(v.facts for v in self.variants))
         self.applies = [(vi, attr, CONTEXT_SOURCES.get(attr, attr)) for vi, v in enumerate(rule.variants)
@@ -406,7 +431,8 @@ class FindingBuilder:
         na_variants = {vi for vi, o in per_variant.items() if o & _NOT_APPLYING} if keys else set()
         outcomes, vi = self.combine(rule, per_variant, na_variants, keys)
         variant = rule.variants[vi]
-        common = plan.base.copy()
+        common = plan.template.copy()
+        given = plan.given
         common["rules_fired"] = sorted(k.name for k in keys) if keys else []
 
         checks = self.check_results(req, variant, vi, keys)
@@ -428,7 +454,7 @@ class FindingBuilder:
         found, lacking = self.documents(variant, keys, plan.variants[vi])
         shown = [self.fact_value(n) for n in rule.show] if rule.show else []
         if plan.any and variant.label:
-            common["condition"] = variant.label
+            common["condition"], given = variant.label, plan.given_any
             common["alternatives"] = self.alternative_parts(req, rule, per_variant, na_variants, keys, skip=vi)
         common.update(checks=checks, norm=norm, fact=fact, confidence=confidence,
                       needs_confirmation=confidence in UNCONFIRMED, inputs_used=inputs,
@@ -447,13 +473,13 @@ class FindingBuilder:
                                                    for c in checks if c.outcome == "failed")
             else:
                 general = "недостаточно данных"
-            return _new_finding(**common, status="manual_review",
+            return _made(common, given, status="manual_review",
                            what_to_check="Сравните факты площадки с упрощёнными требованиями особого режима "
                                          "(их значения в доступных источниках не установлены).",
                            explanation=f"Действует особый режим ({'; '.join(sr_titles)}): требование оценивает эксперт. "
                                        f"По общему нормативу — {general}.")
         if "error" in outcomes:
-            return _new_finding(**common, status="error", missing_inputs=missing,
+            return _made(common, given, status="error", missing_inputs=missing,
                            explanation="Движок правил вернул неполный результат по элементам: часть элементов не "
                                        "подтверждена и не отклонена. Проверка требует повторения.")
         if "not_met" in outcomes:
@@ -465,7 +491,7 @@ class FindingBuilder:
                         [f"Ближе всего — «{variant.label or f'вариант {vi + 1}'}»: " + "; ".join(parts)]
             if lacking:
                 parts.append("Нет документов: " + "; ".join(lacking))
-            return _new_finding(**common, status="not_met", shortfall=sf, missing_inputs=missing,
+            return _made(common, given, status="not_met", shortfall=sf, missing_inputs=missing,
                            explanation="Не выполнено. " + ". ".join(parts) + (f" ({sf.text})" if sf else "") + ".")
         if "met" in outcomes:
             parts = [f"{c.fact.label}: {c.fact.text}; норматив — {c.norm.text}" for c in checks]
@@ -473,9 +499,9 @@ class FindingBuilder:
                 parts.insert(0, f"Выполнено условие «{variant.label}»")
             if found:
                 parts.append("представлено: " + "; ".join(found))
-            return _new_finding(**common, status="met", explanation="Выполнено. " + ". ".join(parts) + ".")
+            return _made(common, given, status="met", explanation="Выполнено. " + ". ".join(parts) + ".")
         if "manual_review" in outcomes:
-            return _new_finding(**common, status="manual_review", what_to_check=rule.what_to_check,
+            return _made(common, given, status="manual_review", what_to_check=rule.what_to_check,
                            explanation="Норматив не установлен в доступных источниках: требуется экспертная оценка "
                                        "по фактам площадки.")
         if "informational" in outcomes:
@@ -485,15 +511,15 @@ class FindingBuilder:
                 if pv is not None:
                     extra["deadline"] = day(add_years(self.as_of, int(pv.value)))
             message = self.substitute(rule.message or req.text, extra)
-            return _new_finding(**common, status="informational", explanation=message)
+            return _made(common, given, status="informational", explanation=message)
         if n_variants and len(na_variants) == n_variants:
-            return _new_finding(**dict(common, documents_found=[], documents_missing=[]), status="not_applicable",
+            return _made(common, given, documents_found=[], documents_missing=[], status="not_applicable",
                            explanation=self.not_applicable_text(rule, keys))
         if self.engine_error:
-            return _new_finding(**common, status="error", missing_inputs=missing,
+            return _made(common, given, status="error", missing_inputs=missing,
                            explanation="Ошибка при проверке правила: " + self.engine_error.splitlines()[0][:300])
         labels = field_labels(missing)
-        return _new_finding(**dict(common, remedy=rule.remedy_insufficient_data or data_remedy(missing)),
+        return _made(common, given, remedy=rule.remedy_insufficient_data or data_remedy(missing),
                        status="insufficient_data", missing_inputs=missing,
                        explanation="Недостаточно данных: " + ("не указано — " + "; ".join(labels) if labels
                                                               else "нет фактов для проверки") + ".")
