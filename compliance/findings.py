@@ -439,11 +439,17 @@ class FindingBuilder:
         if variant.each is not None:
             checks.append(self.each_result(req, variant, vi, outcomes))
         confidence = _worst(req.confidence, *[c.norm.confidence for c in checks]) if checks else req.confidence
-        lead = next((c for c in checks if c.outcome == "failed"), None) or self.primary_check(rule, checks)
+        for lead in checks:
+            if lead.outcome == "failed":
+                break
+        else:
+            lead = self.primary_check(rule, checks) if checks else None
         norm, fact = (lead.norm, lead.fact) if lead else (None, None)
         if variant.norm_text:
             norm = self.worded(req, norm, variant.norm_text)
-        if checks:
+        if len(checks) == 1:
+            inputs, missing = sorted(set(fact.sources)), set(fact.missing)
+        elif checks:
             inputs = sorted({s for c in checks for s in c.fact.sources})
             missing = {m for c in checks for m in c.fact.missing}
         else:
@@ -583,6 +589,8 @@ class FindingBuilder:
     def combine(self, rule: Rule, per: dict[int, set[str]], na: set[int], keys: list[RuleKey]) -> tuple[set[str], int]:
         """The requirement's outcomes and the variant to show. ``all``: any failing variant fails the requirement;
         ``any``: one met variant suffices, and it fails only when every applicable variant fails."""
+        if len(per) == 1 and rule.combine != "any":  # one variant: its outcomes, and it is the one shown
+            return set(per[0]), 0
         union = set().union(*per.values()) if per else set()
         applicable = [vi for vi in per if vi not in na]
         if rule.combine == "any" and "special_regime" not in union:
