@@ -115,6 +115,14 @@ class _Assembler:
 _new, _set = object.__new__, object.__setattr__
 _FINDING = _Assembler(Finding)
 _CHECK = _Assembler(CheckResult)
+_CHECK_FIELDS = ("fact", "norm", "outcome")
+if tuple(CheckResult.model_fields) != _CHECK_FIELDS:  # _check fills exactly these, in this order
+    raise RuntimeError(f"CheckResult fields changed: {tuple(CheckResult.model_fields)}")
+
+
+def _check(fact: FactValue, norm: Norm, outcome: str) -> CheckResult:
+    """CheckResult(fact=…, norm=…, outcome=…), assembled (see _Assembler)."""
+    return _CHECK._instance({"fact": fact, "norm": norm, "outcome": outcome}, set(_CHECK_FIELDS))
 
 
 def _made(common: dict[str, Any], given: frozenset[str], **values: Any) -> Finding:
@@ -244,6 +252,7 @@ class FindingBuilder:
         self.bounded_facts = frozenset(name for name, f in facts.items() if f.upper is not None)
         self.bounded = bool(self.bounded_facts)
         self._named: dict[int, str] = {}  # the application's document number -> how this report names it
+        self._by_kind: dict[str, list[int]] | None = None
         self._ctx_key: tuple | None = None
         self._undecided: dict[tuple[str, int], frozenset[int]] = {}
         self.kinds = {doc.kind for _, doc in docs.usable}  # the kinds of the documents that count on the date
@@ -660,7 +669,7 @@ class FindingBuilder:
         norm = Norm(text="0 (у каждого — хотя бы один)", op="==", value=0, unit="pcs", confidence=req.confidence,
                     reference=req.clause, source=req.source, needs_confirmation=req.confidence in UNCONFIRMED)
         outcome = "failed" if fail else ("passed" if "met" in outcomes else "no_data")
-        return _CHECK({"fact": fact, "norm": norm, "outcome": outcome})
+        return _check(fact, norm, outcome)
 
     def check_results(self, req: Requirement, variant: Variant, vi: int, keys: list[RuleKey]) -> list[CheckResult]:
         if not variant.checks:
@@ -669,9 +678,9 @@ class FindingBuilder:
         met = any(k.outcome == "met" and k.variant == vi for k in keys)
         open_checks = self.undecided_checks(req.id, vi, variant)
         out = []
-        norms = self.constants.norms
+        norms, facts, shown = self.constants.norms, self.facts, self.fact_values
         for ci, check in enumerate(variant.checks):
-            fact = self.fact_value(check.fact)
+            fact = shown.get(id(facts[check.fact])) or self.fact_value(check.fact)
             norm = norms.get((req.id, vi, ci)) or self.norm_for(req, variant, vi, ci, check)
             if ci in open_checks:
                 fact = fact.model_copy(update={"missing": fact.unknown})
@@ -682,7 +691,7 @@ class FindingBuilder:
                 outcome = "passed" if fact.value is not None else "no_data"
             else:
                 outcome = "no_data"
-            out.append(_CHECK({"fact": fact, "norm": norm, "outcome": outcome}))
+            out.append(_check(fact, norm, outcome))
         return out
 
     def shortfall_of(self, variant: Variant, failed: CheckResult) -> Shortfall | None:
@@ -695,8 +704,16 @@ class FindingBuilder:
         if variant.documents is None:
             return [], []
         plan = plan or _VariantPlan(self.catalog, variant)
-        kinds, named = plan.kinds, self._named
-        found = [named[i] if i in named else self._name(i, doc) for i, doc in self.docs.usable if doc.kind in kinds]
+        named, by_kind = self._named, self._by_kind
+        if by_kind is None:  # the usable documents' positions by kind, once per report
+            by_kind = self._by_kind = {}
+            for pos, (_, doc) in enumerate(self.docs.usable):
+                by_kind.setdefault(doc.kind, []).append(pos)
+        positions = [pos for kind in plan.kinds if kind in by_kind for pos in by_kind[kind]]
+        if len(plan.kinds) > 1:
+            positions.sort()  # in the application's order
+        usable = self.docs.usable
+        found = [named[i] if i in named else self._name(i, doc) for i, doc in (usable[pos] for pos in positions)]
         lacking = [title for kind, title in plan.all_of if kind not in self.kinds]
         if plan.any_of_text is not None and self.kinds.isdisjoint(plan.any_of):
             lacking.append(plan.any_of_text)
