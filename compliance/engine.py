@@ -237,7 +237,7 @@ class RulesEngine:
         call; return the names of the rules that fired."""
         sid = uuid.uuid4().hex
         # serialised before the session exists: a value the engine cannot read is refused with nothing to clean up
-        read = [fact for fact in facts if compiled.reads(fact)]
+        read = compiled.read(facts)
         if len(read) >= MAX_SESSION_FACTS:
             raise SessionTooLarge(f"в заявке слишком много элементов для одной проверки ({len(read)} сведений для "
                                   f"правил, не больше {MAX_SESSION_FACTS - 1}): разделите её")
