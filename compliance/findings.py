@@ -116,6 +116,10 @@ _new, _set = object.__new__, object.__setattr__
 _FINDING = _Assembler(Finding)
 _CHECK = _Assembler(CheckResult)
 _CHECK_FIELDS = ("fact", "norm", "outcome")
+_FACT = _Assembler(FactValue)
+if tuple(FactValue.model_fields) != ("name", "label", "value", "unit", "text", "sources", "missing", "details", "gaps",
+                                     "upper", "unknown"):  # FindingBuilder._fact_value fills exactly these, in order
+    raise RuntimeError(f"FactValue fields changed: {tuple(FactValue.model_fields)}")
 if tuple(CheckResult.model_fields) != _CHECK_FIELDS:  # _check fills exactly these, in this order
     raise RuntimeError(f"CheckResult fields changed: {tuple(CheckResult.model_fields)}")
 
@@ -276,8 +280,10 @@ class FindingBuilder:
         text = fmt_value(f.value, f.unit) if not f.missing else "нет данных"
         if f.upper is not None and not f.missing:
             text = f"от {fmt_value(f.value, f.unit)} до {fmt_value(f.upper, f.unit)} (не указано у {len(f.unknown)})"
-        return FactValue(name=name, label=f.label, value=f.value, unit=f.unit, text=text, sources=f.sources,
-                         missing=f.missing, details=f.details, gaps=f.gaps, upper=f.upper, unknown=f.unknown)
+        # FactValue(name=…, …), assembled (see _Assembler): the lists copied, as validation copies them
+        return _FACT._instance({"name": name, "label": f.label, "value": f.value, "unit": f.unit, "text": text,
+                                "sources": list(f.sources), "missing": list(f.missing), "details": list(f.details),
+                                "gaps": list(f.gaps), "upper": f.upper, "unknown": list(f.unknown)}, set(_FACT.fields))
 
     def undecided_checks(self, req_id: str, vi: int, variant: Variant) -> set[int]:
         """The checks of a variant whose fact is a count with items not stated, and whose result depends on them."""

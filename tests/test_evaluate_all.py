@@ -132,7 +132,7 @@ def _fresh(app, regimes, as_of=None):
 def test_findings_assembled_without_validation_are_what_validation_gives(path):
     """Findings and check results are assembled from values the builder made (findings._Assembler): validating each
     one's values again gives an equal model, with the same fields marked as set, and no two findings share a list."""
-    from compliance.report import CheckResult, Finding
+    from compliance.report import CheckResult, FactValue, Finding
     app = load_application(path)
     for as_of in (None, date(2024, 3, 1)):
         reports = []
@@ -150,6 +150,10 @@ def test_findings_assembled_without_validation_are_what_validation_gives(path):
             assert set(f.__dict__) == set(Finding.model_fields) and list(f.model_dump()) == list(Finding.model_fields)
             for c in f.checks:
                 assert CheckResult.model_validate(dict(c.__dict__)) == c
+            for fact in [f.fact, *f.shown_facts, *(c.fact for c in f.checks)]:
+                if fact is not None:
+                    assert FactValue.model_validate(dict(fact.__dict__)) == fact
+                    assert list(fact.model_dump()) == list(FactValue.model_fields)
             lists += [id(getattr(f, name)) for name, field in Finding.model_fields.items() if field.default == []]
         assert len(set(lists)) == len(lists)
 
