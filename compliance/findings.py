@@ -158,6 +158,7 @@ class _Constants:
         self.measure: dict[str, set[str]] = {}
         self.norm_ids: set[int] = set()  # the norms above, kept alive here: their ids stay theirs
         self.worded: dict[tuple[str, int, str], Norm] = {}
+        self.worded_from: dict[tuple[str, int, str], Norm] = {}  # the same by (requirement, norm, wording as written)
         self.plans: dict[str, _Plan] = {}
         # (requirement, the rules that fired for it, the context) -> the finding of a requirement that reads nothing
         # else of the application (_Plan.static); each report gets its own copy (_Assembler.again)
@@ -325,7 +326,11 @@ class FindingBuilder:
     def worded(self, req: Requirement, norm: Norm | None, template: str) -> Norm | None:
         """The norm a finding shows under the rule's own wording of it (`template`): the check's norm with that text,
         or, for a requirement without checks, the requirement's norm in words. When the norm is one of `constants` and
-        the wording reads no fact of the application, it depends on the catalog and the date only and is kept there."""
+        the wording reads no fact of the application, it depends on the catalog and the date only and is kept there
+        (by the wording as written too, so that the next finding finds it without substituting it again)."""
+        known = self.constants.worded_from.get((req.id, id(norm), template))
+        if known is not None:  # kept only for a norm of `constants` (alive there: no other object has its id) or None
+            return known
         text = self.substitute(template)
         if not text:
             return norm
@@ -338,6 +343,7 @@ class FindingBuilder:
             needs_confirmation=req.confidence in UNCONFIRMED)
         if keep:
             self.constants.worded[key] = made
+            self.constants.worded_from[(req.id, id(norm), template)] = made
         return made
 
     def norm_for(self, req: Requirement, variant: Variant, vi: int, ci: int, check: Check) -> Norm:
