@@ -59,8 +59,14 @@ def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
     the requirement becomes insufficient_data); every value is type-checked against the fact's declared kind. A
     context attribute that is not stated (None) is left out of the context fact, and a collection that is not stated
     (None) gives no items."""
-    return [{"t": "ctx", **{k: v for k, v in ctx.items() if v is not None}}, *fact_rows(facts),
-            *({"t": "doc", "kind": doc.kind} for _, doc in usable_docs), *item_rows(item_sets)]
+    return session_facts(ctx, fact_rows(facts), usable_docs, item_rows(item_sets))
+
+
+def session_facts(ctx: dict[str, Any], facts: list[dict[str, Any]], usable_docs,
+                  items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The context fact, then the facts, the documents and the items, in that order."""
+    return [{"t": "ctx", **{k: v for k, v in ctx.items() if v is not None}}, *facts,
+            *[{"t": "doc", "kind": doc.kind} for _, doc in usable_docs], *items]
 
 
 def fact_rows(facts: dict[str, Fact]) -> list[dict[str, Any]]:
@@ -123,8 +129,7 @@ class Prepared:
             rows = self._rows[id(facts)] = fact_rows(facts)
         if self._item_rows is None:
             self._item_rows = item_rows(self.item_sets)
-        return [{"t": "ctx", **{k: v for k, v in ctx.items() if v is not None}}, *rows,
-                *({"t": "doc", "kind": doc.kind} for _, doc in usable_docs), *self._item_rows]
+        return session_facts(ctx, rows, usable_docs, self._item_rows)
 
     def facts(self, lists: dict[str, dict[str, str]]) -> dict[str, Fact]:
         key = tuple(sorted((role, tuple(items.items())) for role, items in lists.items()))
@@ -185,7 +190,7 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     docs = assess(app, catalog, as_of, freshness)
     compiled = engine.ruleset_for(catalog, as_of)
     item_sets = prepared.item_sets
-    asserted = prepared.engine_facts(facts, ctx, docs.usable)  # engine_facts(facts, ctx, docs.usable, item_sets)
+    asserted = prepared.engine_facts(facts, ctx, docs.usable)  # as engine_facts(facts, ctx, docs.usable, item_sets)
     if fact_order:
         asserted = fact_order(asserted)
     try:

@@ -146,15 +146,14 @@ _COMMON = frozenset({"rules_fired", "checks", "norm", "fact", "confidence", "nee
 
 class _Constants:
     """What the findings of one catalog on one date share, whatever the application: the parameters in force, the norm
-    of every check, the norm texts that read no fact and the fields of each requirement's finding that come from the
-    catalog. Kept per catalog object and date (`constants`)."""
+    of every check, the norm texts that read no fact, each requirement's plan (`_Plan`: what its finding takes from
+    the catalog) and the findings that depend on the context alone. Kept per catalog object and date (`constants`)."""
 
     def __init__(self, catalog: Catalog, as_of: date) -> None:
         self.catalog = catalog
         self.params = catalog.params_at(as_of)
         self.norms: dict[tuple[str, int, int], Norm] = {}
         self.texts: dict[str, str] = {}
-        self.base: dict[str, dict[str, Any]] = {}
         self.measure: dict[str, set[str]] = {}
         self.norm_ids: set[int] = set()  # the norms above, kept alive here: their ids stay theirs
         self.worded: dict[tuple[str, int, str], Norm] = {}
@@ -550,12 +549,6 @@ class FindingBuilder:
                        status="insufficient_data", missing_inputs=missing,
                        explanation="Недостаточно данных: " + ("не указано — " + "; ".join(labels) if labels
                                                               else "нет фактов для проверки") + ".")
-
-    def context_missing(self, rule: Rule, na_variants: set[int]) -> list[str]:
-        """The fields behind context attributes that are not stated, for variants that may still apply (e.g. the
-        residents, when a variant applies only to a park with residents)."""
-        return [source for vi, attr, source in self.constants.plan(self.catalog.requirements[rule.requirement]).applies
-                if vi not in na_variants and self.ctx.get(attr) is None]
 
     def unstated_sets(self, variant: Variant) -> list[str]:
         """The item sets of a per-item variant that the application does not state (their source fields)."""
