@@ -455,7 +455,7 @@ class FindingBuilder:
         given = plan.given
         common["rules_fired"] = sorted(k.name for k in keys) if keys else []
 
-        checks = self.check_results(req, variant, vi, keys)
+        checks = self.check_results(req, variant, vi, keys, plan.variants[vi])
         if variant.each is not None:
             checks.append(self.each_result(req, variant, vi, outcomes))
         confidence = _worst(req.confidence, *[c.norm.confidence for c in checks]) if checks else req.confidence
@@ -475,8 +475,9 @@ class FindingBuilder:
         else:
             inputs, missing = [], set()
         ctx = self.ctx
-        missing = sorted(missing.union([source for v, attr, source in plan.applies
-                                        if v not in na_variants and ctx.get(attr) is None]))
+        if plan.applies:
+            missing.update([source for v, attr, source in plan.applies if v not in na_variants and ctx.get(attr) is None])
+        missing = sorted(missing)
         found, lacking = self.documents(variant, keys, plan.variants[vi])
         shown = [self.fact_value(n) for n in rule.show] if rule.show else []
         if plan.any and variant.label:
@@ -676,12 +677,15 @@ class FindingBuilder:
         outcome = "failed" if fail else ("passed" if "met" in outcomes else "no_data")
         return _check(fact, norm, outcome)
 
-    def check_results(self, req: Requirement, variant: Variant, vi: int, keys: list[RuleKey]) -> list[CheckResult]:
+    def check_results(self, req: Requirement, variant: Variant, vi: int, keys: list[RuleKey],
+                      plan: _VariantPlan | None = None) -> list[CheckResult]:
         if not variant.checks:
             return []
         failed_parts = {k.part for k in keys if k.outcome == "not_met" and k.variant == vi}
         met = any(k.outcome == "met" and k.variant == vi for k in keys)
-        open_checks = self.undecided_checks(req.id, vi, variant)
+        # only a check of a count known between two values may be undecided
+        open_checks = _NONE if plan is not None and self.bounded_facts.isdisjoint(plan.facts) else \
+            self.undecided_checks(req.id, vi, variant)
         out = []
         norms, facts, shown = self.constants.norms, self.facts, self.fact_values
         for ci, check in enumerate(variant.checks):
