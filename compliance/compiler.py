@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from datetime import date
-from typing import Any
+from typing import Any, Iterable
 
 from .catalog import Catalog, Check, ParamValue, Variant
 from .facts import REGISTRY
@@ -67,6 +67,20 @@ class CompiledRuleset:
             return False
         values = self._read[t]
         return values is None or fact.get(SELECTOR.get(t, "")) in values
+
+    def read(self, facts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The facts some pattern may match (`reads`), in their order, in one pass."""
+        by_type = self._read
+        if by_type is None:
+            return list(facts)
+        out = []
+        for fact in facts:
+            t = fact.get("t")
+            if t in by_type:
+                values = by_type[t]
+                if values is None or fact.get(SELECTOR.get(t, "")) in values:
+                    out.append(fact)
+        return out
 
 
 class CompileError(Exception):

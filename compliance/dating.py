@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .formatting import UTILITY_KIND_RU, day
@@ -59,13 +60,10 @@ _INDEX = re.compile(r"\[(?:\d+|\*)\]")
 _UTILITY = re.compile(r"^utilities\[(\d+)\]")
 
 
+@lru_cache(maxsize=65536)  # a pure function of the path
 def _bare(path: str) -> str:
     """'land_plots[0].right' -> 'land_plots.right' (list numbers and [*] dropped)."""
     return _INDEX.sub("", path.partition(" (")[0])
-
-
-def _covers(excluded: str, path: str) -> bool:
-    return path == excluded or path.startswith(excluded + ".")
 
 
 @dataclass
@@ -99,9 +97,32 @@ class DatedApplication:
         of its own kind."""
         if not self.exclusions:
             return []
-        bare = [(_bare(p), p) for p in paths]
-        return [e.reason for e, excluded in ((e, _bare(e.path)) for e in self.exclusions)
-                if any(_covers(excluded, b) and self._in_scope(e, p) for b, p in bare)]
+        by_bare = self._by_bare()
+        hit: set[int] = set()
+        for path in paths:
+            bare = _bare(path)
+            # the exclusions that cover the field: those of the field itself or of a part it lies in («a.b» covers
+            # «a.b.c»), i.e. of each prefix of the bare path that ends before a dot
+            end = bare.find(".")
+            while True:
+                for pos in by_bare.get(bare if end < 0 else bare[:end], ()):
+                    if pos not in hit and self._in_scope(self.exclusions[pos], path):
+                        hit.add(pos)
+                if end < 0:
+                    break
+                end = bare.find(".", end + 1)
+        return [e.reason for pos, e in enumerate(self.exclusions) if pos in hit]
+
+    def _by_bare(self) -> dict[str, list[int]]:
+        """The exclusions by their path without list numbers (their positions), computed once (again if exclusions
+        were added)."""
+        known = self.__dict__.get("_bare_exclusions")
+        if known is None or known[0] != len(self.exclusions):
+            index: dict[str, list[int]] = {}
+            for pos, e in enumerate(self.exclusions):
+                index.setdefault(_bare(e.path), []).append(pos)
+            known = self.__dict__["_bare_exclusions"] = (len(self.exclusions), index)
+        return known[1]
 
     def _in_scope(self, e: Exclusion, path: str) -> bool:
         if e.scope is None:

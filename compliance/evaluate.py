@@ -59,7 +59,19 @@ def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
     the requirement becomes insufficient_data); every value is type-checked against the fact's declared kind. A
     context attribute that is not stated (None) is left out of the context fact, and a collection that is not stated
     (None) gives no items."""
-    out: list[dict[str, Any]] = [{"t": "ctx", **{k: v for k, v in ctx.items() if v is not None}}]
+    return session_facts(ctx, fact_rows(facts), usable_docs, item_rows(item_sets))
+
+
+def session_facts(ctx: dict[str, Any], facts: list[dict[str, Any]], usable_docs,
+                  items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The context fact, then the facts, the documents and the items, in that order."""
+    return [{"t": "ctx", **{k: v for k, v in ctx.items() if v is not None}}, *facts,
+            *[{"t": "doc", "kind": doc.kind} for _, doc in usable_docs], *items]
+
+
+def fact_rows(facts: dict[str, Fact]) -> list[dict[str, Any]]:
+    """The facts with a value as the engine sees them, each value checked against the fact's declared kind."""
+    out = []
     for name, f in facts.items():
         if f.value is None:
             continue
@@ -70,11 +82,11 @@ def engine_facts(facts: dict[str, Fact], ctx: dict[str, Any], usable_docs,
         if not ok:
             raise FactTypeError(f"факт {name}: ожидался тип {kind}, получено {f.value!r}")
         out.append({"t": "fact", "name": name, "value": f.value})
-    for _, doc in usable_docs:
-        out.append({"t": "doc", "kind": doc.kind})
-    for name, items in (item_sets or {}).items():
-        out += [{"t": "item", "set": name, **item} for item in items or []]
     return out
+
+
+def item_rows(item_sets: dict[str, list[dict[str, Any]]] | None) -> list[dict[str, Any]]:
+    return [{"t": "item", "set": name, **item} for name, items in (item_sets or {}).items() for item in items or []]
 
 
 class Prepared:
@@ -91,6 +103,8 @@ class Prepared:
         self._facts: dict[tuple, dict[str, Fact]] = {}
         self.fact_values: dict[int, Any] = {}  # id(Fact) -> FactValue (the facts are kept alive by self._facts)
         self.described: dict[tuple[int, str], str] = {}  # (id(Document), kind title) -> how the report names it
+        self._rows: dict[int, list[dict[str, Any]]] = {}  # id(facts of self._facts) -> their rows for the engine
+        self._item_rows: list[dict[str, Any]] | None = None
 
     def serves(self, app: Application, as_of: date) -> bool:
         return self.app is app and self.as_of == as_of
@@ -106,6 +120,16 @@ class Prepared:
         if self._items is None:
             self._items = collections(self.dated, self.as_of)
         return self._items
+
+    def engine_facts(self, facts: dict[str, Fact], ctx: dict[str, Any], usable_docs) -> list[dict[str, Any]]:
+        """`engine_facts` of these facts (derived here) and of this application's items, their rows made once and
+        shared by the regimes (the engine copies every row it asserts)."""
+        rows = self._rows.get(id(facts))
+        if rows is None:  # the facts are kept alive by self._facts: their id stays theirs
+            rows = self._rows[id(facts)] = fact_rows(facts)
+        if self._item_rows is None:
+            self._item_rows = item_rows(self.item_sets)
+        return session_facts(ctx, rows, usable_docs, self._item_rows)
 
     def facts(self, lists: dict[str, dict[str, str]]) -> dict[str, Fact]:
         key = tuple(sorted((role, tuple(items.items())) for role, items in lists.items()))
@@ -166,7 +190,7 @@ def evaluate(app: Application, regime: str, as_of: date | None = None, *, catalo
     docs = assess(app, catalog, as_of, freshness)
     compiled = engine.ruleset_for(catalog, as_of)
     item_sets = prepared.item_sets
-    asserted = engine_facts(facts, ctx, docs.usable, item_sets)
+    asserted = prepared.engine_facts(facts, ctx, docs.usable)  # as engine_facts(facts, ctx, docs.usable, item_sets)
     if fact_order:
         asserted = fact_order(asserted)
     try:

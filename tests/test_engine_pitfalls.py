@@ -368,3 +368,5 @@ def test_facts_no_rule_reads_are_not_asserted_and_change_nothing():
     assert all(compiled.reads(f) for f in facts if f["t"] in ("ctx", "doc")
                or f.get("name") in ("total_area_ha", "production_zone_share_pct"))
     assert sorted(engine.run(compiled, facts + extra).fired) == sorted(engine.run(compiled, facts).fired)
+    mixed = extra[:1] + facts + extra[1:]  # the one-pass filter keeps exactly what reads() keeps, in order
+    assert compiled.read(mixed) == [f for f in mixed if compiled.reads(f)] and len(compiled.read(mixed)) < len(mixed)

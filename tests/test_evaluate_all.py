@@ -119,3 +119,94 @@ def test_a_catalog_changed_in_memory_under_the_same_hash_gets_its_own_rules_and_
     assert before == again and after != before
     assert any(f.get("norm") and f["norm"].get("parameter") == name and f["norm"]["value"] == value.value
                for f in after["findings"])
+
+
+def _fresh(app, regimes, as_of=None):
+    """The reports with nothing kept from earlier evaluations (catalog constants and kept findings cleared)."""
+    from compliance import findings
+    findings._CONSTANTS.clear()
+    return [content(r) for r in evaluate_all(app, regimes, as_of)]
+
+
+@pytest.mark.parametrize("path", APPLICATIONS, ids=lambda p: p.name)
+def test_findings_assembled_without_validation_are_what_validation_gives(path):
+    """Findings and check results are assembled from values the builder made (findings._Assembler): validating each
+    one's values again gives an equal model, with the same fields marked as set, and no two findings share a list."""
+    from compliance.report import CheckResult, FactValue, Finding
+    app = load_application(path)
+    for as_of in (None, date(2024, 3, 1)):
+        reports = []
+        for regime in available_regimes():
+            try:
+                reports.append(evaluate(app, regime, as_of))
+            except InputError:
+                continue
+        findings = [f for r in reports for f in r.findings]
+        assert findings
+        lists = []
+        for f in findings:
+            again = Finding.model_validate({name: getattr(f, name) for name in f.model_fields_set})
+            assert again == f and again.model_dump(mode="json") == f.model_dump(mode="json")
+            assert set(f.__dict__) == set(Finding.model_fields) and list(f.model_dump()) == list(Finding.model_fields)
+            for c in f.checks:
+                assert CheckResult.model_validate(dict(c.__dict__)) == c
+            for fact in [f.fact, *f.shown_facts, *(c.fact for c in f.checks)]:
+                if fact is not None:
+                    assert FactValue.model_validate(dict(fact.__dict__)) == fact
+                    assert list(fact.model_dump()) == list(FactValue.model_fields)
+            lists += [id(getattr(f, name)) for name, field in Finding.model_fields.items() if field.default == []]
+        assert len(set(lists)) == len(lists)
+
+
+def test_findings_kept_per_context_never_leak_between_applications():
+    """Findings that depend on the context alone (manual, informational) are kept per catalog, date, rules fired and
+    context: applications with other contexts (category, residents) and dates, alternating, get exactly the reports
+    evaluated with nothing kept; a report's finding changed in place changes no later report."""
+    first = app_from("ip794-operating-conforming")
+    second = app_from("ip794-operating-conforming", set_={"category": "created"})
+    third = app_from("ip794-operating-conforming", delete=["residents"])
+    apps, regimes = (first, second, third), ["ip794", "itp1863", "gost56425"]
+    days = [None, first.filing_date - timedelta(days=700)]
+    expected = {(i, d): _fresh(app, regimes, d) for i, app in enumerate(apps) for d in days}
+    assert len({str(v) for v in expected.values()}) == len(expected)
+    for _ in range(2):
+        for d in days:
+            for i, app in enumerate(apps):
+                reports = evaluate_all(app, regimes, d)
+                assert [content(r) for r in reports] == expected[(i, d)]
+                for r in reports:  # a caller that edits a report in place
+                    for f in r.findings:
+                        f.rules_fired.append("изменено")
+                        f.missing_inputs.append("изменено")
+                        f.explanation += " (изменено)"
+
+
+def test_findings_kept_per_context_follow_the_context_of_a_requirement_that_reads_it():
+    """A manual or informational requirement made to apply to agro parks only (a catalog changed in memory, as a
+    scenario may): its finding depends on the context alone and is kept per context — a general and an eco park (the
+    same rule fires for both: not applicable, by subtype) and an agro park, alternating, each get the finding
+    evaluated with nothing kept, which names its own subtype."""
+    import copy
+
+    from compliance.catalog import load_catalog
+    from compliance.findings import _Plan
+    catalog = copy.deepcopy(load_catalog("ip794"))
+    catalog.content_hash = "test-applies-" + catalog.content_hash
+    req = next(r for r in catalog.decree.requirements if _Plan(catalog, r).static)
+    for variant in catalog.rules[req.id].variants:
+        variant.applies = {"subtype": ["agro"]}
+    apps = [app_from("ip794-operating-conforming", set_={"subtype": subtype}) for subtype in ("general", "eco", "agro")]
+
+    def finding(app, fresh: bool) -> dict:
+        from compliance import findings
+        if fresh:
+            findings._CONSTANTS.clear()
+        return next(f for f in evaluate(app, "ip794", catalog=catalog).findings
+                    if f.requirement_id == req.id).model_dump(mode="json")
+    expected = [finding(app, True) for app in apps]
+    assert [f["status"] for f in expected] == ["not_applicable", "not_applicable",
+                                               "manual_review" if req.kind == "manual" else "informational"]
+    assert expected[0]["rules_fired"] == expected[1]["rules_fired"] and expected[0] != expected[1]
+    for _ in range(2):
+        for app, f in zip(apps, expected):
+            assert finding(app, False) == f
