@@ -244,21 +244,12 @@ def nul_problems(data: Any, path: str = "") -> list[Problem]:
     return [problem for where, value in items for problem in nul_problems(value, where)]
 
 
-def _may_hold_nul(data: Any) -> bool:
-    """False only when no text in `data` holds NUL: JSON escapes every NUL as \\u0000, so its absence from the JSON
-    text (one pass in C) rules NUL out; a key JSON cannot write makes the answer True (the walk decides)."""
-    try:
-        return "\\u0000" in json.dumps(data, ensure_ascii=True, check_circular=False, default=str)
-    except (TypeError, ValueError, RecursionError):
-        return True
-
-
 def validate(data: Any) -> Application:
     if not isinstance(data, dict):
         raise InputError([Problem("", "заявка должна быть объектом (словарём полей), а не "
                                       + _TYPE_RU_INSTRUMENTAL.get(type(data).__name__, "значением другого типа"))])
     try:
-        nul = nul_problems(data) if _may_hold_nul(data) else []
+        nul = nul_problems(data)
         application = Application.model_validate(data)
     except ValidationError as exc:
         raise InputError(nul + problems_from(exc)) from None

@@ -71,17 +71,6 @@ def test_nul_in_application_text_is_refused_with_a_russian_422_and_nothing_is_st
     assert svc.a("GET", f"/applications/{created['id']}").json()["body"] == created["body"]
 
 
-def test_validate_finds_a_nul_wherever_it_is_and_only_a_real_one():
-    from compliance.loading import InputError
-
-    body = with_("site_name", "Парк \\u0000 «Север»")  # a backslash and "u0000": text, not the character NUL
-    assert validate(body).site_name == "Парк \\u0000 «Север»"
-    body["land_plots"][0]["permitted_use"] = "промышленность\x00"
-    with pytest.raises(InputError) as exc:
-        validate(body)
-    assert [(p.path, p.message) for p in exc.value.problems] == [("land_plots[0].permitted_use", NUL_MESSAGE)]
-
-
 def test_nul_typed_into_the_editor_is_shown_next_to_its_field_and_nothing_is_stored(tmp_path):
     from test_web_editor import _field_block, _minimal
     from webclient import web_client
