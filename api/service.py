@@ -24,7 +24,7 @@ from compliance.loading import InputError, InputTooLarge, Problem, parse_documen
 from compliance.models import Application
 from compliance.settings import Settings
 from compliance.storage import (ApplicationVersion, CatalogSnapshot, StoredApplication, StoredCheck, audit, input_hash,
-                                keep_snapshot, snapshot_files, source_of, utcnow)
+                                keep_snapshot, new_id, snapshot_files, source_of, utcnow)
 
 from . import checking, workers
 from .errors import ApiError, not_found
@@ -147,13 +147,14 @@ def store_check(s: Session, who: Caller, app_row: StoredApplication, ver: Applic
     else:
         version = ", ".join(sorted({c["version"] for c in catalogs.values()}))
         digest = hashlib.sha256(json.dumps(catalogs, sort_keys=True).encode()).hexdigest()
-    row = StoredCheck(organisation_id=who.org_id, application_id=app_row.id, application_version=ver.version,
-                      evaluation_id=facts["evaluation_id"], regimes=facts["regimes"], requested_regime=regime,
+    # the id is set here, not by a flush: the row and its audit entry are written by one flush, at the commit
+    row = StoredCheck(id=new_id(), organisation_id=who.org_id, application_id=app_row.id,
+                      application_version=ver.version, evaluation_id=facts["evaluation_id"],
+                      regimes=facts["regimes"], requested_regime=regime,
                       catalog_version=version, catalog_hash=digest, catalogs=catalogs, input_hash=ver.input_hash,
                       as_of=date.fromisoformat(facts["as_of"]), judgements=judgements, verdicts=facts["verdicts"],
                       result=value, replay_of=replay_of, replay_catalog=replay_catalog)
     s.add(row)
-    s.flush()
     audit(s, who.org_id, who.token_id, "check.replay" if replay_of else "check.create", "check", row.id,
           f"application {app_row.id} v{ver.version}" + (f" catalog {replay_catalog}" if replay_catalog else ""))
     return row
