@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from .catalog import CatalogError, load_catalog
-from .evaluate import evaluate
+from .evaluate import Prepared, evaluate
 from .formatting import plural
 from .labels import regime_name
 from .loading import InputError, load_application
@@ -205,14 +205,15 @@ def compare_site(label: str, app: Application, scenario: Scenario, as_of: date |
     when = as_of or scenario.effective
     regimes = [r for r in app.regimes if r in scenario.catalogs]
     site = ImpactSite(label=label, site_name=app.site_name, region=app.region, as_of=when, concerned=bool(regimes))
+    prepared = Prepared(app, when)  # the dated view and derived facts: the same under both catalogs and every regime
     for regime in regimes:
         scenario_catalog = scenario.catalogs[regime]
         item = RegimeImpact(regime=regime, regime_title=regime_name(regime),
                             catalog_before=scenario.base_versions[regime],
                             catalog_after=scenario_catalog.decree.catalog_version)
         try:
-            before = evaluate(app, regime, when, catalog=load_catalog(regime))
-            after = evaluate(app, regime, when, catalog=scenario_catalog)
+            before = evaluate(app, regime, when, catalog=load_catalog(regime), prepared=prepared)
+            after = evaluate(app, regime, when, catalog=scenario_catalog, prepared=prepared)
         except InputError as exc:
             item.error = "; ".join(map(str, exc.problems))[:2000]
         except CatalogError as exc:
