@@ -18,7 +18,7 @@ from typing import Iterable, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, ParamValue, load_catalog
+from .catalog import CONFIDENCE_RU, UNCONFIRMED, Catalog, CatalogError, ParamValue, cited_params, load_catalog
 from .documents import describe, kind_title
 from .findings import add_years
 from .formatting import day, plural
@@ -139,7 +139,7 @@ def _regime(code: str, cache: Cache | None = None) -> _Regime:
     validity = next(((r.requirement, r.deadline_years_param) for r in catalog.rulebook.rules
                      if r.deadline_years_param), None)
     notice = next(((r.requirement, r.notice_days_param) for r in catalog.rulebook.rules if r.notice_days_param), None)
-    review = next((r.requirement for r in catalog.rulebook.rules if REVIEW_PARAM in (r.message or "")), None)
+    review = next((r.requirement for r in catalog.rulebook.rules if REVIEW_PARAM in cited_params(r)), None)
     by_collection: dict[str, list[str]] = {}
     by_document: dict[str, list[str]] = {}
     for rule in catalog.rulebook.rules:
