@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from .cli import EXIT_GAPS, EXIT_OK, _as_of, _fail, _write, app, err
+from .cli import EXIT_GAPS, EXIT_OK, _as_of, _fail, _write, app, application_files, err
 from .cli_ru import RussianCommand
 from .loading import InputError, Problem, load_application
 from .settings import today
@@ -66,18 +66,13 @@ def watch(
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .batch import collect
     from .watch import deadlines, order, render_text, to_ics
     from .watch import within as within_days
 
     if not 0 <= within <= MAX_WITHIN:
         _fail([Problem("--within", f"число дней от 0 до {MAX_WITHIN}, а указано {within}")])
     when = _as_of(as_of) or today()
-    files, missing = collect(paths)
-    if missing:
-        _fail([Problem("", f"не найден: {m}") for m in missing])
-    if not files:
-        _fail([Problem("", "не найдено ни одного файла заявки (.json, .yaml, .yml, .xlsx)")])
+    files = application_files(paths)
     judgements = _judgements(judgements_files)
     items, unreadable, cache = [], [], {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
