@@ -26,7 +26,6 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.jobs import Job, JobContext, JobKind, create_job, register
@@ -36,6 +35,7 @@ from compliance.storage import Organisation, StoredApplication
 from . import workers
 from .errors import ApiError, StrictJSONRoute, not_found
 from .jobs import JobID, JobOut, finished_result, job_out, own_job
+from .recheck import applications_in_scope
 from .schemas import AS_OF_RANGE, AsOf
 from .service import Caller, read_upload, version_of
 
@@ -101,16 +101,12 @@ def start(s: Session, org_id: int, token_id: int | None, scope: str, raw: bytes,
           as_of: date | None, item_timeout: float) -> Job:
     """A queued impact job over the organisation's applications (`scope` "own") or everyone's ("all"), each at its
     latest version now; committed. `summary`: what `read_scenario` said of the file."""
-    query = select(StoredApplication.id, StoredApplication.current_version).order_by(StoredApplication.created_at,
-                                                                                     StoredApplication.id)
-    if scope == "own":
-        query = query.where(StoredApplication.organisation_id == org_id)
-    rows = s.execute(query).all()
+    versions = applications_in_scope(s, org_id if scope == "own" else None)
     parameters = {"scope": scope, "scenario": {"name": name, "text": raw.decode("utf-8"), "digest": summary["digest"],
                                                "title": summary["title"], "effective": summary["effective"]},
-                  "as_of": as_of.isoformat() if as_of else None, "versions": {app_id: v for app_id, v in rows},
+                  "as_of": as_of.isoformat() if as_of else None, "versions": versions,
                   "item_timeout": item_timeout}
-    job = create_job(s, org_id, token_id, KIND, parameters, [app_id for app_id, _ in rows])
+    job = create_job(s, org_id, token_id, KIND, parameters, list(versions))
     s.commit()
     return job
 

@@ -46,12 +46,14 @@ def outdated(catalogs: dict[str, dict[str, str]], used: dict[str, dict[str, str]
     return any(code in catalogs and catalogs[code]["hash"] != c["hash"] for code, c in used.items())
 
 
-def applications_in_scope(s: Session, org_id: int | None) -> list[str]:
-    """The stored applications a re-check covers: the organisation's, or every organisation's (None)."""
-    query = select(StoredApplication.id).order_by(StoredApplication.created_at, StoredApplication.id)
+def applications_in_scope(s: Session, org_id: int | None) -> dict[str, int]:
+    """The stored applications a job over many covers — the organisation's, or every organisation's (None) — in the
+    order they were created: id -> its latest version now."""
+    query = select(StoredApplication.id, StoredApplication.current_version).order_by(StoredApplication.created_at,
+                                                                                     StoredApplication.id)
     if org_id is not None:
         query = query.where(StoredApplication.organisation_id == org_id)
-    return list(s.scalars(query))
+    return dict(s.execute(query).all())
 
 
 def changed_message(n: int) -> str:
@@ -151,7 +153,7 @@ def start(s: Session, org_id: int | None, token_id: int | None, scope: str) -> J
     """A queued re-check job over the organisation's applications (`scope` "own") or everyone's ("all"); committed."""
     from compliance.jobs import create_job
 
-    items = applications_in_scope(s, org_id if scope == "own" else None)
+    items = list(applications_in_scope(s, org_id if scope == "own" else None))
     job = create_job(s, org_id, token_id, KIND, {"scope": scope, "catalogs": current_catalogs()}, items)
     s.commit()
     return job
